@@ -1,0 +1,1 @@
+//! `#[derive(GuestType)]` for wasmguard guest structs and enums.

@@ -1,0 +1,119 @@
+//! [`Engine`] and its [`Config`]: settings shared by every module and store made from it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::Result;
+use crate::types::FuncType;
+
+/// Settings of an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) consume_fuel: bool,
+    pub(crate) max_call_depth: u32,
+    pub(crate) max_stack_slots: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            consume_fuel: false,
+            max_call_depth: 100_000,
+            max_stack_slots: 1 << 22,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether execution consumes fuel (see [`Store::set_fuel`](crate::Store::set_fuel)).
+    /// Off by default. With fuel on, every wasm instruction costs one unit and running out
+    /// traps with [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel), so untrusted code always ends.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// The largest number of nested wasm calls before a `call stack exhausted` trap
+    /// (default 100,000). Calls do not use the host's native stack, so this does not
+    /// depend on the host thread's stack size.
+    pub fn max_call_depth(&mut self, depth: u32) -> &mut Self {
+        self.max_call_depth = depth.max(1);
+        self
+    }
+
+    /// The largest size of the value stack, in 8-byte slots (default 4 Mi slots, 32 MiB).
+    /// Exceeding it is a `call stack exhausted` trap.
+    pub fn max_stack_slots(&mut self, slots: usize) -> &mut Self {
+        self.max_stack_slots = slots.max(1024);
+        self
+    }
+}
+
+/// Global context for compilation and execution; cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+#[derive(Debug, Default)]
+struct EngineInner {
+    config: Config,
+    /// Interned function types: structurally equal types get the same id, so
+    /// `call_indirect` compares one integer.
+    types: Mutex<TypeRegistry>,
+}
+
+#[derive(Debug, Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+impl Engine {
+    /// An engine with the given configuration.
+    ///
+    /// # Errors
+    ///
+    /// None today; the signature leaves room for configurations that can be refused.
+    pub fn new(config: &Config) -> Result<Engine> {
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                types: Mutex::default(),
+            }),
+        })
+    }
+
+    /// This engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// True if both handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// The engine-wide id of a function type.
+    pub(crate) fn intern_type(&self, ty: &FuncType) -> u32 {
+        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&id) = reg.ids.get(ty) {
+            return id;
+        }
+        let id = u32::try_from(reg.types.len()).unwrap_or(u32::MAX);
+        reg.types.push(ty.clone());
+        reg.ids.insert(ty.clone(), id);
+        id
+    }
+
+    /// The function type of an interned id.
+    pub(crate) fn resolve_type(&self, id: u32) -> FuncType {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.types[id as usize].clone()
+    }
+}

@@ -1,0 +1,209 @@
+//! Errors of the whole crate: [`Error`], its [`ErrorKind`], and the spec traps ([`TrapCode`]).
+
+use std::fmt;
+
+/// A convenient alias: `Result<T, wasmguard::Error>`.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// A WebAssembly trap: the reason execution stopped abnormally.
+///
+/// `Display` gives the message the specification's test suite uses for the trap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrapCode {
+    /// `unreachable` was executed.
+    UnreachableCodeReached,
+    /// A load, store or bulk memory operation went past the end of a memory.
+    MemoryOutOfBounds,
+    /// A table access or `call_indirect` index was past the end of a table.
+    TableOutOfBounds,
+    /// `call_indirect` found a null reference in the table.
+    IndirectCallToNull,
+    /// `call_indirect` found a function of the wrong type.
+    BadSignature,
+    /// Integer overflow (`INT_MIN / -1`, or a float too large for the integer type).
+    IntegerOverflow,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// Conversion of NaN to an integer.
+    BadConversionToInteger,
+    /// Wasm call depth or value stack exhausted.
+    StackOverflow,
+    /// The store ran out of fuel.
+    OutOfFuel,
+}
+
+impl TrapCode {
+    /// The message the WebAssembly spec tests use for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapCode::UnreachableCodeReached => "unreachable",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::OutOfFuel => "all fuel consumed",
+        }
+    }
+}
+
+impl fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// What went wrong, by area.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The module bytes are malformed or invalid (the decoder's message).
+    #[error("invalid module: {0}")]
+    Compile(String),
+    /// The module uses a WebAssembly feature wasmguard does not support (yet).
+    #[error("unsupported WebAssembly feature: {0}")]
+    Unsupported(String),
+    /// Imports could not be resolved or do not match the module's import types.
+    #[error("{0}")]
+    Link(String),
+    /// Wasm execution trapped.
+    #[error("wasm trap: {0}")]
+    Trap(TrapCode),
+    /// A resource limit of the store was exceeded.
+    #[error("resource limit exceeded: {0}")]
+    Limit(String),
+    /// A value or function had the wrong type for the operation.
+    #[error("type mismatch: {0}")]
+    Type(String),
+    /// An error raised by host code (a host function returning `Err`, for example).
+    #[error("{0}")]
+    Host(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// Any other error, with a message.
+    #[error("{0}")]
+    Message(String),
+}
+
+/// The error type of wasmguard: a boxed [`ErrorKind`] (one pointer wide, cheap to return).
+pub struct Error {
+    kind: Box<ErrorKind>,
+}
+
+impl Error {
+    /// An error carrying just a message; convenient in host functions.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        ErrorKind::Message(message.to_string()).into()
+    }
+
+    /// Wraps any error raised by host code.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ErrorKind::Host(Box::new(error)).into()
+    }
+
+    /// A trap error.
+    pub fn trap(code: TrapCode) -> Self {
+        ErrorKind::Trap(code).into()
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The trap code, if this error is a wasm trap.
+    pub fn trap_code(&self) -> Option<TrapCode> {
+        match *self.kind {
+            ErrorKind::Trap(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True for a link error (unknown import, incompatible import type).
+    pub fn is_link(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Link(_))
+    }
+
+    /// True for a decode or validation error of a module, or an unsupported feature.
+    pub fn is_compile(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Compile(_) | ErrorKind::Unsupported(_))
+    }
+
+    /// The host error inside, if this error came from host code, for downcasting.
+    pub fn host_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match &*self.kind {
+            ErrorKind::Host(e) => Some(&**e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn compile(message: impl fmt::Display) -> Self {
+        ErrorKind::Compile(message.to_string()).into()
+    }
+
+    pub(crate) fn link(message: impl fmt::Display) -> Self {
+        ErrorKind::Link(message.to_string()).into()
+    }
+
+    pub(crate) fn type_mismatch(message: impl fmt::Display) -> Self {
+        ErrorKind::Type(message.to_string()).into()
+    }
+
+    pub(crate) fn limit(message: impl fmt::Display) -> Self {
+        ErrorKind::Limit(message.to_string()).into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error { kind: Box::new(kind) }
+    }
+}
+
+impl From<TrapCode> for Error {
+    fn from(code: TrapCode) -> Self {
+        Error::trap(code)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.kind, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            ErrorKind::Host(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync + std::error::Error>() {}
+        assert_send_sync::<Error>();
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn trap_display_has_spec_message() {
+        let e = Error::trap(TrapCode::IntegerDivisionByZero);
+        assert!(e.to_string().contains("integer divide by zero"));
+        assert_eq!(e.trap_code(), Some(TrapCode::IntegerDivisionByZero));
+    }
+}

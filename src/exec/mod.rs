@@ -1,0 +1,11 @@
+//! Execution: translation of wasm function bodies into the slot IR ([`ir`]), and the
+//! interpreter that runs it (`interp`), with its value stack, frames and traps.
+
+mod interp;
+pub(crate) mod ir;
+mod num;
+mod translate;
+
+pub(crate) use interp::{Stack, call_func};
+pub(crate) use ir::CompiledFunc;
+pub(crate) use translate::translate_function;

@@ -1,0 +1,120 @@
+//! Numeric semantics the spec pins down beyond what Rust's operators give: float
+//! `min`/`max`/`nearest`, sign operations on raw bits, and checked float-to-int truncation.
+
+use crate::error::TrapCode;
+
+/// `fN.min`: NaN if either operand is NaN; `-0 < +0`.
+macro_rules! float_minmax {
+    ($min:ident, $max:ident, $t:ty) => {
+        pub(crate) fn $min(a: $t, b: $t) -> $t {
+            if a.is_nan() || b.is_nan() {
+                return a + b;
+            }
+            if a == b {
+                // Equal: only the zero signs may differ; min prefers -0.
+                return if a.is_sign_negative() { a } else { b };
+            }
+            if a < b { a } else { b }
+        }
+
+        pub(crate) fn $max(a: $t, b: $t) -> $t {
+            if a.is_nan() || b.is_nan() {
+                return a + b;
+            }
+            if a == b {
+                return if a.is_sign_positive() { a } else { b };
+            }
+            if a > b { a } else { b }
+        }
+    };
+}
+
+float_minmax!(f32_min, f32_max, f32);
+float_minmax!(f64_min, f64_max, f64);
+
+/// `fN.nearest`: round to nearest, ties to even.
+pub(crate) fn f32_nearest(x: f32) -> f32 {
+    x.round_ties_even()
+}
+
+/// `fN.nearest`: round to nearest, ties to even.
+pub(crate) fn f64_nearest(x: f64) -> f64 {
+    x.round_ties_even()
+}
+
+/// Checked truncation of a float (widened to f64 exactly) to an integer range.
+/// `lo_exclusive` / `hi_exclusive` are the first values out of range.
+#[inline]
+fn trunc_checked(x: f64, lo_exclusive: f64, hi_exclusive: f64) -> Result<f64, TrapCode> {
+    if x.is_nan() {
+        return Err(TrapCode::BadConversionToInteger);
+    }
+    if x <= lo_exclusive || x >= hi_exclusive {
+        return Err(TrapCode::IntegerOverflow);
+    }
+    Ok(x.trunc())
+}
+
+pub(crate) fn i32_trunc_s(x: f64) -> Result<i32, TrapCode> {
+    trunc_checked(x, -2147483649.0, 2147483648.0).map(|v| v as i32)
+}
+
+pub(crate) fn i32_trunc_u(x: f64) -> Result<u32, TrapCode> {
+    trunc_checked(x, -1.0, 4294967296.0).map(|v| v as u32)
+}
+
+pub(crate) fn i64_trunc_s(x: f64) -> Result<i64, TrapCode> {
+    // -2^63 is representable; the next smaller f64 is out of range.
+    if x.is_nan() {
+        return Err(TrapCode::BadConversionToInteger);
+    }
+    if x < -9223372036854775808.0 || x >= 9223372036854775808.0 {
+        return Err(TrapCode::IntegerOverflow);
+    }
+    Ok(x as i64)
+}
+
+pub(crate) fn i64_trunc_u(x: f64) -> Result<u64, TrapCode> {
+    trunc_checked(x, -1.0, 18446744073709551616.0).map(|v| v as u64)
+}
+
+/// Sign-bit operations on raw bits (no NaN canonicalisation).
+pub(crate) const F32_SIGN: u32 = 0x8000_0000;
+/// Sign bit of an f64.
+pub(crate) const F64_SIGN: u64 = 0x8000_0000_0000_0000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_max_zero_signs_and_nan() {
+        assert!(f32_min(0.0, -0.0).is_sign_negative());
+        assert!(f32_min(-0.0, 0.0).is_sign_negative());
+        assert!(f64_max(-0.0, 0.0).is_sign_positive());
+        assert!(f64_max(0.0, -0.0).is_sign_positive());
+        assert!(f32_min(f32::NAN, 1.0).is_nan());
+        assert!(f64_max(1.0, f64::NAN).is_nan());
+        assert_eq!(f64_min(1.0, 2.0), 1.0);
+    }
+
+    #[test]
+    fn nearest_ties_to_even() {
+        assert_eq!(f32_nearest(2.5), 2.0);
+        assert_eq!(f32_nearest(3.5), 4.0);
+        assert_eq!(f64_nearest(-0.5), -0.0);
+        assert!(f64_nearest(-0.5).is_sign_negative());
+    }
+
+    #[test]
+    fn truncation_bounds() {
+        assert_eq!(i32_trunc_s(-2147483648.9), Ok(i32::MIN));
+        assert_eq!(i32_trunc_s(-2147483649.0), Err(TrapCode::IntegerOverflow));
+        assert_eq!(i32_trunc_s(2147483647.9), Ok(i32::MAX));
+        assert_eq!(i32_trunc_u(-0.9), Ok(0));
+        assert_eq!(i32_trunc_u(-1.0), Err(TrapCode::IntegerOverflow));
+        assert_eq!(i64_trunc_s(-9223372036854775808.0), Ok(i64::MIN));
+        assert_eq!(i64_trunc_s(9223372036854775808.0), Err(TrapCode::IntegerOverflow));
+        assert_eq!(i64_trunc_u(f64::NAN), Err(TrapCode::BadConversionToInteger));
+    }
+}

@@ -1,0 +1,594 @@
+//! Translation of one validated function body into the slot IR ([`super::ir`]).
+//!
+//! The translator keeps a *virtual operand stack*: entry `i` lives in slot
+//! `num_locals + i` (its canonical slot) unless it is a pending `local.get`, which is
+//! read straight from the local's slot until something could change that local. At
+//! every control-flow join (block entry, `else`, `end`, branches) the values that flow
+//! across are in their canonical slots, so all paths agree. Operators are validated by
+//! `wasmparser` right before they are translated, so the translator only sees valid code.
+
+use wasmparser::{BlockType, FuncValidator, FuncValidatorAllocations, FunctionBody, ValidatorResources};
+
+use super::ir::{CompiledFunc, Instr, Slot};
+use crate::error::{Error, ErrorKind, Result};
+use crate::module::ModuleInner;
+
+/// Where a value on the virtual operand stack lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operand {
+    /// In its canonical slot.
+    Temp,
+    /// Still in this local's slot (a `local.get` not yet copied).
+    Local(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CtrlKind {
+    Func,
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+#[derive(Debug)]
+struct Ctrl {
+    kind: CtrlKind,
+    /// Stack index where this label's values go (block results / loop params).
+    height: u32,
+    params: u32,
+    results: u32,
+    /// Loop header (branch target of a loop).
+    start: u32,
+    /// Forward branches to patch with the end of the block.
+    patches: Vec<usize>,
+    /// The `BrIfEqz` of an `if`, to patch with the start of `else` (or the end).
+    else_patch: Option<usize>,
+}
+
+struct Translator<'m> {
+    module: &'m ModuleInner,
+    code: Vec<Instr>,
+    stack: Vec<Operand>,
+    ctrl: Vec<Ctrl>,
+    num_locals: u32,
+    max_slots: u32,
+    reachable: bool,
+    /// Nesting depth of blocks inside unreachable code being skipped.
+    dead_depth: u32,
+    fuel: bool,
+    /// The `ConsumeFuel` instruction counting the current straight-line code.
+    fuel_at: Option<usize>,
+    /// The last instruction, if it wrote the top stack entry's canonical slot and
+    /// nothing else (so `local.set` may retarget it).
+    producer: Option<usize>,
+    sites: Vec<(u32, u32)>,
+}
+
+fn too_large() -> Error {
+    ErrorKind::Limit("function too large to translate".into()).into()
+}
+
+/// Validates and translates the body of function `func_index`; returns the compiled
+/// function and the validator's allocations for reuse.
+pub(crate) fn translate_function(
+    module: &ModuleInner,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    mut validator: FuncValidator<ValidatorResources>,
+    fuel: bool,
+) -> Result<(CompiledFunc, FuncValidatorAllocations)> {
+    use crate::module::decode_error;
+    let ty = module.func_type(func_index);
+    let num_params = ty.params_slice().len() as u32;
+    let num_results = ty.results_slice().len() as u32;
+    let mut num_locals = num_params;
+    let mut locals = body.get_locals_reader().map_err(decode_error)?;
+    for _ in 0..locals.get_count() {
+        let offset = locals.original_position();
+        let (count, ty) = locals.read().map_err(decode_error)?;
+        validator.define_locals(offset, count, ty).map_err(decode_error)?;
+        num_locals = num_locals.checked_add(count).ok_or_else(too_large)?;
+    }
+    let mut t = Translator {
+        module,
+        code: Vec::new(),
+        stack: Vec::new(),
+        ctrl: Vec::new(),
+        num_locals,
+        max_slots: num_locals.max(num_results),
+        reachable: true,
+        dead_depth: 0,
+        fuel,
+        fuel_at: None,
+        producer: None,
+        sites: Vec::new(),
+    };
+    t.ctrl.push(Ctrl {
+        kind: CtrlKind::Func,
+        height: 0,
+        params: 0,
+        results: num_results,
+        start: 0,
+        patches: Vec::new(),
+        else_patch: None,
+    });
+    t.new_fuel_segment();
+    let mut ops = body.get_operators_reader().map_err(decode_error)?;
+    while !ops.eof() {
+        let offset = ops.original_position();
+        let op = ops.read().map_err(decode_error)?;
+        validator.op(offset, &op).map_err(decode_error)?;
+        t.visit(op)?;
+    }
+    ops.finish().map_err(decode_error)?;
+    if t.code.len() > u32::MAX as usize / 2 {
+        return Err(too_large());
+    }
+    let compiled = CompiledFunc {
+        code: t.code.into(),
+        num_params,
+        num_locals,
+        num_results,
+        frame_slots: t.max_slots,
+        indirect_sites: t.sites.into(),
+    };
+    Ok((compiled, validator.into_allocations()))
+}
+
+impl Translator<'_> {
+    // ---- slots and the virtual stack ----
+
+    fn canonical(&self, index: usize) -> Slot {
+        self.num_locals + index as u32
+    }
+
+    fn top_index(&self) -> usize {
+        self.stack.len() - 1
+    }
+
+    fn slot_of(&self, index: usize) -> Slot {
+        match self.stack[index] {
+            Operand::Temp => self.canonical(index),
+            Operand::Local(l) => l,
+        }
+    }
+
+    fn pop(&mut self) -> Slot {
+        let i = self.top_index();
+        let s = self.slot_of(i);
+        self.stack.pop();
+        s
+    }
+
+    fn push_temp(&mut self) -> Result<Slot> {
+        self.stack.push(Operand::Temp);
+        let slot = self.canonical(self.top_index());
+        let needed = slot.checked_add(1).ok_or_else(too_large)?;
+        self.max_slots = self.max_slots.max(needed);
+        Ok(slot)
+    }
+
+    /// Makes sure slots up to `slot_end` exist in the frame.
+    fn reserve(&mut self, slot_end: u32) {
+        self.max_slots = self.max_slots.max(slot_end);
+    }
+
+    fn emit(&mut self, instr: Instr) -> usize {
+        self.producer = None;
+        self.code.push(instr);
+        self.code.len() - 1
+    }
+
+    fn emit_producer(&mut self, instr: Instr) {
+        let at = self.emit(instr);
+        self.producer = Some(at);
+    }
+
+    fn pc(&self) -> u32 {
+        self.code.len() as u32
+    }
+
+    /// Marks the current position as a branch target.
+    fn bind_label(&mut self) {
+        self.producer = None;
+        self.new_fuel_segment();
+    }
+
+    fn new_fuel_segment(&mut self) {
+        if self.fuel {
+            let at = self.emit(Instr::ConsumeFuel { amount: 0 });
+            self.fuel_at = Some(at);
+        }
+    }
+
+    fn charge_fuel(&mut self) {
+        if let Some(at) = self.fuel_at
+            && let Instr::ConsumeFuel { amount } = &mut self.code[at]
+        {
+            *amount = amount.saturating_add(1);
+        }
+    }
+
+    fn materialize(&mut self, index: usize) {
+        if let Operand::Local(l) = self.stack[index] {
+            let dst = self.canonical(index);
+            self.emit(Instr::Copy { dst, src: l });
+            self.stack[index] = Operand::Temp;
+        }
+    }
+
+    fn materialize_top(&mut self, n: u32) {
+        let len = self.stack.len();
+        for i in len - n as usize..len {
+            self.materialize(i);
+        }
+    }
+
+    fn materialize_all(&mut self) {
+        for i in 0..self.stack.len() {
+            self.materialize(i);
+        }
+    }
+
+    /// Copies pending reads of `local` before it is overwritten.
+    fn materialize_local(&mut self, local: u32, below: usize) {
+        for i in 0..below {
+            if self.stack[i] == Operand::Local(local) {
+                self.materialize(i);
+            }
+        }
+    }
+
+    // ---- control ----
+
+    fn block_arity(&self, bt: BlockType) -> (u32, u32) {
+        match bt {
+            BlockType::Empty => (0, 0),
+            BlockType::Type(_) => (0, 1),
+            BlockType::FuncType(idx) => {
+                let ty = &self.module.types[idx as usize];
+                (ty.params_slice().len() as u32, ty.results_slice().len() as u32)
+            }
+        }
+    }
+
+    fn label(&self, depth: u32) -> &Ctrl {
+        &self.ctrl[self.ctrl.len() - 1 - depth as usize]
+    }
+
+    /// Number of values a branch to `depth` carries and the slot they go to
+    /// (`None` for the function frame: the values are returned).
+    fn branch_dest(&self, depth: u32) -> (u32, Option<Slot>) {
+        let l = self.label(depth);
+        let arity = if l.kind == CtrlKind::Loop { l.params } else { l.results };
+        let dest = if l.kind == CtrlKind::Func { None } else { Some(self.canonical(l.height as usize)) };
+        (arity, dest)
+    }
+
+    /// Emits the copies moving the top `arity` values to `dest` (0 for a return).
+    /// Values must be materialized. Returns whether any copy was emitted.
+    fn emit_branch_copies(&mut self, arity: u32, dest: Slot) -> bool {
+        let len = self.stack.len();
+        let mut any = false;
+        for i in 0..arity as usize {
+            let src = self.canonical(len - arity as usize + i);
+            let dst = dest + i as u32;
+            if src != dst {
+                self.emit(Instr::Copy { dst, src });
+                any = true;
+            }
+        }
+        any
+    }
+
+    fn needs_copies(&self, arity: u32, dest: Slot) -> bool {
+        let first = self.canonical(self.stack.len() - arity as usize);
+        arity > 0 && first != dest
+    }
+
+    /// Emits the jump part of a branch to `depth` (after copies).
+    fn emit_jump(&mut self, depth: u32) {
+        let idx = self.ctrl.len() - 1 - depth as usize;
+        match self.ctrl[idx].kind {
+            CtrlKind::Func => {
+                self.emit(Instr::Return);
+            }
+            CtrlKind::Loop => {
+                let target = self.ctrl[idx].start;
+                self.emit(Instr::Br { target });
+            }
+            _ => {
+                let at = self.emit(Instr::Br { target: u32::MAX });
+                self.ctrl[idx].patches.push(at);
+            }
+        }
+    }
+
+    /// Unconditional branch (also `return`).
+    fn branch(&mut self, depth: u32) {
+        let (arity, dest) = self.branch_dest(depth);
+        self.materialize_top(arity);
+        self.emit_branch_copies(arity, dest.unwrap_or(0));
+        self.emit_jump(depth);
+    }
+
+    fn patch(&mut self, at: usize, target: u32) {
+        match &mut self.code[at] {
+            Instr::Br { target: t } | Instr::BrIfNez { target: t, .. } | Instr::BrIfEqz { target: t, .. } => *t = target,
+            other => unreachable!("patching a non-branch {other:?}"),
+        }
+    }
+
+    fn push_ctrl(&mut self, kind: CtrlKind, params: u32, results: u32) {
+        let height = (self.stack.len() - params as usize) as u32;
+        let start = self.pc();
+        self.ctrl.push(Ctrl { kind, height, params, results, start, patches: Vec::new(), else_patch: None });
+    }
+
+    fn visit_else(&mut self) -> Result<()> {
+        let Some(frame) = self.ctrl.last() else { return Err(Error::compile("else outside if")) };
+        let (height, params, results) = (frame.height, frame.params, frame.results);
+        if self.reachable {
+            let dest = self.canonical(height as usize);
+            self.materialize_top(results);
+            self.emit_branch_copies(results, dest);
+            let at = self.emit(Instr::Br { target: u32::MAX });
+            if let Some(f) = self.ctrl.last_mut() {
+                f.patches.push(at);
+            }
+        }
+        let else_start = self.pc();
+        if let Some(f) = self.ctrl.last_mut() {
+            f.kind = CtrlKind::Else;
+            if let Some(p) = f.else_patch.take() {
+                self.patch(p, else_start);
+            }
+        }
+        self.stack.truncate(height as usize);
+        for _ in 0..params {
+            self.push_temp()?;
+        }
+        self.reachable = true;
+        self.bind_label();
+        Ok(())
+    }
+
+    fn visit_end(&mut self) -> Result<()> {
+        let Some(frame) = self.ctrl.pop() else { return Err(Error::compile("unbalanced end")) };
+        if frame.kind == CtrlKind::Func {
+            if self.reachable {
+                self.materialize_top(frame.results);
+                self.emit_branch_copies(frame.results, 0);
+                self.emit(Instr::Return);
+            }
+            let end = self.pc();
+            for at in frame.patches {
+                self.patch(at, end);
+            }
+            return Ok(());
+        }
+        if self.reachable {
+            let dest = self.canonical(frame.height as usize);
+            self.materialize_top(frame.results);
+            self.emit_branch_copies(frame.results, dest);
+        }
+        let end = self.pc();
+        if let Some(p) = frame.else_patch {
+            self.patch(p, end);
+        }
+        if frame.kind != CtrlKind::Loop {
+            for at in frame.patches {
+                self.patch(at, end);
+            }
+        }
+        self.stack.truncate(frame.height as usize);
+        for _ in 0..frame.results {
+            self.push_temp()?;
+        }
+        self.reachable = true;
+        self.bind_label();
+        Ok(())
+    }
+
+    fn visit_br_if(&mut self, depth: u32) -> Result<()> {
+        let cond = self.pop();
+        let (arity, dest) = self.branch_dest(depth);
+        self.materialize_top(arity);
+        let direct = match dest {
+            Some(d) => !self.needs_copies(arity, d),
+            None => false,
+        };
+        if direct {
+            let idx = self.ctrl.len() - 1 - depth as usize;
+            if self.ctrl[idx].kind == CtrlKind::Loop {
+                let target = self.ctrl[idx].start;
+                self.emit(Instr::BrIfNez { cond, target });
+            } else {
+                let at = self.emit(Instr::BrIfNez { cond, target: u32::MAX });
+                self.ctrl[idx].patches.push(at);
+            }
+        } else {
+            let skip = self.emit(Instr::BrIfEqz { cond, target: u32::MAX });
+            self.emit_branch_copies(arity, dest.unwrap_or(0));
+            self.emit_jump(depth);
+            let here = self.pc();
+            self.patch(skip, here);
+        }
+        Ok(())
+    }
+
+    fn visit_br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<()> {
+        let index = self.pop();
+        let mut depths = Vec::with_capacity(targets.len() as usize + 1);
+        for d in targets.targets() {
+            depths.push(d.map_err(crate::module::decode_error)?);
+        }
+        depths.push(targets.default());
+        let (arity, _) = self.branch_dest(targets.default());
+        self.materialize_top(arity);
+        let len = u32::try_from(depths.len() - 1).map_err(|_| too_large())?;
+        self.emit(Instr::BrTable { index, len });
+        let table_start = self.code.len();
+        let mut stubs = Vec::new();
+        for (i, &depth) in depths.iter().enumerate() {
+            let (_, dest) = self.branch_dest(depth);
+            let direct = matches!(dest, Some(d) if !self.needs_copies(arity, d));
+            if direct {
+                self.emit_jump(depth);
+            } else {
+                self.emit(Instr::Br { target: u32::MAX });
+                stubs.push((table_start + i, depth));
+            }
+        }
+        for (entry, depth) in stubs {
+            let here = self.pc();
+            self.patch(entry, here);
+            let (_, dest) = self.branch_dest(depth);
+            self.emit_branch_copies(arity, dest.unwrap_or(0));
+            self.emit_jump(depth);
+        }
+        Ok(())
+    }
+
+    fn visit_call(&mut self, func: u32) -> Result<()> {
+        let ty = self.module.func_type(func);
+        let (np, nr) = (ty.params_slice().len() as u32, ty.results_slice().len() as u32);
+        self.materialize_top(np);
+        let base = self.canonical(self.stack.len() - np as usize);
+        self.emit(Instr::Call { func, base });
+        self.finish_call(base, np, nr)
+    }
+
+    fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        let index = self.pop();
+        let ty = &self.module.types[type_index as usize];
+        let (np, nr) = (ty.params_slice().len() as u32, ty.results_slice().len() as u32);
+        self.materialize_top(np);
+        let base = self.canonical(self.stack.len() - np as usize);
+        let site = u32::try_from(self.sites.len()).map_err(|_| too_large())?;
+        self.sites.push((type_index, table));
+        self.emit(Instr::CallIndirect { index, base, site });
+        self.finish_call(base, np, nr)
+    }
+
+    fn finish_call(&mut self, base: Slot, np: u32, nr: u32) -> Result<()> {
+        self.reserve(base.checked_add(np.max(nr)).ok_or_else(too_large)?);
+        self.stack.truncate(self.stack.len() - np as usize);
+        for _ in 0..nr {
+            self.push_temp()?;
+        }
+        Ok(())
+    }
+
+    fn visit_local_set(&mut self, local: u32, tee: bool) -> Result<()> {
+        let top = self.top_index();
+        let retarget = self.stack[top] == Operand::Temp
+            && self.producer.is_some_and(|p| p + 1 == self.code.len())
+            && !self.stack[..top].contains(&Operand::Local(local));
+        if retarget {
+            let canonical = self.canonical(top);
+            if let Some(p) = self.producer
+                && let Some(dst) = self.code[p].result_slot_mut()
+                && *dst == canonical
+            {
+                *dst = local;
+                self.producer = None;
+                self.stack.pop();
+                if tee {
+                    self.stack.push(Operand::Local(local));
+                }
+                return Ok(());
+            }
+        }
+        let entry = self.stack[top];
+        let src = self.pop();
+        self.materialize_local(local, self.stack.len());
+        if src != local {
+            self.emit(Instr::Copy { dst: local, src });
+        }
+        if tee {
+            self.stack.push(if entry == Operand::Temp { Operand::Temp } else { Operand::Local(local) });
+        }
+        Ok(())
+    }
+
+    // ---- simple operator shapes ----
+
+    fn unop(&mut self, make: fn(Slot, Slot) -> Instr) -> Result<()> {
+        let src = self.pop();
+        let dst = self.push_temp()?;
+        self.emit_producer(make(dst, src));
+        Ok(())
+    }
+
+    fn binop(&mut self, make: fn(Slot, Slot, Slot) -> Instr) -> Result<()> {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.push_temp()?;
+        self.emit_producer(make(dst, a, b));
+        Ok(())
+    }
+
+    fn load(&mut self, memarg: &wasmparser::MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
+        let offset = self.mem0_offset(memarg)?;
+        let addr = self.pop();
+        let dst = self.push_temp()?;
+        self.emit_producer(make(dst, addr, offset));
+        Ok(())
+    }
+
+    fn store(&mut self, memarg: &wasmparser::MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
+        let offset = self.mem0_offset(memarg)?;
+        let val = self.pop();
+        let addr = self.pop();
+        self.emit(make(addr, val, offset));
+        Ok(())
+    }
+
+    fn mem0_offset(&self, memarg: &wasmparser::MemArg) -> Result<u32> {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+            return Err(ErrorKind::Unsupported("multi-memory".into()).into());
+        }
+        u32::try_from(memarg.offset).map_err(|_| ErrorKind::Unsupported("memory64 offsets".into()).into())
+    }
+
+    /// Materializes the top `n` operands and pops them; returns their first slot.
+    fn pop_operands_in_place(&mut self, n: u32) -> Slot {
+        self.materialize_top(n);
+        let base = self.canonical(self.stack.len() - n as usize);
+        self.stack.truncate(self.stack.len() - n as usize);
+        base
+    }
+
+    fn constant(&mut self, bits: u64) -> Result<()> {
+        let dst = self.push_temp()?;
+        let instr = match u32::try_from(bits) {
+            Ok(val) => Instr::Const32 { dst, val },
+            Err(_) => Instr::Const64 { dst, lo: bits as u32, hi: (bits >> 32) as u32 },
+        };
+        self.emit_producer(instr);
+        Ok(())
+    }
+
+    fn i32_add(&mut self) -> Result<()> {
+        // Peephole: `x + const` with the constant just materialized.
+        if let Some(p) = self.producer
+            && p + 1 == self.code.len()
+            && let Instr::Const32 { dst, val } = self.code[p]
+            && dst == self.canonical(self.top_index())
+            && self.stack[self.top_index()] == Operand::Temp
+        {
+            self.code.pop();
+            self.producer = None;
+            self.stack.pop();
+            let a = self.pop();
+            let dst = self.push_temp()?;
+            self.emit_producer(Instr::I32AddImm { dst, a, imm: val });
+            return Ok(());
+        }
+        self.binop(|dst, a, b| Instr::I32Add { dst, a, b })
+    }
+}
+
+mod visit;

@@ -1,0 +1,219 @@
+//! [`Module`]: a decoded, validated and translated WebAssembly module.
+//!
+//! This is the only part of wasmguard that reads wasm bytes: `parse` drives `wasmparser`
+//! (decode + validate) and hands every function body to the translator in
+//! [`exec`](crate::exec); the rest of the crate sees only the types defined here.
+
+mod parse;
+
+pub(crate) use parse::decode_error;
+
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::exec::CompiledFunc;
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+
+/// A compiled WebAssembly module, ready to be instantiated any number of times.
+///
+/// Cheap to clone (shared).
+///
+/// ```
+/// # fn main() -> wasmguard::Result<()> {
+/// let engine = wasmguard::Engine::default();
+/// let module = wasmguard::Module::new(&engine, r#"(module (func (export "f") (result i32) i32.const 7))"#)?;
+/// assert_eq!(module.exports().next().map(|(name, _)| name), Some("f"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl Module {
+    /// Compiles a module from the binary format or the text format (`.wat`).
+    ///
+    /// # Errors
+    ///
+    /// Returns an error carrying the decoder's message if the input is malformed (text or
+    /// binary) or invalid, and [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) naming
+    /// the feature if the module uses a proposal wasmguard does not implement yet.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let binary = wat::parse_bytes(bytes).map_err(|e| Error::compile(e))?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Compiles a module from the binary format only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Module::new`].
+    pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
+        let inner = parse::parse(engine, binary)?;
+        Ok(Module { inner: Arc::new(inner) })
+    }
+
+    /// The engine this module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's name from its name section, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The imports, in order: `(module, name, type)`.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+        self.inner
+            .imports
+            .iter()
+            .map(|imp| (imp.module.as_str(), imp.name.as_str(), self.inner.import_type(&imp.kind)))
+    }
+
+    /// The exports, in order: `(name, type)`.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
+        self.inner.exports.iter().map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
+    }
+}
+
+/// What an import brings in.
+#[derive(Debug, Clone)]
+pub(crate) enum ImportKind {
+    Func(u32),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Import {
+    pub(crate) module: String,
+    pub(crate) name: String,
+    pub(crate) kind: ImportKind,
+}
+
+/// Kinds of entity an export or import refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntityKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Export {
+    pub(crate) name: String,
+    pub(crate) kind: EntityKind,
+    pub(crate) index: u32,
+}
+
+/// One operation of a constant expression.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression (global initialisers, segment offsets and items).
+#[derive(Debug, Clone)]
+pub(crate) struct ConstExpr {
+    pub(crate) ops: Box<[ConstOp]>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SegmentMode {
+    Passive,
+    Active { index: u32, offset: ConstExpr },
+    Declared,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ElemItems {
+    Funcs(Box<[u32]>),
+    Exprs(Box<[ConstExpr]>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ElemSegment {
+    pub(crate) mode: SegmentMode,
+    pub(crate) items: ElemItems,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DataSegment {
+    pub(crate) mode: SegmentMode,
+    pub(crate) bytes: Arc<[u8]>,
+}
+
+/// Everything a module holds after decoding.
+#[derive(Debug)]
+pub(crate) struct ModuleInner {
+    pub(crate) engine: Engine,
+    pub(crate) name: Option<String>,
+    pub(crate) types: Vec<FuncType>,
+    /// Engine-wide id of each type in `types`.
+    pub(crate) type_ids: Vec<u32>,
+    pub(crate) imports: Vec<Import>,
+    /// Type index of every function, imported ones first.
+    pub(crate) funcs: Vec<u32>,
+    pub(crate) num_imported_funcs: u32,
+    pub(crate) tables: Vec<TableType>,
+    pub(crate) num_imported_tables: u32,
+    /// Initial value of defined tables' elements (`None`: null).
+    pub(crate) table_inits: Vec<Option<ConstExpr>>,
+    pub(crate) memories: Vec<MemoryType>,
+    pub(crate) num_imported_memories: u32,
+    pub(crate) globals: Vec<GlobalType>,
+    pub(crate) num_imported_globals: u32,
+    /// Initialisers of the defined globals.
+    pub(crate) global_inits: Vec<ConstExpr>,
+    pub(crate) exports: Vec<Export>,
+    pub(crate) start: Option<u32>,
+    pub(crate) elems: Vec<ElemSegment>,
+    pub(crate) datas: Vec<DataSegment>,
+    /// Translated bodies of the defined functions.
+    pub(crate) code: Vec<Arc<CompiledFunc>>,
+    /// Function names from the name section.
+    #[allow(dead_code, reason = "filled by the name section decoder; read by backtraces")]
+    pub(crate) func_names: std::collections::HashMap<u32, String>,
+}
+
+impl ModuleInner {
+    pub(crate) fn func_type(&self, func: u32) -> &FuncType {
+        &self.types[self.funcs[func as usize] as usize]
+    }
+
+    pub(crate) fn import_type(&self, kind: &ImportKind) -> ExternType {
+        match kind {
+            ImportKind::Func(t) => ExternType::Func(self.types[*t as usize].clone()),
+            ImportKind::Table(t) => ExternType::Table(*t),
+            ImportKind::Memory(m) => ExternType::Memory(*m),
+            ImportKind::Global(g) => ExternType::Global(*g),
+        }
+    }
+
+    pub(crate) fn extern_type(&self, kind: EntityKind, index: u32) -> ExternType {
+        match kind {
+            EntityKind::Func => ExternType::Func(self.func_type(index).clone()),
+            EntityKind::Table => ExternType::Table(self.tables[index as usize]),
+            EntityKind::Memory => ExternType::Memory(self.memories[index as usize]),
+            EntityKind::Global => ExternType::Global(self.globals[index as usize]),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Decoding and validation with `wasmparser`, section by section; function bodies are
+//! validated and translated in the same pass.
+
+use std::sync::Arc;
+
+use wasmparser::{
+    DataKind, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TableInit,
+    TypeRef, Validator, WasmFeatures,
+};
+
+use super::{
+    ConstExpr, ConstOp, DataSegment, ElemItems, ElemSegment, EntityKind, Export, Import,
+    ImportKind, ModuleInner, SegmentMode,
+};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::translate_function;
+use crate::types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
+
+/// The WebAssembly features wasmguard implements.
+pub(crate) fn supported_features() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// Converts a decoder error, telling unsupported proposals apart from bad input.
+pub(crate) fn decode_error(e: wasmparser::BinaryReaderError) -> Error {
+    let msg = e.to_string();
+    if msg.contains("support is not enabled") || msg.contains("proposal not enabled") {
+        ErrorKind::Unsupported(msg).into()
+    } else {
+        Error::compile(msg)
+    }
+}
+
+pub(crate) fn val_type(ty: wasmparser::ValType) -> Result<ValType> {
+    Ok(match ty {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => ValType::from(ref_type(r)?),
+    })
+}
+
+pub(crate) fn ref_type(r: wasmparser::RefType) -> Result<RefType> {
+    if r.is_func_ref() {
+        Ok(RefType::FuncRef)
+    } else if r.is_extern_ref() {
+        Ok(RefType::ExternRef)
+    } else {
+        Err(ErrorKind::Unsupported(format!("reference type {r}")).into())
+    }
+}
+
+fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
+    if t.table64 || t.shared {
+        return Err(ErrorKind::Unsupported("64-bit or shared tables".into()).into());
+    }
+    let to32 = |v: u64| u32::try_from(v).map_err(|_| Error::compile("table size out of range"));
+    Ok(TableType::new(ref_type(t.element_type)?, to32(t.initial)?, t.maximum.map(to32).transpose()?))
+}
+
+fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
+    if m.memory64 {
+        return Err(ErrorKind::Unsupported("memory64".into()).into());
+    }
+    if m.shared {
+        return Err(ErrorKind::Unsupported("threads (shared memory)".into()).into());
+    }
+    if m.page_size_log2.is_some() {
+        return Err(ErrorKind::Unsupported("custom page sizes".into()).into());
+    }
+    Ok(MemoryType::from_parts(m.initial, m.maximum, m.memory64, m.shared))
+}
+
+fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType> {
+    let m = if g.mutable { Mutability::Var } else { Mutability::Const };
+    Ok(GlobalType::new(val_type(g.content_type)?, m))
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let op = reader.read().map_err(decode_error)?;
+        ops.push(match op {
+            Operator::I32Const { value } => ConstOp::I32(value),
+            Operator::I64Const { value } => ConstOp::I64(value),
+            Operator::F32Const { value } => ConstOp::F32(value.bits()),
+            Operator::F64Const { value } => ConstOp::F64(value.bits()),
+            Operator::V128Const { value } => ConstOp::V128(value.i128() as u128),
+            Operator::RefNull { .. } => ConstOp::RefNull,
+            Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            Operator::I32Add => ConstOp::I32Add,
+            Operator::I32Sub => ConstOp::I32Sub,
+            Operator::I32Mul => ConstOp::I32Mul,
+            Operator::I64Add => ConstOp::I64Add,
+            Operator::I64Sub => ConstOp::I64Sub,
+            Operator::I64Mul => ConstOp::I64Mul,
+            Operator::End => continue,
+            other => {
+                return Err(Error::compile(format!("unsupported constant expression operator {other:?}")));
+            }
+        });
+    }
+    Ok(ConstExpr { ops: ops.into() })
+}
+
+fn index_kind(kind: ExternalKind) -> Result<EntityKind> {
+    Ok(match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => EntityKind::Func,
+        ExternalKind::Table => EntityKind::Table,
+        ExternalKind::Memory => EntityKind::Memory,
+        ExternalKind::Global => EntityKind::Global,
+        ExternalKind::Tag => return Err(ErrorKind::Unsupported("exception handling (tags)".into()).into()),
+    })
+}
+
+/// Decodes, validates and translates a binary module.
+pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
+    let mut validator = Validator::new_with_features(supported_features());
+    let mut m = ModuleInner {
+        engine: engine.clone(),
+        name: None,
+        types: Vec::new(),
+        type_ids: Vec::new(),
+        imports: Vec::new(),
+        funcs: Vec::new(),
+        num_imported_funcs: 0,
+        tables: Vec::new(),
+        num_imported_tables: 0,
+        table_inits: Vec::new(),
+        memories: Vec::new(),
+        num_imported_memories: 0,
+        globals: Vec::new(),
+        num_imported_globals: 0,
+        global_inits: Vec::new(),
+        exports: Vec::new(),
+        start: None,
+        elems: Vec::new(),
+        datas: Vec::new(),
+        code: Vec::new(),
+        func_names: Default::default(),
+    };
+    let fuel = engine.config().consume_fuel;
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(decode_error)?;
+        let valid = validator.payload(&payload).map_err(decode_error)?;
+        match payload {
+            Payload::TypeSection(reader) => {
+                for rec in reader.into_iter_err_on_gc_types() {
+                    let f = rec.map_err(decode_error)?;
+                    let params = f.params().iter().map(|&t| val_type(t)).collect::<Result<Vec<_>>>()?;
+                    let results = f.results().iter().map(|&t| val_type(t)).collect::<Result<Vec<_>>>()?;
+                    let ty = FuncType::new(params, results);
+                    m.type_ids.push(engine.intern_type(&ty));
+                    m.types.push(ty);
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for imp in reader.into_imports() {
+                    let imp = imp.map_err(decode_error)?;
+                    let kind = match imp.ty {
+                        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                            m.funcs.push(t);
+                            m.num_imported_funcs += 1;
+                            ImportKind::Func(t)
+                        }
+                        TypeRef::Table(t) => {
+                            let t = table_type(&t)?;
+                            m.tables.push(t);
+                            m.num_imported_tables += 1;
+                            ImportKind::Table(t)
+                        }
+                        TypeRef::Memory(mt) => {
+                            let mt = memory_type(&mt)?;
+                            m.memories.push(mt);
+                            m.num_imported_memories += 1;
+                            ImportKind::Memory(mt)
+                        }
+                        TypeRef::Global(g) => {
+                            let g = global_type(&g)?;
+                            m.globals.push(g);
+                            m.num_imported_globals += 1;
+                            ImportKind::Global(g)
+                        }
+                        TypeRef::Tag(_) => {
+                            return Err(ErrorKind::Unsupported("exception handling (tags)".into()).into());
+                        }
+                    };
+                    m.imports.push(Import { module: imp.module.to_string(), name: imp.name.to_string(), kind });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    m.funcs.push(t.map_err(decode_error)?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for t in reader {
+                    let t = t.map_err(decode_error)?;
+                    m.tables.push(table_type(&t.ty)?);
+                    m.table_inits.push(match &t.init {
+                        TableInit::RefNull => None,
+                        TableInit::Expr(e) => Some(const_expr(e)?),
+                    });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for mt in reader {
+                    m.memories.push(memory_type(&mt.map_err(decode_error)?)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g.map_err(decode_error)?;
+                    m.globals.push(global_type(&g.ty)?);
+                    m.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(decode_error)?;
+                    m.exports.push(Export { name: e.name.to_string(), kind: index_kind(e.kind)?, index: e.index });
+                }
+            }
+            Payload::StartSection { func, .. } => m.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(decode_error)?;
+                    let mode = match e.kind {
+                        ElementKind::Passive => SegmentMode::Passive,
+                        ElementKind::Declared => SegmentMode::Declared,
+                        ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let items = match e.items {
+                        ElementItems::Functions(r) => {
+                            ElemItems::Funcs(r.into_iter().collect::<Result<Vec<_>, _>>().map_err(decode_error)?.into())
+                        }
+                        ElementItems::Expressions(_, r) => {
+                            let mut exprs = Vec::new();
+                            for ex in r {
+                                exprs.push(const_expr(&ex.map_err(decode_error)?)?);
+                            }
+                            ElemItems::Exprs(exprs.into())
+                        }
+                    };
+                    m.elems.push(ElemSegment { mode, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d.map_err(decode_error)?;
+                    let mode = match d.kind {
+                        DataKind::Passive => SegmentMode::Passive,
+                        DataKind::Active { memory_index, offset_expr } => {
+                            SegmentMode::Active { index: memory_index, offset: const_expr(&offset_expr)? }
+                        }
+                    };
+                    m.datas.push(DataSegment { mode, bytes: Arc::from(d.data) });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let wasmparser::ValidPayload::Func(to_validate, _) = valid else {
+                    return Err(Error::compile("code entry without a function to validate"));
+                };
+                let func_index = m.num_imported_funcs + m.code.len() as u32;
+                let func_validator = to_validate.into_validator(std::mem::take(&mut allocs));
+                let (compiled, returned) = translate_function(&m, func_index, &body, func_validator, fuel)?;
+                allocs = returned;
+                m.code.push(Arc::new(compiled));
+            }
+            _ => {}
+        }
+    }
+    Ok(m)
+}

@@ -1,0 +1,71 @@
+//! Globals: [`Global`] (the handle) and the store-side entity.
+
+use super::value::Val;
+use crate::error::{Error, Result};
+use crate::store::{AsContext, AsContextMut, StoreInner, Stored};
+use crate::types::{GlobalType, Mutability};
+
+/// A global as the store holds it.
+#[derive(Debug)]
+pub(crate) struct GlobalEntity {
+    pub(crate) ty: GlobalType,
+    pub(crate) value: u64,
+}
+
+/// A WebAssembly global: a handle, used together with the store that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Global(pub(crate) Stored);
+
+impl Global {
+    /// Creates a global of type `ty` holding `val`.
+    ///
+    /// # Errors
+    ///
+    /// If `val` does not have the global's value type.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        let inner = &mut store.as_context_mut().0.inner;
+        if val.ty() != ty.content() {
+            return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
+        }
+        let value = val.to_slot(inner)?;
+        Ok(Global::new_in(inner, ty, value))
+    }
+
+    pub(crate) fn new_in(inner: &mut StoreInner, ty: GlobalType, value: u64) -> Global {
+        inner.globals.push(GlobalEntity { ty, value });
+        Global(inner.stored(inner.globals.len() - 1))
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        let inner = &store.as_context().0.inner;
+        inner.globals[inner.index(self.0)].ty
+    }
+
+    /// The current value.
+    pub fn get(&self, store: impl AsContext) -> Val {
+        let inner = &store.as_context().0.inner;
+        let g = &inner.globals[inner.index(self.0)];
+        Val::from_slot(g.value, g.ty.content(), inner)
+    }
+
+    /// Sets the value.
+    ///
+    /// # Errors
+    ///
+    /// If the global is immutable or `val` has the wrong type.
+    pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
+        let inner = &mut store.as_context_mut().0.inner;
+        let i = inner.index(self.0);
+        let ty = inner.globals[i].ty;
+        if ty.mutability() != Mutability::Var {
+            return Err(Error::msg("cannot set an immutable global"));
+        }
+        if val.ty() != ty.content() {
+            return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
+        }
+        let bits = val.to_slot(inner)?;
+        inner.globals[i].value = bits;
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! Instances: [`Instance`] and instantiation (import checks, segments, start function).
+
+use std::sync::Arc;
+
+use super::func::{Func, FuncEntity, TypedFunc, WasmTyList};
+use super::global::Global;
+use super::memory::Memory;
+use super::table::Table;
+use super::value::{Export, Extern};
+use crate::error::{Error, Result, TrapCode};
+use crate::exec::call_func;
+use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, Module, ModuleInner, SegmentMode};
+use crate::store::{AsContextMut, Store, StoreInner, Stored};
+use crate::types::MemoryType;
+
+/// An instance as the store holds it: the store indices of everything it uses.
+#[derive(Debug)]
+pub(crate) struct InstanceEntity {
+    pub(crate) module: Arc<ModuleInner>,
+    pub(crate) funcs: Vec<u32>,
+    pub(crate) tables: Vec<u32>,
+    pub(crate) memories: Vec<u32>,
+    pub(crate) globals: Vec<u32>,
+    /// Element segments (evaluated references); dropped ones are empty.
+    pub(crate) elems: Vec<Arc<[u64]>>,
+    /// Data segments; dropped ones are empty.
+    pub(crate) datas: Vec<Arc<[u8]>>,
+}
+
+impl InstanceEntity {
+    pub(crate) fn extern_at(&self, inner: &StoreInner, kind: EntityKind, index: u32) -> Extern {
+        let i = index as usize;
+        match kind {
+            EntityKind::Func => Extern::Func(Func(inner.stored(self.funcs[i] as usize))),
+            EntityKind::Table => Extern::Table(Table(inner.stored(self.tables[i] as usize))),
+            EntityKind::Memory => Extern::Memory(Memory(inner.stored(self.memories[i] as usize))),
+            EntityKind::Global => Extern::Global(Global(inner.stored(self.globals[i] as usize))),
+        }
+    }
+
+    pub(crate) fn export(&self, inner: &StoreInner, name: &str) -> Option<Extern> {
+        let e = self.module.exports.iter().find(|e| e.name == name)?;
+        Some(self.extern_at(inner, e.kind, e.index))
+    }
+}
+
+/// An instantiated module: a handle, used together with the store that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance(pub(crate) Stored);
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import order.
+    ///
+    /// # Errors
+    ///
+    /// A link error if the imports do not match (count, kinds, types), a resource-limit
+    /// error, or a trap raised while initialising segments or running the start function.
+    pub fn new<T>(mut store: impl AsContextMut<Data = T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let ctx = store.as_context_mut();
+        instantiate(ctx.0, module, imports)
+    }
+
+    fn entity<'a, T>(&self, store: &'a Store<T>) -> &'a InstanceEntity {
+        &store.inner.instances[store.inner.index(self.0)]
+    }
+
+    /// The exports, in the module's export order.
+    pub fn exports<T>(&self, mut store: impl AsContextMut<Data = T>) -> std::vec::IntoIter<Export> {
+        let ctx = store.as_context_mut();
+        let e = self.entity(ctx.0);
+        let list: Vec<Export> = e
+            .module
+            .exports
+            .iter()
+            .map(|x| Export { name: x.name.clone(), item: e.extern_at(&ctx.0.inner, x.kind, x.index) })
+            .collect();
+        list.into_iter()
+    }
+
+    /// The export named `name`.
+    pub fn get_export<T>(&self, mut store: impl AsContextMut<Data = T>, name: &str) -> Option<Extern> {
+        let ctx = store.as_context_mut();
+        self.entity(ctx.0).export(&ctx.0.inner, name)
+    }
+
+    /// The exported function `name`.
+    pub fn get_func<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported function `name` with a static signature.
+    ///
+    /// # Errors
+    ///
+    /// If there is no such function export or its type does not match.
+    pub fn get_typed_func<Params: WasmTyList, Results: WasmTyList, T>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>> {
+        let mut ctx = store.as_context_mut();
+        let f = self
+            .get_func(&mut ctx, name)
+            .ok_or_else(|| Error::msg(format!("no exported function named `{name}`")))?;
+        f.typed(&ctx)
+    }
+}
+
+fn incompatible(imp: &crate::module::Import, why: impl std::fmt::Display) -> Error {
+    Error::link(format!("incompatible import type for `{}::{}`: {why}", imp.module, imp.name))
+}
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, want_min: u64, want_max: Option<u64>) -> bool {
+    actual_min >= want_min
+        && match want_max {
+            None => true,
+            Some(w) => actual_max.is_some_and(|a| a <= w),
+        }
+}
+
+fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &ModuleInner, item: &Extern) -> Result<u32> {
+    match (&imp.kind, item) {
+        (ImportKind::Func(t), Extern::Func(f)) => {
+            if !inner.owns(f.0) {
+                return Err(incompatible(imp, "function from another store"));
+            }
+            let have = inner.funcs[f.0.index as usize].type_id();
+            if have != module.type_ids[*t as usize] {
+                let want = &module.types[*t as usize];
+                return Err(incompatible(imp, format!("expected {want}, found {}", inner.engine.resolve_type(have))));
+            }
+            Ok(f.0.index)
+        }
+        (ImportKind::Table(want), Extern::Table(t)) => {
+            if !inner.owns(t.0) {
+                return Err(incompatible(imp, "table from another store"));
+            }
+            let e = &inner.tables[t.0.index as usize];
+            let ok = e.ty.element() == want.element()
+                && limits_match(
+                    u64::from(e.size()),
+                    e.ty.maximum().map(u64::from),
+                    u64::from(want.minimum()),
+                    want.maximum().map(u64::from),
+                );
+            if !ok {
+                return Err(incompatible(imp, "table type or limits do not match"));
+            }
+            Ok(t.0.index)
+        }
+        (ImportKind::Memory(want), Extern::Memory(m)) => {
+            if !inner.owns(m.0) {
+                return Err(incompatible(imp, "memory from another store"));
+            }
+            let e = &inner.memories[m.0.index as usize];
+            let ok = e.ty.is_64() == want.is_64()
+                && e.ty.is_shared() == want.is_shared()
+                && limits_match(e.size_pages(), e.ty.maximum(), want.minimum(), want.maximum());
+            if !ok {
+                return Err(incompatible(imp, "memory limits do not match"));
+            }
+            Ok(m.0.index)
+        }
+        (ImportKind::Global(want), Extern::Global(g)) => {
+            if !inner.owns(g.0) {
+                return Err(incompatible(imp, "global from another store"));
+            }
+            if inner.globals[g.0.index as usize].ty != *want {
+                return Err(incompatible(imp, "global type does not match"));
+            }
+            Ok(g.0.index)
+        }
+        _ => Err(incompatible(imp, "wrong kind of import")),
+    }
+}
+
+/// Evaluates a constant expression in the context of a partly built instance.
+pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], expr: &ConstExpr) -> u64 {
+    let mut stack: Vec<u64> = Vec::with_capacity(2);
+    for op in expr.ops.iter() {
+        let v = match *op {
+            ConstOp::I32(v) => u64::from(v as u32),
+            ConstOp::I64(v) => v as u64,
+            ConstOp::F32(v) => u64::from(v),
+            ConstOp::F64(v) => v,
+            ConstOp::V128(v) => v as u64,
+            ConstOp::RefNull => 0,
+            ConstOp::RefFunc(f) => u64::from(funcs[f as usize]) + 1,
+            ConstOp::GlobalGet(g) => inner.globals[globals[g as usize] as usize].value,
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul | ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let b = stack.pop().unwrap_or(0);
+                let a = stack.pop().unwrap_or(0);
+                match *op {
+                    ConstOp::I32Add => u64::from((a as u32).wrapping_add(b as u32)),
+                    ConstOp::I32Sub => u64::from((a as u32).wrapping_sub(b as u32)),
+                    ConstOp::I32Mul => u64::from((a as u32).wrapping_mul(b as u32)),
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().unwrap_or(0)
+}
+
+pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    let m = &module.inner;
+    if !crate::Engine::same(&m.engine, &store.inner.engine) {
+        return Err(Error::link("module and store belong to different engines"));
+    }
+    if imports.len() != m.imports.len() {
+        return Err(Error::link(format!("expected {} imports, got {}", m.imports.len(), imports.len())));
+    }
+    let inner = &mut store.inner;
+    if inner.instances.len() >= inner.limits.instances {
+        return Err(Error::limit("too many instances in the store"));
+    }
+    let mut funcs = Vec::with_capacity(m.funcs.len());
+    let mut tables = Vec::with_capacity(m.tables.len());
+    let mut memories = Vec::with_capacity(m.memories.len());
+    let mut globals = Vec::with_capacity(m.globals.len());
+    for (imp, item) in m.imports.iter().zip(imports) {
+        let index = check_import(inner, imp, m, item)?;
+        match imp.kind {
+            ImportKind::Func(_) => funcs.push(index),
+            ImportKind::Table(_) => tables.push(index),
+            ImportKind::Memory(_) => memories.push(index),
+            ImportKind::Global(_) => globals.push(index),
+        }
+    }
+    let instance_index = u32::try_from(inner.instances.len()).map_err(|_| Error::limit("too many instances"))?;
+    for (i, code) in m.code.iter().enumerate() {
+        let ty = m.funcs[m.num_imported_funcs as usize + i];
+        inner.funcs.push(FuncEntity::Wasm {
+            type_id: m.type_ids[ty as usize],
+            instance: instance_index,
+            code: code.clone(),
+        });
+        funcs.push((inner.funcs.len() - 1) as u32);
+    }
+    for (i, ty) in m.globals[m.num_imported_globals as usize..].iter().enumerate() {
+        let value = eval_const(inner, &funcs, &globals, &m.global_inits[i]);
+        globals.push(Global::new_in(inner, *ty, value).0.index);
+    }
+    for (i, ty) in m.tables[m.num_imported_tables as usize..].iter().enumerate() {
+        let init = m.table_inits[i].as_ref().map_or(0, |e| eval_const(inner, &funcs, &globals, e));
+        tables.push(Table::new_in(inner, *ty, init)?.0.index);
+    }
+    for ty in &m.memories[m.num_imported_memories as usize..] {
+        let ty: MemoryType = *ty;
+        memories.push(Memory::new_in(inner, ty)?.0.index);
+    }
+    let mut elems: Vec<Arc<[u64]>> = Vec::with_capacity(m.elems.len());
+    for seg in &m.elems {
+        let items: Vec<u64> = match &seg.items {
+            ElemItems::Funcs(fs) => fs.iter().map(|&f| u64::from(funcs[f as usize]) + 1).collect(),
+            ElemItems::Exprs(es) => es.iter().map(|e| eval_const(inner, &funcs, &globals, e)).collect(),
+        };
+        elems.push(items.into());
+    }
+    let datas: Vec<Arc<[u8]>> = m.datas.iter().map(|d| d.bytes.clone()).collect();
+    inner.instances.push(InstanceEntity { module: m.clone(), funcs, tables, memories, globals, elems, datas });
+    let instance = Instance(inner.stored(instance_index as usize));
+
+    // Active and declared element segments, in order; then data segments.
+    let empty_elems: Arc<[u64]> = Arc::new([]);
+    for (i, seg) in m.elems.iter().enumerate() {
+        let inst = &inner.instances[instance_index as usize];
+        match &seg.mode {
+            SegmentMode::Active { index, offset } => {
+                let items = inst.elems[i].clone();
+                let table = inst.tables[*index as usize] as usize;
+                let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
+                inner.tables[table].init(offset, &items, 0, items.len() as u32).map_err(Error::trap)?;
+                inner.instances[instance_index as usize].elems[i] = empty_elems.clone();
+            }
+            SegmentMode::Declared => {
+                inner.instances[instance_index as usize].elems[i] = empty_elems.clone();
+            }
+            SegmentMode::Passive => {}
+        }
+    }
+    let empty_data: Arc<[u8]> = Arc::new([]);
+    for (i, seg) in m.datas.iter().enumerate() {
+        if let SegmentMode::Active { index, offset } = &seg.mode {
+            let inst = &inner.instances[instance_index as usize];
+            let mem = inst.memories[*index as usize] as usize;
+            let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
+            inner.memories[mem]
+                .init(u64::from(offset), &seg.bytes, 0, seg.bytes.len() as u64)
+                .map_err(|_| Error::trap(TrapCode::MemoryOutOfBounds))?;
+            inner.instances[instance_index as usize].datas[i] = empty_data.clone();
+        }
+    }
+    if let Some(start) = m.start {
+        let f = inner.instances[instance_index as usize].funcs[start as usize] as usize;
+        call_func(store, f, &mut [])?;
+    }
+    Ok(instance)
+}

@@ -1,0 +1,272 @@
+//! Linear memories: [`Memory`] (the handle) and the store-side entity.
+
+use super::storage::LinearStorage;
+use crate::access::AccessError;
+use crate::access::check_range;
+use crate::error::{Error, Result};
+use crate::store::{AsContext, AsContextMut, StoreInner, StoreLimits, Stored};
+use crate::types::{MemoryType, WASM_PAGE_SIZE};
+
+/// A linear memory as the store holds it.
+#[derive(Debug)]
+pub(crate) struct MemoryEntity {
+    pub(crate) ty: MemoryType,
+    pub(crate) storage: LinearStorage,
+}
+
+impl MemoryEntity {
+    /// Allocates a memory of the type's minimum size, within the store's limits.
+    pub(crate) fn new(ty: MemoryType, limits: &StoreLimits) -> Result<Self> {
+        if ty.is_shared() || ty.is_64() {
+            return Err(crate::ErrorKind::Unsupported("shared and 64-bit memories".into()).into());
+        }
+        if ty.minimum() > ty.page_limit() {
+            return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
+        }
+        let bytes = ty.minimum() * WASM_PAGE_SIZE;
+        if bytes > limits.memory_size_bytes {
+            return Err(Error::limit(format!(
+                "memory of {} pages exceeds the store limit of {} bytes",
+                ty.minimum(),
+                limits.memory_size_bytes
+            )));
+        }
+        let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
+        let storage = LinearStorage::new(len)
+            .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?;
+        Ok(MemoryEntity { ty, storage })
+    }
+
+    pub(crate) fn size_pages(&self) -> u64 {
+        self.storage.len() as u64 / WASM_PAGE_SIZE
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        self.storage.as_slice()
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        self.storage.as_mut_slice()
+    }
+
+    /// `memory.grow`: the old size in pages, or `None` if the memory cannot grow that much.
+    pub(crate) fn grow(&mut self, delta_pages: u64, limits: &StoreLimits) -> Option<u64> {
+        let old = self.size_pages();
+        let new = old.checked_add(delta_pages)?;
+        if new > self.ty.page_limit() {
+            return None;
+        }
+        let bytes = new.checked_mul(WASM_PAGE_SIZE)?;
+        if bytes > limits.memory_size_bytes {
+            return None;
+        }
+        let len = usize::try_from(bytes).ok()?;
+        self.storage.grow(len).then_some(old)
+    }
+
+    /// `memory.fill`.
+    pub(crate) fn fill(&mut self, dst: u64, val: u8, len: u64) -> Result<(), AccessError> {
+        let range = check_range(dst, len, self.storage.len())?;
+        self.data_mut()[range].fill(val);
+        Ok(())
+    }
+
+    /// `memory.copy` within this memory (ranges may overlap).
+    pub(crate) fn copy_within(&mut self, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
+        let size = self.storage.len();
+        let s = check_range(src, len, size)?;
+        let d = check_range(dst, len, size)?;
+        self.data_mut().copy_within(s, d.start);
+        Ok(())
+    }
+
+    /// `memory.init` / active data segments: copies `bytes[src..src + len]` to `dst`.
+    pub(crate) fn init(&mut self, dst: u64, bytes: &[u8], src: u64, len: u64) -> Result<(), AccessError> {
+        let s = check_range(src, len, bytes.len())?;
+        let d = check_range(dst, len, self.storage.len())?;
+        self.data_mut()[d].copy_from_slice(&bytes[s]);
+        Ok(())
+    }
+}
+
+/// A WebAssembly linear memory: a handle, used together with the store that owns it.
+///
+/// ```
+/// use wasmguard::{Engine, Memory, MemoryType, Store};
+/// # fn main() -> wasmguard::Result<()> {
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let memory = Memory::new(&mut store, MemoryType::new(1, Some(3)))?;
+/// assert_eq!(memory.size(&store), 1);
+/// memory.write(&mut store, 0x10, b"hello")?;
+/// assert_eq!(&memory.data(&store)[0x10..0x15], b"hello");
+/// assert_eq!(memory.grow(&mut store, 2)?, 1);
+/// assert!(memory.grow(&mut store, 1).is_err(), "past the maximum");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory(pub(crate) Stored);
+
+impl Memory {
+    /// Creates a memory of `ty.minimum()` zeroed pages in the store.
+    ///
+    /// # Errors
+    ///
+    /// If the type is not supported, exceeds the store's limits, or the host cannot
+    /// allocate it.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let inner = &mut store.as_context_mut().0.inner;
+        Memory::new_in(inner, ty)
+    }
+
+    pub(crate) fn new_in(inner: &mut StoreInner, ty: MemoryType) -> Result<Memory> {
+        if inner.memories.len() >= inner.limits.memories {
+            return Err(Error::limit("too many memories in the store"));
+        }
+        let entity = MemoryEntity::new(ty, &inner.limits)?;
+        inner.memories.push(entity);
+        Ok(Memory(inner.stored(inner.memories.len() - 1)))
+    }
+
+    pub(crate) fn entity<'a>(&self, inner: &'a StoreInner) -> &'a MemoryEntity {
+        &inner.memories[inner.index(self.0)]
+    }
+
+    pub(crate) fn entity_mut<'a>(&self, inner: &'a mut StoreInner) -> &'a mut MemoryEntity {
+        let i = inner.index(self.0);
+        &mut inner.memories[i]
+    }
+
+    /// The memory's type; its minimum is the current size.
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        let e = self.entity(&store.as_context().0.inner);
+        MemoryType::from_parts(e.size_pages(), e.ty.maximum(), e.ty.is_64(), e.ty.is_shared())
+    }
+
+    /// The current size in pages (64 KiB each).
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.entity(&store.as_context().0.inner).size_pages()
+    }
+
+    /// The current size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.entity(&store.as_context().0.inner).storage.len()
+    }
+
+    /// Grows the memory by `delta` pages and returns the previous size in pages.
+    ///
+    /// # Errors
+    ///
+    /// If the new size would pass the memory's maximum, the store's limits, or what the
+    /// host can allocate; the memory is then unchanged.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let inner = &mut store.as_context_mut().0.inner;
+        let limits = inner.limits;
+        self.entity_mut(inner)
+            .grow(delta, &limits)
+            .ok_or_else(|| Error::limit(format!("failed to grow memory by {delta} pages")))
+    }
+
+    /// The base address of the memory's bytes in host memory.
+    ///
+    /// Growth may move the bytes, so the pointer is only good until the next
+    /// `grow` (or any wasm call, which may grow). Prefer [`Memory::data`] and the views.
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        self.entity(&store.as_context().0.inner).storage.as_ptr()
+    }
+
+    /// The memory's bytes, borrowed from the store: nothing can write, grow or run wasm
+    /// while the slice lives.
+    pub fn data<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContext<'a, T>>) -> &'a [u8] {
+        let ctx = store.into();
+        self.entity(&ctx.0.inner).data()
+    }
+
+    /// The memory's bytes, mutably borrowed from the store.
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContextMut<'a, T>>) -> &'a mut [u8] {
+        let ctx = store.into();
+        self.entity_mut(&mut ctx.0.inner).data_mut()
+    }
+
+    /// Copies `buf.len()` bytes at `offset` out of the memory.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] if the range is not inside the memory.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
+        let ctx = store.as_context();
+        let data = self.entity(&ctx.0.inner).data();
+        let range = check_range(offset as u64, buf.len() as u64, data.len())?;
+        buf.copy_from_slice(&data[range]);
+        Ok(())
+    }
+
+    /// Copies `buf` into the memory at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] if the range is not inside the memory.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<(), AccessError> {
+        let ctx = store.as_context_mut();
+        let data = self.entity_mut(&mut ctx.0.inner).data_mut();
+        let range = check_range(offset as u64, buf.len() as u64, data.len())?;
+        data[range].copy_from_slice(buf);
+        Ok(())
+    }
+
+    /// The memory's bytes, with a lifetime not tied to any borrow: the escape hatch.
+    ///
+    /// # Safety
+    ///
+    /// The caller must make sure that, for as long as the returned slice is used:
+    /// - the memory is not grown (by [`Memory::grow`] or by wasm code: no wasm call may
+    ///   run), since growth may move or free the bytes;
+    /// - nothing writes the memory (no wasm call, no [`Memory::data_mut`], no
+    ///   `data_unchecked_mut` slice in use);
+    /// - the store is not dropped.
+    ///
+    /// The safe alternatives are [`Memory::data`], [`Memory::read`] and the views.
+    pub unsafe fn data_unchecked<'a>(&self, store: impl AsContext) -> &'a [u8] {
+        let ctx = store.as_context();
+        let storage = &self.entity(&ctx.0.inner).storage;
+        let (ptr, len) = (storage.as_ptr(), storage.len());
+        // SAFETY: `ptr` is valid for `len` initialised bytes now (storage invariant); the
+        // caller guarantees no growth, no write and no drop while the slice is used.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+
+    /// The memory's bytes, mutable, with a lifetime not tied to any borrow.
+    ///
+    /// # Safety
+    ///
+    /// As [`Memory::data_unchecked`], and in addition the returned slice must be the only
+    /// access to the memory while it is used: no other slice from `data`, `data_mut`,
+    /// `data_unchecked` or `data_unchecked_mut`, no view, no `read`/`write`.
+    pub unsafe fn data_unchecked_mut<'a>(&self, store: impl AsContext) -> &'a mut [u8] {
+        let ctx = store.as_context();
+        let storage = &self.entity(&ctx.0.inner).storage;
+        let (ptr, len) = (storage.as_ptr(), storage.len());
+        // SAFETY: the bytes are behind a raw pointer owned by the storage (not inside a
+        // reference the store hands out), valid for `len` bytes; the caller guarantees the
+        // slice is the only access and that the memory is neither grown nor dropped.
+        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
+    }
+}
+
+impl<'a, T> From<&'a crate::Store<T>> for crate::store::StoreContext<'a, T> {
+    fn from(s: &'a crate::Store<T>) -> Self {
+        crate::store::StoreContext(s)
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::store::StoreContext<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::store::StoreContext(s)
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::store::StoreContextMut<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::store::StoreContextMut(s)
+    }
+}

@@ -1,0 +1,11 @@
+//! Runtime objects: linear memories, tables, globals, functions (wasm and host),
+//! instances, and the linker that wires imports.
+
+pub(crate) mod func;
+pub(crate) mod global;
+pub(crate) mod instance;
+pub(crate) mod linker;
+pub(crate) mod memory;
+pub(crate) mod storage;
+pub(crate) mod table;
+pub(crate) mod value;

@@ -1,0 +1,161 @@
+//! [`LinearStorage`]: the bytes of one linear memory, in a raw heap allocation.
+//!
+//! This is one of the few places with `unsafe` code. The bytes live behind a raw pointer
+//! (not inside a `Vec`), so a shared borrow of the owning store says nothing about them
+//! at the language level: that is what makes the documented escape hatch
+//! [`Memory::data_unchecked_mut`](crate::Memory::data_unchecked_mut) possible to use
+//! soundly. Every safe accessor hands out slices whose lifetime is tied to a borrow of
+//! the storage, so safe code gets the usual guarantees.
+
+use std::alloc::{self, Layout};
+use std::ptr::NonNull;
+
+/// Alignment of the allocation: generous, so guest data is naturally aligned on the host
+/// when guest addresses are.
+const ALIGN: usize = 16;
+
+/// Owned, zero-initialised, growable bytes of a linear memory.
+pub(crate) struct LinearStorage {
+    // INVARIANT: if `cap > 0`, `ptr` is the start of a live allocation from the global
+    // allocator with layout `(cap, ALIGN)`, and its first `len` bytes are initialised;
+    // if `cap == 0`, `ptr` is dangling (well aligned) and `len == 0`. Always `len <= cap`.
+    ptr: NonNull<u8>,
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: `LinearStorage` owns its allocation exclusively, like a `Box<[u8]>`; it has no
+// thread-affine state, so moving it to another thread is sound.
+unsafe impl Send for LinearStorage {}
+// SAFETY: shared access (`&LinearStorage`) only reads through the pointer (`as_slice`);
+// writes need `&mut LinearStorage` or the caller-checked `unsafe` paths of `Memory`.
+unsafe impl Sync for LinearStorage {}
+
+impl std::fmt::Debug for LinearStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinearStorage").field("len", &self.len).finish()
+    }
+}
+
+fn layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size, ALIGN).ok()
+}
+
+impl LinearStorage {
+    /// `len` zero bytes, or `None` if the allocation fails.
+    pub(crate) fn new(len: usize) -> Option<Self> {
+        if len == 0 {
+            return Some(LinearStorage { ptr: dangling(), len: 0, cap: 0 });
+        }
+        let layout = layout(len)?;
+        // SAFETY: `layout` has a non-zero size (checked above).
+        let raw = unsafe { alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(raw)?;
+        Some(LinearStorage { ptr, len, cap: len })
+    }
+
+    /// Number of bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: by the invariant, `ptr` is valid for reads of `len` initialised bytes
+        // (or dangling with `len == 0`); the slice borrows `self`, so no `&mut self`
+        // method can run while it lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The bytes, mutably.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and the slice borrows `self` exclusively.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The raw base pointer (valid until the next growth).
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Grows to `new_len` bytes, the new ones zero. Returns `false` (and changes nothing)
+    /// if the allocation fails.
+    pub(crate) fn grow(&mut self, new_len: usize) -> bool {
+        if new_len <= self.len {
+            return true;
+        }
+        if new_len > self.cap {
+            let Some(new_layout) = layout(new_len) else { return false };
+            let raw = if self.cap == 0 {
+                // SAFETY: `new_len > 0`, so the layout has a non-zero size.
+                unsafe { alloc::alloc_zeroed(new_layout) }
+            } else {
+                let Some(old_layout) = layout(self.cap) else { return false };
+                // SAFETY: by the invariant, `ptr` was allocated with `old_layout`; the new
+                // size is non-zero and `Layout::from_size_align` accepted it, so it does not
+                // overflow `isize` when rounded up to `ALIGN`.
+                unsafe { alloc::realloc(self.ptr.as_ptr(), old_layout, new_len) }
+            };
+            let Some(ptr) = NonNull::new(raw) else { return false };
+            self.ptr = ptr;
+            self.cap = new_len;
+        }
+        // SAFETY: `len <= new_len <= cap`, so `[len, new_len)` lies inside the allocation.
+        let tail = unsafe { self.ptr.as_ptr().add(self.len) };
+        // SAFETY: `tail` is valid for writes of `new_len - len` bytes (see above).
+        unsafe { tail.write_bytes(0, new_len - self.len) };
+        self.len = new_len;
+        true
+    }
+}
+
+impl Drop for LinearStorage {
+    fn drop(&mut self) {
+        if self.cap > 0
+            && let Some(l) = layout(self.cap)
+        {
+            // SAFETY: by the invariant, `ptr` is a live allocation with this layout, and
+            // it is not used after this point.
+            unsafe { alloc::dealloc(self.ptr.as_ptr(), l) };
+        }
+    }
+}
+
+fn dangling() -> NonNull<u8> {
+    // An aligned, non-null address that is never dereferenced (length 0).
+    NonNull::<u128>::dangling().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_is_zeroed_and_grow_zeroes_the_tail() {
+        let mut s = LinearStorage::new(16).unwrap();
+        assert!(s.as_slice().iter().all(|&b| b == 0));
+        s.as_mut_slice().fill(0xAA);
+        assert!(s.grow(100_000));
+        assert_eq!(s.len(), 100_000);
+        assert!(s.as_slice()[..16].iter().all(|&b| b == 0xAA));
+        assert!(s.as_slice()[16..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn empty_storage_grows() {
+        let mut s = LinearStorage::new(0).unwrap();
+        assert_eq!(s.as_slice(), &[] as &[u8]);
+        assert!(s.grow(8));
+        assert_eq!(s.as_slice(), &[0; 8]);
+        assert!(s.grow(4), "shrinking requests are a no-op");
+        assert_eq!(s.len(), 8);
+    }
+
+    #[test]
+    fn impossible_allocation_fails_cleanly() {
+        let mut s = LinearStorage::new(1).unwrap();
+        assert!(!s.grow(usize::MAX - 8));
+        assert_eq!(s.len(), 1);
+        assert!(LinearStorage::new(usize::MAX - 8).is_none());
+    }
+}

@@ -1,0 +1,193 @@
+//! Tables: [`Table`] (the handle) and the store-side entity.
+
+use super::value::Val;
+use crate::error::{Error, Result, TrapCode};
+use crate::store::{AsContext, AsContextMut, StoreInner, StoreLimits, Stored};
+use crate::types::{TableType, ValType};
+
+/// A table as the store holds it: references encoded as slots (0 is null).
+#[derive(Debug)]
+pub(crate) struct TableEntity {
+    pub(crate) ty: TableType,
+    pub(crate) elems: Vec<u64>,
+}
+
+impl TableEntity {
+    pub(crate) fn new(ty: TableType, init: u64, limits: &StoreLimits) -> Result<Self> {
+        if ty.minimum() > limits.table_elements {
+            return Err(Error::limit(format!(
+                "table of {} elements exceeds the store limit of {}",
+                ty.minimum(),
+                limits.table_elements
+            )));
+        }
+        let mut elems = Vec::new();
+        elems
+            .try_reserve_exact(ty.minimum() as usize)
+            .map_err(|_| Error::limit("could not allocate the table"))?;
+        elems.resize(ty.minimum() as usize, init);
+        Ok(TableEntity { ty, elems })
+    }
+
+    pub(crate) fn size(&self) -> u32 {
+        self.elems.len() as u32
+    }
+
+    /// `table.grow`: the old size, or `None` if the table cannot grow that much.
+    pub(crate) fn grow(&mut self, delta: u32, init: u64, limits: &StoreLimits) -> Option<u32> {
+        let old = self.size();
+        let new = old.checked_add(delta)?;
+        if self.ty.maximum().is_some_and(|m| new > m) || new > limits.table_elements {
+            return None;
+        }
+        self.elems.try_reserve_exact(delta as usize).ok()?;
+        self.elems.resize(new as usize, init);
+        Some(old)
+    }
+
+    pub(crate) fn get(&self, index: u32) -> Result<u64, TrapCode> {
+        self.elems.get(index as usize).copied().ok_or(TrapCode::TableOutOfBounds)
+    }
+
+    pub(crate) fn set(&mut self, index: u32, val: u64) -> Result<(), TrapCode> {
+        let slot = self.elems.get_mut(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        *slot = val;
+        Ok(())
+    }
+
+    pub(crate) fn fill(&mut self, index: u32, val: u64, len: u32) -> Result<(), TrapCode> {
+        let range = table_range(index, len, self.elems.len())?;
+        self.elems[range].fill(val);
+        Ok(())
+    }
+
+    /// `table.init` / active element segments.
+    pub(crate) fn init(&mut self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), TrapCode> {
+        let s = table_range(src, len, items.len())?;
+        let d = table_range(dst, len, self.elems.len())?;
+        self.elems[d].copy_from_slice(&items[s]);
+        Ok(())
+    }
+}
+
+/// `[start, start + len)` checked against `size`.
+pub(crate) fn table_range(start: u32, len: u32, size: usize) -> Result<std::ops::Range<usize>, TrapCode> {
+    let end = u64::from(start) + u64::from(len);
+    if end > size as u64 {
+        return Err(TrapCode::TableOutOfBounds);
+    }
+    Ok(start as usize..end as usize)
+}
+
+/// `table.copy` between two tables of the store (possibly the same one).
+pub(crate) fn table_copy(
+    inner: &mut StoreInner,
+    dst_table: usize,
+    src_table: usize,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), TrapCode> {
+    let s = table_range(src, len, inner.tables[src_table].elems.len())?;
+    let d = table_range(dst, len, inner.tables[dst_table].elems.len())?;
+    if dst_table == src_table {
+        inner.tables[dst_table].elems.copy_within(s, d.start);
+    } else {
+        // Split borrow of two distinct tables.
+        let (a, b) = if dst_table < src_table {
+            let (lo, hi) = inner.tables.split_at_mut(src_table);
+            (&mut lo[dst_table], &hi[0])
+        } else {
+            let (lo, hi) = inner.tables.split_at_mut(dst_table);
+            (&mut hi[0], &lo[src_table])
+        };
+        a.elems[d].copy_from_slice(&b.elems[s]);
+    }
+    Ok(())
+}
+
+/// A WebAssembly table: a handle, used together with the store that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table(pub(crate) Stored);
+
+impl Table {
+    /// Creates a table of `ty.minimum()` elements, each `init`.
+    ///
+    /// # Errors
+    ///
+    /// If `init` has the wrong type or the table exceeds the store's limits.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let inner = &mut store.as_context_mut().0.inner;
+        let init = ref_slot(inner, ValType::from(ty.element()), &init)?;
+        Table::new_in(inner, ty, init)
+    }
+
+    pub(crate) fn new_in(inner: &mut StoreInner, ty: TableType, init: u64) -> Result<Table> {
+        if inner.tables.len() >= inner.limits.tables {
+            return Err(Error::limit("too many tables in the store"));
+        }
+        let entity = TableEntity::new(ty, init, &inner.limits)?;
+        inner.tables.push(entity);
+        Ok(Table(inner.stored(inner.tables.len() - 1)))
+    }
+
+    pub(crate) fn entity<'a>(&self, inner: &'a StoreInner) -> &'a TableEntity {
+        &inner.tables[inner.index(self.0)]
+    }
+
+    /// The table's type; its minimum is the current size.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let e = self.entity(&store.as_context().0.inner);
+        TableType::new(e.ty.element(), e.size(), e.ty.maximum())
+    }
+
+    /// The current number of elements.
+    pub fn size(&self, store: impl AsContext) -> u32 {
+        self.entity(&store.as_context().0.inner).size()
+    }
+
+    /// The element at `index`, or `None` if out of bounds.
+    pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Option<Val> {
+        let inner = &store.as_context_mut().0.inner;
+        let e = self.entity(inner);
+        let bits = e.get(index).ok()?;
+        Some(Val::from_slot(bits, ValType::from(e.ty.element()), inner))
+    }
+
+    /// Sets the element at `index`.
+    ///
+    /// # Errors
+    ///
+    /// If `index` is out of bounds or `val` has the wrong type.
+    pub fn set(&self, mut store: impl AsContextMut, index: u32, val: Val) -> Result<()> {
+        let inner = &mut store.as_context_mut().0.inner;
+        let ty = ValType::from(self.entity(inner).ty.element());
+        let bits = ref_slot(inner, ty, &val)?;
+        let i = inner.index(self.0);
+        inner.tables[i].set(index, bits).map_err(Error::trap)
+    }
+
+    /// Grows the table by `delta` elements set to `init`; returns the previous size.
+    ///
+    /// # Errors
+    ///
+    /// If `init` has the wrong type, or the table cannot grow that much.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
+        let inner = &mut store.as_context_mut().0.inner;
+        let ty = ValType::from(self.entity(inner).ty.element());
+        let bits = ref_slot(inner, ty, &init)?;
+        let limits = inner.limits;
+        let i = inner.index(self.0);
+        inner.tables[i]
+            .grow(delta, bits, &limits)
+            .ok_or_else(|| Error::limit(format!("failed to grow table by {delta} elements")))
+    }
+}
+
+/// Encodes a reference value of type `ty`.
+pub(crate) fn ref_slot(inner: &mut StoreInner, ty: ValType, val: &Val) -> Result<u64> {
+    if val.ty() != ty {
+        return Err(Error::type_mismatch(format!("expected a {ty} value, got {}", val.ty())));
+    }
+    val.to_slot(inner)
+}

@@ -1,0 +1,253 @@
+//! Values ([`Val`]), host references ([`ExternRef`]) and external values ([`Extern`]).
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use super::func::Func;
+use super::global::Global;
+use super::memory::Memory;
+use super::table::Table;
+use crate::error::{Error, Result};
+use crate::store::StoreInner;
+use crate::types::ValType;
+
+/// An opaque reference to a host value, passed to wasm as an `externref`.
+#[derive(Clone)]
+pub struct ExternRef(Arc<dyn Any + Send + Sync>);
+
+impl ExternRef {
+    /// Wraps a host value.
+    pub fn new(value: impl Any + Send + Sync) -> Self {
+        ExternRef(Arc::new(value))
+    }
+
+    /// The wrapped value, for downcasting.
+    pub fn data(&self) -> &(dyn Any + Send + Sync) {
+        &*self.0
+    }
+
+    /// True if both refer to the same host value.
+    pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl fmt::Debug for ExternRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExternRef(..)")
+    }
+}
+
+/// A WebAssembly value. Floats are raw bits, so NaN payloads survive a round trip.
+#[derive(Debug, Clone)]
+pub enum Val {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// The bits of an `f32`.
+    F32(u32),
+    /// The bits of an `f64`.
+    F64(u64),
+    /// A `v128`, lane 0 in the lowest bits.
+    V128(u128),
+    /// A `funcref`.
+    FuncRef(Option<Func>),
+    /// An `externref`.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The type of this value.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero / null value of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// The `i32`, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `i64`, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `f32`, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+
+    /// The `f64`, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    /// Encodes the value into a stack slot.
+    pub(crate) fn to_slot(&self, store: &mut StoreInner) -> Result<u64> {
+        Ok(match self {
+            Val::I32(v) => u64::from(*v as u32),
+            Val::I64(v) => *v as u64,
+            Val::F32(v) => u64::from(*v),
+            Val::F64(v) => *v,
+            Val::V128(_) => return Err(Error::msg("v128 values are not supported yet")),
+            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(Some(f)) => {
+                if !store.owns(f.0) {
+                    return Err(Error::msg("function reference belongs to another store"));
+                }
+                u64::from(f.0.index) + 1
+            }
+            Val::ExternRef(Some(r)) => store.intern_externref(r),
+        })
+    }
+
+    /// Decodes a stack slot of type `ty`.
+    pub(crate) fn from_slot(bits: u64, ty: ValType, store: &StoreInner) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(bits as u32 as i32),
+            ValType::I64 => Val::I64(bits as i64),
+            ValType::F32 => Val::F32(bits as u32),
+            ValType::F64 => Val::F64(bits),
+            ValType::V128 => Val::V128(u128::from(bits)),
+            ValType::FuncRef => {
+                Val::FuncRef(if bits == 0 { None } else { Some(Func(store.stored(bits as usize - 1))) })
+            }
+            ValType::ExternRef => Val::ExternRef(if bits == 0 {
+                None
+            } else {
+                store.externrefs.get(bits as usize - 1).cloned()
+            }),
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        Val::FuncRef(Some(f))
+    }
+}
+
+/// An external value: what an instance exports and a module imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+
+/// One export of an instance: a name and the external value.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub(crate) name: String,
+    pub(crate) item: Extern,
+}
+
+impl Export {
+    /// The export's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The exported value.
+    pub fn into_extern(self) -> Extern {
+        self.item
+    }
+}

@@ -1,0 +1,264 @@
+//! Type descriptions of WebAssembly entities: values, functions, globals, tables and memories.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The type of a WebAssembly value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// Nullable function reference.
+    FuncRef,
+    /// Nullable host reference.
+    ExternRef,
+}
+
+impl ValType {
+    /// True for `funcref` and `externref`.
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// The type of a reference: the element type of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefType {
+    /// `funcref`.
+    FuncRef,
+    /// `externref`.
+    ExternRef,
+}
+
+impl From<RefType> for ValType {
+    fn from(r: RefType) -> ValType {
+        match r {
+            RefType::FuncRef => ValType::FuncRef,
+            RefType::ExternRef => ValType::ExternRef,
+        }
+    }
+}
+
+/// A function signature: parameter and result types.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    /// Parameters followed by results.
+    types: Arc<[ValType]>,
+    num_params: usize,
+}
+
+impl FuncType {
+    /// A function type with the given parameters and results.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        let mut types: Vec<ValType> = params.into_iter().collect();
+        let num_params = types.len();
+        types.extend(results);
+        FuncType { types: types.into(), num_params }
+    }
+
+    /// The parameter types.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.params_slice().iter().copied()
+    }
+
+    /// The result types.
+    pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.results_slice().iter().copied()
+    }
+
+    /// The parameter types as a slice.
+    pub fn params_slice(&self) -> &[ValType] {
+        &self.types[..self.num_params]
+    }
+
+    /// The result types as a slice.
+    pub fn results_slice(&self) -> &[ValType] {
+        &self.types[self.num_params..]
+    }
+}
+
+impl fmt::Debug for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(func")?;
+        if self.num_params > 0 {
+            f.write_str(" (param")?;
+            for p in self.params() {
+                write!(f, " {p}")?;
+            }
+            f.write_str(")")?;
+        }
+        if self.types.len() > self.num_params {
+            f.write_str(" (result")?;
+            for r in self.results() {
+                write!(f, " {r}")?;
+            }
+            f.write_str(")")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Whether a global can be changed after instantiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// Mutable (`global.set` allowed).
+    Var,
+}
+
+/// The type of a global: value type and mutability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    content: ValType,
+    mutability: Mutability,
+}
+
+impl GlobalType {
+    /// A global type.
+    pub fn new(content: ValType, mutability: Mutability) -> Self {
+        GlobalType { content, mutability }
+    }
+
+    /// The type of the global's value.
+    pub fn content(&self) -> ValType {
+        self.content
+    }
+
+    /// Whether the global is mutable.
+    pub fn mutability(&self) -> Mutability {
+        self.mutability
+    }
+}
+
+/// The type of a table: element type and limits in elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableType {
+    element: RefType,
+    minimum: u32,
+    maximum: Option<u32>,
+}
+
+impl TableType {
+    /// A table type with `minimum` elements and an optional maximum.
+    pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
+        TableType { element, minimum, maximum }
+    }
+
+    /// The element type.
+    pub fn element(&self) -> RefType {
+        self.element
+    }
+
+    /// The minimum size in elements.
+    pub fn minimum(&self) -> u32 {
+        self.minimum
+    }
+
+    /// The maximum size in elements, if any.
+    pub fn maximum(&self) -> Option<u32> {
+        self.maximum
+    }
+}
+
+/// The size of a WebAssembly page in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65_536;
+
+/// The largest number of pages a 32-bit memory can have (4 GiB).
+pub const MAX_PAGES_32: u64 = 65_536;
+
+/// The type of a linear memory: limits in pages (64 KiB each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    minimum: u64,
+    maximum: Option<u64>,
+    memory64: bool,
+    shared: bool,
+}
+
+impl MemoryType {
+    /// A 32-bit memory of `min_pages` pages, growable to `max_pages` (or to 4 GiB).
+    pub fn new(min_pages: u32, max_pages: Option<u32>) -> Self {
+        MemoryType {
+            minimum: u64::from(min_pages),
+            maximum: max_pages.map(u64::from),
+            memory64: false,
+            shared: false,
+        }
+    }
+
+    pub(crate) fn from_parts(minimum: u64, maximum: Option<u64>, memory64: bool, shared: bool) -> Self {
+        MemoryType { minimum, maximum, memory64, shared }
+    }
+
+    /// The minimum size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.minimum
+    }
+
+    /// The maximum size in pages, if the type declares one.
+    pub fn maximum(&self) -> Option<u64> {
+        self.maximum
+    }
+
+    /// True for a 64-bit memory (memory64 proposal).
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
+
+    /// True for a shared memory (threads proposal).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The largest size in pages this memory may ever reach: its maximum, capped by the
+    /// index type's address space.
+    pub(crate) fn page_limit(&self) -> u64 {
+        let cap = if self.memory64 { 1u64 << 48 } else { MAX_PAGES_32 };
+        self.maximum.map_or(cap, |m| m.min(cap))
+    }
+}
+
+/// The type of an external value: what an import expects or an export provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A global.
+    Global(GlobalType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+}

