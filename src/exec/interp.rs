@@ -509,11 +509,11 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, mut code: Arc<CompiledFun
             Instr::F32Ge { dst, a, b } => cmpf32!(dst, a, b, |x, y| x >= y),
             Instr::F32Abs { dst, src } => un!(dst, src, |x| x & u64::from(!num::F32_SIGN)),
             Instr::F32Neg { dst, src } => un!(dst, src, |x| x ^ u64::from(num::F32_SIGN)),
-            Instr::F32Ceil { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(x as u32).ceil().to_bits())),
-            Instr::F32Floor { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(x as u32).floor().to_bits())),
-            Instr::F32Trunc { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(x as u32).trunc().to_bits())),
+            Instr::F32Ceil { dst, src } => un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::ceil).to_bits())),
+            Instr::F32Floor { dst, src } => un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::floor).to_bits())),
+            Instr::F32Trunc { dst, src } => un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::trunc).to_bits())),
             Instr::F32Nearest { dst, src } => {
-                un!(dst, src, |x| u64::from(num::f32_nearest(f32::from_bits(x as u32)).to_bits()))
+                un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::round_ties_even).to_bits()))
             }
             Instr::F32Sqrt { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(x as u32).sqrt().to_bits())),
             Instr::F32Add { dst, a, b } => binf32!(dst, a, b, |x, y| x + y),
@@ -535,10 +535,10 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, mut code: Arc<CompiledFun
             Instr::F64Ge { dst, a, b } => cmpf64!(dst, a, b, |x, y| x >= y),
             Instr::F64Abs { dst, src } => un!(dst, src, |x| x & !num::F64_SIGN),
             Instr::F64Neg { dst, src } => un!(dst, src, |x| x ^ num::F64_SIGN),
-            Instr::F64Ceil { dst, src } => un!(dst, src, |x| f64::from_bits(x).ceil().to_bits()),
-            Instr::F64Floor { dst, src } => un!(dst, src, |x| f64::from_bits(x).floor().to_bits()),
-            Instr::F64Trunc { dst, src } => un!(dst, src, |x| f64::from_bits(x).trunc().to_bits()),
-            Instr::F64Nearest { dst, src } => un!(dst, src, |x| num::f64_nearest(f64::from_bits(x)).to_bits()),
+            Instr::F64Ceil { dst, src } => un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::ceil).to_bits()),
+            Instr::F64Floor { dst, src } => un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::floor).to_bits()),
+            Instr::F64Trunc { dst, src } => un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::trunc).to_bits()),
+            Instr::F64Nearest { dst, src } => un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::round_ties_even).to_bits()),
             Instr::F64Sqrt { dst, src } => un!(dst, src, |x| f64::from_bits(x).sqrt().to_bits()),
             Instr::F64Add { dst, a, b } => binf64!(dst, a, b, |x, y| x + y),
             Instr::F64Sub { dst, a, b } => binf64!(dst, a, b, |x, y| x - y),

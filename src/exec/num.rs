@@ -32,14 +32,17 @@ macro_rules! float_minmax {
 float_minmax!(f32_min, f32_max, f32);
 float_minmax!(f64_min, f64_max, f64);
 
-/// `fN.nearest`: round to nearest, ties to even.
-pub(crate) fn f32_nearest(x: f32) -> f32 {
-    x.round_ties_even()
+/// Applies a rounding function, returning a quiet NaN for NaN input (software rounding
+/// may return a signalling NaN unchanged, which the spec does not allow).
+#[inline]
+pub(crate) fn f32_round(x: f32, f: fn(f32) -> f32) -> f32 {
+    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { f(x) }
 }
 
-/// `fN.nearest`: round to nearest, ties to even.
-pub(crate) fn f64_nearest(x: f64) -> f64 {
-    x.round_ties_even()
+/// As [`f32_round`] for f64.
+#[inline]
+pub(crate) fn f64_round(x: f64, f: fn(f64) -> f64) -> f64 {
+    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { f(x) }
 }
 
 /// Checked truncation of a float (widened to f64 exactly) to an integer range.
@@ -99,11 +102,12 @@ mod tests {
     }
 
     #[test]
-    fn nearest_ties_to_even() {
-        assert_eq!(f32_nearest(2.5), 2.0);
-        assert_eq!(f32_nearest(3.5), 4.0);
-        assert_eq!(f64_nearest(-0.5), -0.0);
-        assert!(f64_nearest(-0.5).is_sign_negative());
+    fn nearest_ties_to_even_and_quiet_nans() {
+        assert_eq!(f32_round(2.5, f32::round_ties_even), 2.0);
+        assert_eq!(f32_round(3.5, f32::round_ties_even), 4.0);
+        assert!(f64_round(-0.5, f64::round_ties_even).is_sign_negative());
+        let snan = f32::from_bits(0x7fa0_0000);
+        assert_eq!(f32_round(snan, f32::floor).to_bits(), 0x7fe0_0000);
     }
 
     #[test]

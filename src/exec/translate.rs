@@ -119,6 +119,12 @@ pub(crate) fn translate_function(
         let offset = ops.original_position();
         let op = ops.read().map_err(decode_error)?;
         validator.op(offset, &op).map_err(decode_error)?;
+        if matches!(op, wasmparser::Operator::MemorySize { .. } | wasmparser::Operator::MemoryGrow { .. })
+            && ops.original_position() - offset != 2
+        {
+            // Without multi-memory the memory index is a single reserved zero byte.
+            return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
+        }
         t.visit(op)?;
     }
     ops.finish().map_err(decode_error)?;
@@ -497,6 +503,7 @@ impl Translator<'_> {
                 self.stack.pop();
                 if tee {
                     self.stack.push(Operand::Local(local));
+                    self.reserve(canonical + 1);
                 }
                 return Ok(());
             }
@@ -509,6 +516,8 @@ impl Translator<'_> {
         }
         if tee {
             self.stack.push(if entry == Operand::Temp { Operand::Temp } else { Operand::Local(local) });
+            let end = self.canonical(self.top_index()) + 1;
+            self.reserve(end);
         }
         Ok(())
     }

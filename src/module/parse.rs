@@ -211,6 +211,8 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 }
             }
             Payload::MemorySection(reader) => {
+                let r = reader.range();
+                check_memory_leb_lengths(bytes.get(r.start as usize..r.end as usize).unwrap_or(&[]))?;
                 for mt in reader {
                     m.memories.push(memory_type(&mt.map_err(decode_error)?)?);
                 }
@@ -281,4 +283,52 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         }
     }
     Ok(m)
+}
+
+/// Reads one unsigned LEB128 at `*at`, returning its encoded length in bytes.
+fn leb_len(bytes: &[u8], at: &mut usize) -> Result<usize> {
+    let start = *at;
+    loop {
+        let b = *bytes.get(*at).ok_or_else(|| Error::compile("unexpected end of section"))?;
+        *at += 1;
+        if b & 0x80 == 0 {
+            return Ok(*at - start);
+        }
+    }
+}
+
+/// `wasmparser` reads memory limits as 64-bit LEB128s (for memory64); a 32-bit memory's
+/// limits are `u32`s, whose encoding is at most 5 bytes.
+fn check_memory_leb_lengths(section: &[u8]) -> Result<()> {
+    let mut at = 0;
+    let mut count: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let b = *section.get(at).ok_or_else(|| Error::compile("unexpected end of memory section"))?;
+        at += 1;
+        count |= u64::from(b & 0x7f) << shift.min(63);
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    for _ in 0..count {
+        let flags = *section.get(at).ok_or_else(|| Error::compile("unexpected end of memory section"))?;
+        at += 1;
+        if flags & 0x04 != 0 {
+            // memory64: wasmparser refuses it with a feature error.
+            return Ok(());
+        }
+        let limits = if flags & 0x01 != 0 { 2 } else { 1 };
+        for _ in 0..limits {
+            if leb_len(section, &mut at)? > 5 {
+                return Err(Error::compile("integer representation too long"));
+            }
+        }
+        if flags & 0x08 != 0 {
+            // custom page size: left to wasmparser.
+            return Ok(());
+        }
+    }
+    Ok(())
 }

@@ -115,6 +115,9 @@ impl Translator<'_> {
             }
             O::LocalGet { local_index } => {
                 self.stack.push(super::Operand::Local(local_index));
+                // The entry may be materialized into its canonical slot later.
+                let end = self.canonical(self.top_index()) + 1;
+                self.reserve(end);
                 self.producer = None;
             }
             O::LocalSet { local_index } => self.visit_local_set(local_index, false)?,
