@@ -18,7 +18,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             consume_fuel: false,
-            max_call_depth: 100_000,
+            max_call_depth: 250_000,
             max_stack_slots: 1 << 22,
         }
     }
@@ -39,7 +39,7 @@ impl Config {
     }
 
     /// The largest number of nested wasm calls before a `call stack exhausted` trap
-    /// (default 100,000). Calls do not use the host's native stack, so this does not
+    /// (default 250,000). Calls do not use the host's native stack, so this does not
     /// depend on the host thread's stack size.
     pub fn max_call_depth(&mut self, depth: u32) -> &mut Self {
         self.max_call_depth = depth.max(1);

@@ -128,7 +128,10 @@ impl Error {
 
     /// True for a decode or validation error of a module, or an unsupported feature.
     pub fn is_compile(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Compile(_) | ErrorKind::Unsupported(_))
+        matches!(
+            *self.kind,
+            ErrorKind::Compile(_) | ErrorKind::Unsupported(_)
+        )
     }
 
     /// The host error inside, if this error came from host code, for downcasting.
@@ -158,7 +161,9 @@ impl Error {
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
-        Error { kind: Box::new(kind) }
+        Error {
+            kind: Box::new(kind),
+        }
     }
 }
 

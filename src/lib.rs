@@ -51,5 +51,6 @@ pub use runtime::table::Table;
 pub use runtime::value::{Export, Extern, ExternRef, Val};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, StoreLimits};
 pub use types::{
-    ExternType, FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType, WASM_PAGE_SIZE,
+    ExternType, FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType,
+    WASM_PAGE_SIZE,
 };

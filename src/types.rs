@@ -78,7 +78,10 @@ impl FuncType {
         let mut types: Vec<ValType> = params.into_iter().collect();
         let num_params = types.len();
         types.extend(results);
-        FuncType { types: types.into(), num_params }
+        FuncType {
+            types: types.into(),
+            num_params,
+        }
     }
 
     /// The parameter types.
@@ -148,7 +151,10 @@ pub struct GlobalType {
 impl GlobalType {
     /// A global type.
     pub fn new(content: ValType, mutability: Mutability) -> Self {
-        GlobalType { content, mutability }
+        GlobalType {
+            content,
+            mutability,
+        }
     }
 
     /// The type of the global's value.
@@ -173,7 +179,11 @@ pub struct TableType {
 impl TableType {
     /// A table type with `minimum` elements and an optional maximum.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
-        TableType { element, minimum, maximum }
+        TableType {
+            element,
+            minimum,
+            maximum,
+        }
     }
 
     /// The element type.
@@ -218,8 +228,18 @@ impl MemoryType {
         }
     }
 
-    pub(crate) fn from_parts(minimum: u64, maximum: Option<u64>, memory64: bool, shared: bool) -> Self {
-        MemoryType { minimum, maximum, memory64, shared }
+    pub(crate) fn from_parts(
+        minimum: u64,
+        maximum: Option<u64>,
+        memory64: bool,
+        shared: bool,
+    ) -> Self {
+        MemoryType {
+            minimum,
+            maximum,
+            memory64,
+            shared,
+        }
     }
 
     /// The minimum size in pages.
@@ -245,7 +265,11 @@ impl MemoryType {
     /// The largest size in pages this memory may ever reach: its maximum, capped by the
     /// index type's address space.
     pub(crate) fn page_limit(&self) -> u64 {
-        let cap = if self.memory64 { 1u64 << 48 } else { MAX_PAGES_32 };
+        let cap = if self.memory64 {
+            1u64 << 48
+        } else {
+            MAX_PAGES_32
+        };
         self.maximum.map_or(cap, |m| m.min(cap))
     }
 }

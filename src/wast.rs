@@ -247,7 +247,7 @@ impl Runner {
     /// Makes `instance` the current one, and records it under `name` if it has one.
     fn set_current(&mut self, name: Option<String>, instance: Instance) {
         if let Some(name) = name {
-            self.instances.insert(name, instance.clone());
+            self.instances.insert(name, instance);
         }
         self.current = Some(instance);
     }
@@ -258,11 +258,10 @@ impl Runner {
             Some(id) => self
                 .instances
                 .get(id.name())
-                .cloned()
+                .copied()
                 .ok_or_else(|| format!("unknown instance ${}", id.name())),
             None => self
                 .current
-                .clone()
                 .ok_or_else(|| "no module instantiated yet".to_string()),
         }
     }
@@ -335,7 +334,7 @@ impl Runner {
         };
         match Module::new(&self.engine, &bytes) {
             Ok(_) => Err(format!(
-                "expected a {kind} module ({message:?}), but it compiled"
+                "expected the module to be {kind} ({message:?}), but it compiled"
             )),
             Err(_) => Ok(()),
         }

@@ -23,234 +23,890 @@ pub(crate) enum Instr {
     /// Trap with `unreachable`.
     Unreachable,
     /// Charge fuel for the straight-line code that follows.
-    ConsumeFuel { amount: u32 },
+    ConsumeFuel {
+        amount: u32,
+    },
     /// Jump to `target`.
-    Br { target: u32 },
+    Br {
+        target: u32,
+    },
     /// Jump if `cond != 0`.
-    BrIfNez { cond: Slot, target: u32 },
+    BrIfNez {
+        cond: Slot,
+        target: u32,
+    },
     /// Jump if `cond == 0`.
-    BrIfEqz { cond: Slot, target: u32 },
+    BrIfEqz {
+        cond: Slot,
+        target: u32,
+    },
     /// Jump table: the next `len + 1` instructions are `Br`s; the `min(index, len)`-th runs.
-    BrTable { index: Slot, len: u32 },
+    BrTable {
+        index: Slot,
+        len: u32,
+    },
     /// Return from the function; results are in slots `0..n`.
     Return,
     /// Call module function `func`; its frame starts at slot `base`.
-    Call { func: u32, base: Slot },
+    Call {
+        func: u32,
+        base: Slot,
+    },
     /// Call through a table; `site` indexes the function's `(type, table)` call sites.
-    CallIndirect { index: Slot, base: Slot, site: u32 },
+    CallIndirect {
+        index: Slot,
+        base: Slot,
+        site: u32,
+    },
 
     // ---- slots ----
     /// `dst = src`.
-    Copy { dst: Slot, src: Slot },
+    Copy {
+        dst: Slot,
+        src: Slot,
+    },
     /// `dst = val` (zero-extended).
-    Const32 { dst: Slot, val: u32 },
+    Const32 {
+        dst: Slot,
+        val: u32,
+    },
     /// `dst = lo | hi << 32`.
-    Const64 { dst: Slot, lo: u32, hi: u32 },
+    Const64 {
+        dst: Slot,
+        lo: u32,
+        hi: u32,
+    },
     /// `if cond == 0 { dst = b }` (`dst` already holds the first operand).
-    Select { dst: Slot, b: Slot, cond: Slot },
+    Select {
+        dst: Slot,
+        b: Slot,
+        cond: Slot,
+    },
 
     // ---- globals ----
-    GlobalGet { dst: Slot, global: u32 },
-    GlobalSet { src: Slot, global: u32 },
+    GlobalGet {
+        dst: Slot,
+        global: u32,
+    },
+    GlobalSet {
+        src: Slot,
+        global: u32,
+    },
 
     // ---- memory 0 ----
-    I32Load { dst: Slot, addr: Slot, offset: u32 },
-    I64Load { dst: Slot, addr: Slot, offset: u32 },
-    F32Load { dst: Slot, addr: Slot, offset: u32 },
-    F64Load { dst: Slot, addr: Slot, offset: u32 },
-    I32Load8S { dst: Slot, addr: Slot, offset: u32 },
-    I32Load8U { dst: Slot, addr: Slot, offset: u32 },
-    I32Load16S { dst: Slot, addr: Slot, offset: u32 },
-    I32Load16U { dst: Slot, addr: Slot, offset: u32 },
-    I64Load8S { dst: Slot, addr: Slot, offset: u32 },
-    I64Load8U { dst: Slot, addr: Slot, offset: u32 },
-    I64Load16S { dst: Slot, addr: Slot, offset: u32 },
-    I64Load16U { dst: Slot, addr: Slot, offset: u32 },
-    I64Load32S { dst: Slot, addr: Slot, offset: u32 },
-    I64Load32U { dst: Slot, addr: Slot, offset: u32 },
-    I32Store { addr: Slot, val: Slot, offset: u32 },
-    I64Store { addr: Slot, val: Slot, offset: u32 },
-    F32Store { addr: Slot, val: Slot, offset: u32 },
-    F64Store { addr: Slot, val: Slot, offset: u32 },
-    I32Store8 { addr: Slot, val: Slot, offset: u32 },
-    I32Store16 { addr: Slot, val: Slot, offset: u32 },
-    I64Store8 { addr: Slot, val: Slot, offset: u32 },
-    I64Store16 { addr: Slot, val: Slot, offset: u32 },
-    I64Store32 { addr: Slot, val: Slot, offset: u32 },
-    MemorySize { dst: Slot },
-    MemoryGrow { dst: Slot, delta: Slot },
+    I32Load {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    F32Load {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    F64Load {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I32Load8S {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I32Load8U {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I32Load16S {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I32Load16U {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load8S {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load8U {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load16S {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load16U {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load32S {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I64Load32U {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    I32Store {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    I64Store {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    F32Store {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    F64Store {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    I32Store8 {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    I32Store16 {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    I64Store8 {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    I64Store16 {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    I64Store32 {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    MemorySize {
+        dst: Slot,
+    },
+    MemoryGrow {
+        dst: Slot,
+        delta: Slot,
+    },
     /// Operands `dst, val, len` in slots `base..base + 3`.
-    MemoryFill { base: Slot },
+    MemoryFill {
+        base: Slot,
+    },
     /// Operands `dst, src, len` in slots `base..base + 3`.
-    MemoryCopy { base: Slot },
+    MemoryCopy {
+        base: Slot,
+    },
     /// Operands `dst, src, len` in slots `base..base + 3`.
-    MemoryInit { segment: u32, base: Slot },
-    DataDrop { segment: u32 },
+    MemoryInit {
+        segment: u32,
+        base: Slot,
+    },
+    DataDrop {
+        segment: u32,
+    },
 
     // ---- tables ----
-    TableGet { dst: Slot, index: Slot, table: u32 },
-    TableSet { index: Slot, val: Slot, table: u32 },
-    TableSize { dst: Slot, table: u32 },
+    TableGet {
+        dst: Slot,
+        index: Slot,
+        table: u32,
+    },
+    TableSet {
+        index: Slot,
+        val: Slot,
+        table: u32,
+    },
+    TableSize {
+        dst: Slot,
+        table: u32,
+    },
     /// Operands `init, delta` in `base..base + 2`; result to `base`.
-    TableGrow { table: u32, base: Slot },
+    TableGrow {
+        table: u32,
+        base: Slot,
+    },
     /// Operands `index, val, len` in `base..base + 3`.
-    TableFill { table: u32, base: Slot },
+    TableFill {
+        table: u32,
+        base: Slot,
+    },
     /// Operands `dst, src, len` in `base..base + 3`.
-    TableCopy { dst_table: u32, src_table: u32, base: Slot },
+    TableCopy {
+        dst_table: u32,
+        src_table: u32,
+        base: Slot,
+    },
     /// Operands `dst, src, len` in `base..base + 3`; `segment` and `table` in the next `Extra`.
-    TableInit { base: Slot },
-    ElemDrop { segment: u32 },
+    TableInit {
+        base: Slot,
+    },
+    ElemDrop {
+        segment: u32,
+    },
     /// Immediate data of the previous instruction.
-    Extra { a: u32, b: u32 },
+    Extra {
+        a: u32,
+        b: u32,
+    },
 
     // ---- references ----
-    RefFunc { dst: Slot, func: u32 },
+    RefFunc {
+        dst: Slot,
+        func: u32,
+    },
     /// `dst = (src == 0)` for a reference.
-    RefIsNull { dst: Slot, src: Slot },
+    RefIsNull {
+        dst: Slot,
+        src: Slot,
+    },
 
     // ---- i32 ----
-    I32Eqz { dst: Slot, src: Slot },
-    I32Eq { dst: Slot, a: Slot, b: Slot },
-    I32Ne { dst: Slot, a: Slot, b: Slot },
-    I32LtS { dst: Slot, a: Slot, b: Slot },
-    I32LtU { dst: Slot, a: Slot, b: Slot },
-    I32GtS { dst: Slot, a: Slot, b: Slot },
-    I32GtU { dst: Slot, a: Slot, b: Slot },
-    I32LeS { dst: Slot, a: Slot, b: Slot },
-    I32LeU { dst: Slot, a: Slot, b: Slot },
-    I32GeS { dst: Slot, a: Slot, b: Slot },
-    I32GeU { dst: Slot, a: Slot, b: Slot },
-    I32Clz { dst: Slot, src: Slot },
-    I32Ctz { dst: Slot, src: Slot },
-    I32Popcnt { dst: Slot, src: Slot },
-    I32Add { dst: Slot, a: Slot, b: Slot },
-    I32Sub { dst: Slot, a: Slot, b: Slot },
-    I32Mul { dst: Slot, a: Slot, b: Slot },
-    I32DivS { dst: Slot, a: Slot, b: Slot },
-    I32DivU { dst: Slot, a: Slot, b: Slot },
-    I32RemS { dst: Slot, a: Slot, b: Slot },
-    I32RemU { dst: Slot, a: Slot, b: Slot },
-    I32And { dst: Slot, a: Slot, b: Slot },
-    I32Or { dst: Slot, a: Slot, b: Slot },
-    I32Xor { dst: Slot, a: Slot, b: Slot },
-    I32Shl { dst: Slot, a: Slot, b: Slot },
-    I32ShrS { dst: Slot, a: Slot, b: Slot },
-    I32ShrU { dst: Slot, a: Slot, b: Slot },
-    I32Rotl { dst: Slot, a: Slot, b: Slot },
-    I32Rotr { dst: Slot, a: Slot, b: Slot },
-    I32AddImm { dst: Slot, a: Slot, imm: u32 },
+    I32Eqz {
+        dst: Slot,
+        src: Slot,
+    },
+    I32Eq {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Ne {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32LtS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32LtU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32GtS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32GtU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32LeS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32LeU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32GeS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32GeU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Clz {
+        dst: Slot,
+        src: Slot,
+    },
+    I32Ctz {
+        dst: Slot,
+        src: Slot,
+    },
+    I32Popcnt {
+        dst: Slot,
+        src: Slot,
+    },
+    I32Add {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Sub {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Mul {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32DivS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32DivU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32RemS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32RemU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32And {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Or {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Xor {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Shl {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32ShrS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32ShrU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Rotl {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32Rotr {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I32AddImm {
+        dst: Slot,
+        a: Slot,
+        imm: u32,
+    },
 
     // ---- i64 ----
-    I64Eqz { dst: Slot, src: Slot },
-    I64Eq { dst: Slot, a: Slot, b: Slot },
-    I64Ne { dst: Slot, a: Slot, b: Slot },
-    I64LtS { dst: Slot, a: Slot, b: Slot },
-    I64LtU { dst: Slot, a: Slot, b: Slot },
-    I64GtS { dst: Slot, a: Slot, b: Slot },
-    I64GtU { dst: Slot, a: Slot, b: Slot },
-    I64LeS { dst: Slot, a: Slot, b: Slot },
-    I64LeU { dst: Slot, a: Slot, b: Slot },
-    I64GeS { dst: Slot, a: Slot, b: Slot },
-    I64GeU { dst: Slot, a: Slot, b: Slot },
-    I64Clz { dst: Slot, src: Slot },
-    I64Ctz { dst: Slot, src: Slot },
-    I64Popcnt { dst: Slot, src: Slot },
-    I64Add { dst: Slot, a: Slot, b: Slot },
-    I64Sub { dst: Slot, a: Slot, b: Slot },
-    I64Mul { dst: Slot, a: Slot, b: Slot },
-    I64DivS { dst: Slot, a: Slot, b: Slot },
-    I64DivU { dst: Slot, a: Slot, b: Slot },
-    I64RemS { dst: Slot, a: Slot, b: Slot },
-    I64RemU { dst: Slot, a: Slot, b: Slot },
-    I64And { dst: Slot, a: Slot, b: Slot },
-    I64Or { dst: Slot, a: Slot, b: Slot },
-    I64Xor { dst: Slot, a: Slot, b: Slot },
-    I64Shl { dst: Slot, a: Slot, b: Slot },
-    I64ShrS { dst: Slot, a: Slot, b: Slot },
-    I64ShrU { dst: Slot, a: Slot, b: Slot },
-    I64Rotl { dst: Slot, a: Slot, b: Slot },
-    I64Rotr { dst: Slot, a: Slot, b: Slot },
+    I64Eqz {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Eq {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Ne {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64LtS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64LtU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64GtS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64GtU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64LeS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64LeU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64GeS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64GeU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Clz {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Ctz {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Popcnt {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Add {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Sub {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Mul {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64DivS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64DivU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64RemS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64RemU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64And {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Or {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Xor {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Shl {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64ShrS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64ShrU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Rotl {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I64Rotr {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
 
     // ---- f32 ----
-    F32Eq { dst: Slot, a: Slot, b: Slot },
-    F32Ne { dst: Slot, a: Slot, b: Slot },
-    F32Lt { dst: Slot, a: Slot, b: Slot },
-    F32Gt { dst: Slot, a: Slot, b: Slot },
-    F32Le { dst: Slot, a: Slot, b: Slot },
-    F32Ge { dst: Slot, a: Slot, b: Slot },
-    F32Abs { dst: Slot, src: Slot },
-    F32Neg { dst: Slot, src: Slot },
-    F32Ceil { dst: Slot, src: Slot },
-    F32Floor { dst: Slot, src: Slot },
-    F32Trunc { dst: Slot, src: Slot },
-    F32Nearest { dst: Slot, src: Slot },
-    F32Sqrt { dst: Slot, src: Slot },
-    F32Add { dst: Slot, a: Slot, b: Slot },
-    F32Sub { dst: Slot, a: Slot, b: Slot },
-    F32Mul { dst: Slot, a: Slot, b: Slot },
-    F32Div { dst: Slot, a: Slot, b: Slot },
-    F32Min { dst: Slot, a: Slot, b: Slot },
-    F32Max { dst: Slot, a: Slot, b: Slot },
-    F32Copysign { dst: Slot, a: Slot, b: Slot },
+    F32Eq {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Ne {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Lt {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Gt {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Le {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Ge {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Abs {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Neg {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Ceil {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Floor {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Trunc {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Nearest {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Sqrt {
+        dst: Slot,
+        src: Slot,
+    },
+    F32Add {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Sub {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Mul {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Div {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Min {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Max {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F32Copysign {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
 
     // ---- f64 ----
-    F64Eq { dst: Slot, a: Slot, b: Slot },
-    F64Ne { dst: Slot, a: Slot, b: Slot },
-    F64Lt { dst: Slot, a: Slot, b: Slot },
-    F64Gt { dst: Slot, a: Slot, b: Slot },
-    F64Le { dst: Slot, a: Slot, b: Slot },
-    F64Ge { dst: Slot, a: Slot, b: Slot },
-    F64Abs { dst: Slot, src: Slot },
-    F64Neg { dst: Slot, src: Slot },
-    F64Ceil { dst: Slot, src: Slot },
-    F64Floor { dst: Slot, src: Slot },
-    F64Trunc { dst: Slot, src: Slot },
-    F64Nearest { dst: Slot, src: Slot },
-    F64Sqrt { dst: Slot, src: Slot },
-    F64Add { dst: Slot, a: Slot, b: Slot },
-    F64Sub { dst: Slot, a: Slot, b: Slot },
-    F64Mul { dst: Slot, a: Slot, b: Slot },
-    F64Div { dst: Slot, a: Slot, b: Slot },
-    F64Min { dst: Slot, a: Slot, b: Slot },
-    F64Max { dst: Slot, a: Slot, b: Slot },
-    F64Copysign { dst: Slot, a: Slot, b: Slot },
+    F64Eq {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Ne {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Lt {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Gt {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Le {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Ge {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Abs {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Neg {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Ceil {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Floor {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Trunc {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Nearest {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Sqrt {
+        dst: Slot,
+        src: Slot,
+    },
+    F64Add {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Sub {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Mul {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Div {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Min {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Max {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    F64Copysign {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
 
     // ---- conversions ----
-    I32WrapI64 { dst: Slot, src: Slot },
-    I32TruncF32S { dst: Slot, src: Slot },
-    I32TruncF32U { dst: Slot, src: Slot },
-    I32TruncF64S { dst: Slot, src: Slot },
-    I32TruncF64U { dst: Slot, src: Slot },
-    I64ExtendI32S { dst: Slot, src: Slot },
-    I64ExtendI32U { dst: Slot, src: Slot },
-    I64TruncF32S { dst: Slot, src: Slot },
-    I64TruncF32U { dst: Slot, src: Slot },
-    I64TruncF64S { dst: Slot, src: Slot },
-    I64TruncF64U { dst: Slot, src: Slot },
-    F32ConvertI32S { dst: Slot, src: Slot },
-    F32ConvertI32U { dst: Slot, src: Slot },
-    F32ConvertI64S { dst: Slot, src: Slot },
-    F32ConvertI64U { dst: Slot, src: Slot },
-    F32DemoteF64 { dst: Slot, src: Slot },
-    F64ConvertI32S { dst: Slot, src: Slot },
-    F64ConvertI32U { dst: Slot, src: Slot },
-    F64ConvertI64S { dst: Slot, src: Slot },
-    F64ConvertI64U { dst: Slot, src: Slot },
-    F64PromoteF32 { dst: Slot, src: Slot },
+    I32WrapI64 {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncF32S {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncF32U {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncF64S {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncF64U {
+        dst: Slot,
+        src: Slot,
+    },
+    I64ExtendI32S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64ExtendI32U {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncF32S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncF32U {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncF64S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncF64U {
+        dst: Slot,
+        src: Slot,
+    },
+    F32ConvertI32S {
+        dst: Slot,
+        src: Slot,
+    },
+    F32ConvertI32U {
+        dst: Slot,
+        src: Slot,
+    },
+    F32ConvertI64S {
+        dst: Slot,
+        src: Slot,
+    },
+    F32ConvertI64U {
+        dst: Slot,
+        src: Slot,
+    },
+    F32DemoteF64 {
+        dst: Slot,
+        src: Slot,
+    },
+    F64ConvertI32S {
+        dst: Slot,
+        src: Slot,
+    },
+    F64ConvertI32U {
+        dst: Slot,
+        src: Slot,
+    },
+    F64ConvertI64S {
+        dst: Slot,
+        src: Slot,
+    },
+    F64ConvertI64U {
+        dst: Slot,
+        src: Slot,
+    },
+    F64PromoteF32 {
+        dst: Slot,
+        src: Slot,
+    },
     /// Reinterpretations between same-width types only need to clear high bits.
-    I32Extend8S { dst: Slot, src: Slot },
-    I32Extend16S { dst: Slot, src: Slot },
-    I64Extend8S { dst: Slot, src: Slot },
-    I64Extend16S { dst: Slot, src: Slot },
-    I64Extend32S { dst: Slot, src: Slot },
-    I32TruncSatF32S { dst: Slot, src: Slot },
-    I32TruncSatF32U { dst: Slot, src: Slot },
-    I32TruncSatF64S { dst: Slot, src: Slot },
-    I32TruncSatF64U { dst: Slot, src: Slot },
-    I64TruncSatF32S { dst: Slot, src: Slot },
-    I64TruncSatF32U { dst: Slot, src: Slot },
-    I64TruncSatF64S { dst: Slot, src: Slot },
-    I64TruncSatF64U { dst: Slot, src: Slot },
+    I32Extend8S {
+        dst: Slot,
+        src: Slot,
+    },
+    I32Extend16S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Extend8S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Extend16S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64Extend32S {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncSatF32S {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncSatF32U {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncSatF64S {
+        dst: Slot,
+        src: Slot,
+    },
+    I32TruncSatF64U {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncSatF32S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncSatF32U {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncSatF64S {
+        dst: Slot,
+        src: Slot,
+    },
+    I64TruncSatF64U {
+        dst: Slot,
+        src: Slot,
+    },
 }
 
 impl Instr {
@@ -259,52 +915,161 @@ impl Instr {
     pub(crate) fn result_slot_mut(&mut self) -> Option<&mut Slot> {
         use Instr::*;
         match self {
-            Copy { dst, .. } | Const32 { dst, .. } | Const64 { dst, .. } | GlobalGet { dst, .. }
-            | I32Load { dst, .. } | I64Load { dst, .. } | F32Load { dst, .. } | F64Load { dst, .. }
-            | I32Load8S { dst, .. } | I32Load8U { dst, .. } | I32Load16S { dst, .. }
-            | I32Load16U { dst, .. } | I64Load8S { dst, .. } | I64Load8U { dst, .. }
-            | I64Load16S { dst, .. } | I64Load16U { dst, .. } | I64Load32S { dst, .. }
-            | I64Load32U { dst, .. } | MemorySize { dst } | TableGet { dst, .. }
-            | TableSize { dst, .. } | RefFunc { dst, .. } | RefIsNull { dst, .. }
-            | I32Eqz { dst, .. } | I32Eq { dst, .. } | I32Ne { dst, .. } | I32LtS { dst, .. }
-            | I32LtU { dst, .. } | I32GtS { dst, .. } | I32GtU { dst, .. } | I32LeS { dst, .. }
-            | I32LeU { dst, .. } | I32GeS { dst, .. } | I32GeU { dst, .. } | I32Clz { dst, .. }
-            | I32Ctz { dst, .. } | I32Popcnt { dst, .. } | I32Add { dst, .. } | I32Sub { dst, .. }
-            | I32Mul { dst, .. } | I32DivS { dst, .. } | I32DivU { dst, .. } | I32RemS { dst, .. }
-            | I32RemU { dst, .. } | I32And { dst, .. } | I32Or { dst, .. } | I32Xor { dst, .. }
-            | I32Shl { dst, .. } | I32ShrS { dst, .. } | I32ShrU { dst, .. } | I32Rotl { dst, .. }
-            | I32Rotr { dst, .. } | I32AddImm { dst, .. } | I64Eqz { dst, .. } | I64Eq { dst, .. }
-            | I64Ne { dst, .. } | I64LtS { dst, .. } | I64LtU { dst, .. } | I64GtS { dst, .. }
-            | I64GtU { dst, .. } | I64LeS { dst, .. } | I64LeU { dst, .. } | I64GeS { dst, .. }
-            | I64GeU { dst, .. } | I64Clz { dst, .. } | I64Ctz { dst, .. } | I64Popcnt { dst, .. }
-            | I64Add { dst, .. } | I64Sub { dst, .. } | I64Mul { dst, .. } | I64DivS { dst, .. }
-            | I64DivU { dst, .. } | I64RemS { dst, .. } | I64RemU { dst, .. } | I64And { dst, .. }
-            | I64Or { dst, .. } | I64Xor { dst, .. } | I64Shl { dst, .. } | I64ShrS { dst, .. }
-            | I64ShrU { dst, .. } | I64Rotl { dst, .. } | I64Rotr { dst, .. } | F32Eq { dst, .. }
-            | F32Ne { dst, .. } | F32Lt { dst, .. } | F32Gt { dst, .. } | F32Le { dst, .. }
-            | F32Ge { dst, .. } | F32Abs { dst, .. } | F32Neg { dst, .. } | F32Ceil { dst, .. }
-            | F32Floor { dst, .. } | F32Trunc { dst, .. } | F32Nearest { dst, .. }
-            | F32Sqrt { dst, .. } | F32Add { dst, .. } | F32Sub { dst, .. } | F32Mul { dst, .. }
-            | F32Div { dst, .. } | F32Min { dst, .. } | F32Max { dst, .. }
-            | F32Copysign { dst, .. } | F64Eq { dst, .. } | F64Ne { dst, .. } | F64Lt { dst, .. }
-            | F64Gt { dst, .. } | F64Le { dst, .. } | F64Ge { dst, .. } | F64Abs { dst, .. }
-            | F64Neg { dst, .. } | F64Ceil { dst, .. } | F64Floor { dst, .. }
-            | F64Trunc { dst, .. } | F64Nearest { dst, .. } | F64Sqrt { dst, .. }
-            | F64Add { dst, .. } | F64Sub { dst, .. } | F64Mul { dst, .. } | F64Div { dst, .. }
-            | F64Min { dst, .. } | F64Max { dst, .. } | F64Copysign { dst, .. }
-            | I32WrapI64 { dst, .. } | I32TruncF32S { dst, .. } | I32TruncF32U { dst, .. }
-            | I32TruncF64S { dst, .. } | I32TruncF64U { dst, .. } | I64ExtendI32S { dst, .. }
-            | I64ExtendI32U { dst, .. } | I64TruncF32S { dst, .. } | I64TruncF32U { dst, .. }
-            | I64TruncF64S { dst, .. } | I64TruncF64U { dst, .. } | F32ConvertI32S { dst, .. }
-            | F32ConvertI32U { dst, .. } | F32ConvertI64S { dst, .. }
-            | F32ConvertI64U { dst, .. } | F32DemoteF64 { dst, .. } | F64ConvertI32S { dst, .. }
-            | F64ConvertI32U { dst, .. } | F64ConvertI64S { dst, .. }
-            | F64ConvertI64U { dst, .. } | F64PromoteF32 { dst, .. } | I32Extend8S { dst, .. }
-            | I32Extend16S { dst, .. } | I64Extend8S { dst, .. } | I64Extend16S { dst, .. }
-            | I64Extend32S { dst, .. } | I32TruncSatF32S { dst, .. }
-            | I32TruncSatF32U { dst, .. } | I32TruncSatF64S { dst, .. }
-            | I32TruncSatF64U { dst, .. } | I64TruncSatF32S { dst, .. }
-            | I64TruncSatF32U { dst, .. } | I64TruncSatF64S { dst, .. }
+            Copy { dst, .. }
+            | Const32 { dst, .. }
+            | Const64 { dst, .. }
+            | GlobalGet { dst, .. }
+            | I32Load { dst, .. }
+            | I64Load { dst, .. }
+            | F32Load { dst, .. }
+            | F64Load { dst, .. }
+            | I32Load8S { dst, .. }
+            | I32Load8U { dst, .. }
+            | I32Load16S { dst, .. }
+            | I32Load16U { dst, .. }
+            | I64Load8S { dst, .. }
+            | I64Load8U { dst, .. }
+            | I64Load16S { dst, .. }
+            | I64Load16U { dst, .. }
+            | I64Load32S { dst, .. }
+            | I64Load32U { dst, .. }
+            | MemorySize { dst }
+            | TableGet { dst, .. }
+            | TableSize { dst, .. }
+            | RefFunc { dst, .. }
+            | RefIsNull { dst, .. }
+            | I32Eqz { dst, .. }
+            | I32Eq { dst, .. }
+            | I32Ne { dst, .. }
+            | I32LtS { dst, .. }
+            | I32LtU { dst, .. }
+            | I32GtS { dst, .. }
+            | I32GtU { dst, .. }
+            | I32LeS { dst, .. }
+            | I32LeU { dst, .. }
+            | I32GeS { dst, .. }
+            | I32GeU { dst, .. }
+            | I32Clz { dst, .. }
+            | I32Ctz { dst, .. }
+            | I32Popcnt { dst, .. }
+            | I32Add { dst, .. }
+            | I32Sub { dst, .. }
+            | I32Mul { dst, .. }
+            | I32DivS { dst, .. }
+            | I32DivU { dst, .. }
+            | I32RemS { dst, .. }
+            | I32RemU { dst, .. }
+            | I32And { dst, .. }
+            | I32Or { dst, .. }
+            | I32Xor { dst, .. }
+            | I32Shl { dst, .. }
+            | I32ShrS { dst, .. }
+            | I32ShrU { dst, .. }
+            | I32Rotl { dst, .. }
+            | I32Rotr { dst, .. }
+            | I32AddImm { dst, .. }
+            | I64Eqz { dst, .. }
+            | I64Eq { dst, .. }
+            | I64Ne { dst, .. }
+            | I64LtS { dst, .. }
+            | I64LtU { dst, .. }
+            | I64GtS { dst, .. }
+            | I64GtU { dst, .. }
+            | I64LeS { dst, .. }
+            | I64LeU { dst, .. }
+            | I64GeS { dst, .. }
+            | I64GeU { dst, .. }
+            | I64Clz { dst, .. }
+            | I64Ctz { dst, .. }
+            | I64Popcnt { dst, .. }
+            | I64Add { dst, .. }
+            | I64Sub { dst, .. }
+            | I64Mul { dst, .. }
+            | I64DivS { dst, .. }
+            | I64DivU { dst, .. }
+            | I64RemS { dst, .. }
+            | I64RemU { dst, .. }
+            | I64And { dst, .. }
+            | I64Or { dst, .. }
+            | I64Xor { dst, .. }
+            | I64Shl { dst, .. }
+            | I64ShrS { dst, .. }
+            | I64ShrU { dst, .. }
+            | I64Rotl { dst, .. }
+            | I64Rotr { dst, .. }
+            | F32Eq { dst, .. }
+            | F32Ne { dst, .. }
+            | F32Lt { dst, .. }
+            | F32Gt { dst, .. }
+            | F32Le { dst, .. }
+            | F32Ge { dst, .. }
+            | F32Abs { dst, .. }
+            | F32Neg { dst, .. }
+            | F32Ceil { dst, .. }
+            | F32Floor { dst, .. }
+            | F32Trunc { dst, .. }
+            | F32Nearest { dst, .. }
+            | F32Sqrt { dst, .. }
+            | F32Add { dst, .. }
+            | F32Sub { dst, .. }
+            | F32Mul { dst, .. }
+            | F32Div { dst, .. }
+            | F32Min { dst, .. }
+            | F32Max { dst, .. }
+            | F32Copysign { dst, .. }
+            | F64Eq { dst, .. }
+            | F64Ne { dst, .. }
+            | F64Lt { dst, .. }
+            | F64Gt { dst, .. }
+            | F64Le { dst, .. }
+            | F64Ge { dst, .. }
+            | F64Abs { dst, .. }
+            | F64Neg { dst, .. }
+            | F64Ceil { dst, .. }
+            | F64Floor { dst, .. }
+            | F64Trunc { dst, .. }
+            | F64Nearest { dst, .. }
+            | F64Sqrt { dst, .. }
+            | F64Add { dst, .. }
+            | F64Sub { dst, .. }
+            | F64Mul { dst, .. }
+            | F64Div { dst, .. }
+            | F64Min { dst, .. }
+            | F64Max { dst, .. }
+            | F64Copysign { dst, .. }
+            | I32WrapI64 { dst, .. }
+            | I32TruncF32S { dst, .. }
+            | I32TruncF32U { dst, .. }
+            | I32TruncF64S { dst, .. }
+            | I32TruncF64U { dst, .. }
+            | I64ExtendI32S { dst, .. }
+            | I64ExtendI32U { dst, .. }
+            | I64TruncF32S { dst, .. }
+            | I64TruncF32U { dst, .. }
+            | I64TruncF64S { dst, .. }
+            | I64TruncF64U { dst, .. }
+            | F32ConvertI32S { dst, .. }
+            | F32ConvertI32U { dst, .. }
+            | F32ConvertI64S { dst, .. }
+            | F32ConvertI64U { dst, .. }
+            | F32DemoteF64 { dst, .. }
+            | F64ConvertI32S { dst, .. }
+            | F64ConvertI32U { dst, .. }
+            | F64ConvertI64S { dst, .. }
+            | F64ConvertI64U { dst, .. }
+            | F64PromoteF32 { dst, .. }
+            | I32Extend8S { dst, .. }
+            | I32Extend16S { dst, .. }
+            | I64Extend8S { dst, .. }
+            | I64Extend16S { dst, .. }
+            | I64Extend32S { dst, .. }
+            | I32TruncSatF32S { dst, .. }
+            | I32TruncSatF32U { dst, .. }
+            | I32TruncSatF64S { dst, .. }
+            | I32TruncSatF64U { dst, .. }
+            | I64TruncSatF32S { dst, .. }
+            | I64TruncSatF32U { dst, .. }
+            | I64TruncSatF64S { dst, .. }
             | I64TruncSatF64U { dst, .. } => Some(dst),
             _ => None,
         }

@@ -41,7 +41,7 @@ impl Module {
     /// the feature if the module uses a proposal wasmguard does not implement yet.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
-        let binary = wat::parse_bytes(bytes).map_err(|e| Error::compile(e))?;
+        let binary = wat::parse_bytes(bytes).map_err(Error::compile)?;
         Module::from_binary(engine, &binary)
     }
 
@@ -52,7 +52,9 @@ impl Module {
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
         let inner = parse::parse(engine, binary)?;
-        Ok(Module { inner: Arc::new(inner) })
+        Ok(Module {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The engine this module was compiled for.
@@ -67,15 +69,21 @@ impl Module {
 
     /// The imports, in order: `(module, name, type)`.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
-        self.inner
-            .imports
-            .iter()
-            .map(|imp| (imp.module.as_str(), imp.name.as_str(), self.inner.import_type(&imp.kind)))
+        self.inner.imports.iter().map(|imp| {
+            (
+                imp.module.as_str(),
+                imp.name.as_str(),
+                self.inner.import_type(&imp.kind),
+            )
+        })
     }
 
     /// The exports, in order: `(name, type)`.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
-        self.inner.exports.iter().map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
+        self.inner
+            .exports
+            .iter()
+            .map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
     }
 }
 
@@ -189,9 +197,6 @@ pub(crate) struct ModuleInner {
     pub(crate) datas: Vec<DataSegment>,
     /// Translated bodies of the defined functions.
     pub(crate) code: Vec<Arc<CompiledFunc>>,
-    /// Function names from the name section.
-    #[allow(dead_code, reason = "filled by the name section decoder; read by backtraces")]
-    pub(crate) func_names: std::collections::HashMap<u32, String>,
 }
 
 impl ModuleInner {

@@ -21,7 +21,10 @@ impl MemoryEntity {
             return Err(crate::ErrorKind::Unsupported("shared and 64-bit memories".into()).into());
         }
         if ty.minimum() > ty.page_limit() {
-            return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
+            return Err(Error::limit(format!(
+                "memory minimum of {} pages exceeds its maximum",
+                ty.minimum()
+            )));
         }
         let bytes = ty.minimum() * WASM_PAGE_SIZE;
         if bytes > limits.memory_size_bytes {
@@ -31,7 +34,8 @@ impl MemoryEntity {
                 limits.memory_size_bytes
             )));
         }
-        let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
+        let len = usize::try_from(bytes)
+            .map_err(|_| Error::limit("memory larger than the host address space"))?;
         let storage = LinearStorage::new(len)
             .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?;
         Ok(MemoryEntity { ty, storage })
@@ -81,7 +85,13 @@ impl MemoryEntity {
     }
 
     /// `memory.init` / active data segments: copies `bytes[src..src + len]` to `dst`.
-    pub(crate) fn init(&mut self, dst: u64, bytes: &[u8], src: u64, len: u64) -> Result<(), AccessError> {
+    pub(crate) fn init(
+        &mut self,
+        dst: u64,
+        bytes: &[u8],
+        src: u64,
+        len: u64,
+    ) -> Result<(), AccessError> {
         let s = check_range(src, len, bytes.len())?;
         let d = check_range(dst, len, self.storage.len())?;
         self.data_mut()[d].copy_from_slice(&bytes[s]);
@@ -140,7 +150,12 @@ impl Memory {
     /// The memory's type; its minimum is the current size.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let e = self.entity(&store.as_context().0.inner);
-        MemoryType::from_parts(e.size_pages(), e.ty.maximum(), e.ty.is_64(), e.ty.is_shared())
+        MemoryType::from_parts(
+            e.size_pages(),
+            e.ty.maximum(),
+            e.ty.is_64(),
+            e.ty.is_shared(),
+        )
     }
 
     /// The current size in pages (64 KiB each).
@@ -183,7 +198,10 @@ impl Memory {
     }
 
     /// The memory's bytes, mutably borrowed from the store.
-    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContextMut<'a, T>>) -> &'a mut [u8] {
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
         let ctx = store.into();
         self.entity_mut(&mut ctx.0.inner).data_mut()
     }
@@ -193,7 +211,12 @@ impl Memory {
     /// # Errors
     ///
     /// [`AccessError`] if the range is not inside the memory.
-    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), AccessError> {
         let ctx = store.as_context();
         let data = self.entity(&ctx.0.inner).data();
         let range = check_range(offset as u64, buf.len() as u64, data.len())?;
@@ -206,7 +229,12 @@ impl Memory {
     /// # Errors
     ///
     /// [`AccessError`] if the range is not inside the memory.
-    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<(), AccessError> {
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        buf: &[u8],
+    ) -> Result<(), AccessError> {
         let ctx = store.as_context_mut();
         let data = self.entity_mut(&mut ctx.0.inner).data_mut();
         let range = check_range(offset as u64, buf.len() as u64, data.len())?;

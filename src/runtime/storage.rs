@@ -33,7 +33,9 @@ unsafe impl Sync for LinearStorage {}
 
 impl std::fmt::Debug for LinearStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinearStorage").field("len", &self.len).finish()
+        f.debug_struct("LinearStorage")
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -45,7 +47,11 @@ impl LinearStorage {
     /// `len` zero bytes, or `None` if the allocation fails.
     pub(crate) fn new(len: usize) -> Option<Self> {
         if len == 0 {
-            return Some(LinearStorage { ptr: dangling(), len: 0, cap: 0 });
+            return Some(LinearStorage {
+                ptr: dangling(),
+                len: 0,
+                cap: 0,
+            });
         }
         let layout = layout(len)?;
         // SAFETY: `layout` has a non-zero size (checked above).
@@ -85,18 +91,24 @@ impl LinearStorage {
             return true;
         }
         if new_len > self.cap {
-            let Some(new_layout) = layout(new_len) else { return false };
+            let Some(new_layout) = layout(new_len) else {
+                return false;
+            };
             let raw = if self.cap == 0 {
                 // SAFETY: `new_len > 0`, so the layout has a non-zero size.
                 unsafe { alloc::alloc_zeroed(new_layout) }
             } else {
-                let Some(old_layout) = layout(self.cap) else { return false };
+                let Some(old_layout) = layout(self.cap) else {
+                    return false;
+                };
                 // SAFETY: by the invariant, `ptr` was allocated with `old_layout`; the new
                 // size is non-zero and `Layout::from_size_align` accepted it, so it does not
                 // overflow `isize` when rounded up to `ALIGN`.
                 unsafe { alloc::realloc(self.ptr.as_ptr(), old_layout, new_len) }
             };
-            let Some(ptr) = NonNull::new(raw) else { return false };
+            let Some(ptr) = NonNull::new(raw) else {
+                return false;
+            };
             self.ptr = ptr;
             self.cap = new_len;
         }
