@@ -11,7 +11,7 @@
 //! `global_f32` and `global_f64` (all 666 or 666.6), the table `table` (funcref, 10..20) and
 //! the memory `memory` (1..2 pages).
 //!
-//! ```no_run
+//! ```
 //! let report = wasmguard::wast::run_wast_str(
 //!     "add.wast",
 //!     r#"(module (func (export "add") (param i32 i32) (result i32)
@@ -320,7 +320,7 @@ impl Runner {
             .map(arg_to_val)
             .collect::<Result<Vec<_>, _>>()
             .map_err(ExecError::Setup)?;
-        let mut results: Vec<Val> = ty.results().map(|ty| default_val(&ty)).collect();
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
         func.call(&mut self.store, &args, &mut results)
             .map_err(ExecError::Run)?;
         Ok(results)
@@ -418,19 +418,6 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(*n))),
         WastArgCore::RefHost(_) => return Err("ref.host arguments are not supported".to_string()),
     })
-}
-
-/// A placeholder value of type `ty`, for result slots.
-fn default_val(ty: &ValType) -> Val {
-    match ty {
-        ValType::I32 => Val::I32(0),
-        ValType::I64 => Val::I64(0),
-        ValType::F32 => Val::F32(0),
-        ValType::F64 => Val::F64(0),
-        ValType::V128 => Val::V128(0),
-        ValType::FuncRef => Val::FuncRef(None),
-        ValType::ExternRef => Val::ExternRef(None),
-    }
 }
 
 fn is_func_heap(heap: &HeapType<'_>) -> bool {

@@ -108,9 +108,12 @@ fn run_module(file: &Path, invoke: Option<&str>, args: &[String]) -> Result<Exit
         None if args.is_empty() => return Ok(ExitCode::SUCCESS),
         None => return Err("arguments given without --invoke".to_string()),
     };
-    let func = instance
-        .get_func(&mut store, name)
-        .ok_or_else(|| format!("{} exports no function named {name:?}", file.display()))?;
+    let func = match instance.get_export(&mut store, name) {
+        Some(export) => export
+            .into_func()
+            .ok_or_else(|| format!("export {name:?} is not a function"))?,
+        None => return Err(format!("{} has no export named {name:?}", file.display())),
+    };
     let ty = func.ty(&store);
     if ty.params().len() != args.len() {
         return Err(format!(
@@ -127,26 +130,13 @@ fn run_module(file: &Path, invoke: Option<&str>, args: &[String]) -> Result<Exit
             parse_arg(arg, param).map_err(|e| format!("argument {} ({arg:?}): {e}", i + 1))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut results: Vec<Val> = ty.results().map(zero).collect();
+    let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
     func.call(&mut store, &params, &mut results)
         .map_err(|e| e.to_string())?;
     for value in &results {
         println!("{}", format_val(value));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A placeholder of type `ty` for a result slot.
-fn zero(ty: ValType) -> Val {
-    match ty {
-        ValType::I32 => Val::I32(0),
-        ValType::I64 => Val::I64(0),
-        ValType::F32 => Val::F32(0),
-        ValType::F64 => Val::F64(0),
-        ValType::V128 => Val::V128(0),
-        ValType::FuncRef => Val::FuncRef(None),
-        ValType::ExternRef => Val::ExternRef(None),
-    }
 }
 
 /// Parses a command-line argument as a value of type `ty`.

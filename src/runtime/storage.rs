@@ -91,21 +91,16 @@ impl LinearStorage {
             return true;
         }
         if new_len > self.cap {
-            let Some(new_layout) = layout(new_len) else {
+            if new_len - self.len >= FRESH_ALLOCATION_THRESHOLD || self.cap == 0 {
+                return self.grow_fresh(new_len);
+            }
+            let (Some(old_layout), Some(_)) = (layout(self.cap), layout(new_len)) else {
                 return false;
             };
-            let raw = if self.cap == 0 {
-                // SAFETY: `new_len > 0`, so the layout has a non-zero size.
-                unsafe { alloc::alloc_zeroed(new_layout) }
-            } else {
-                let Some(old_layout) = layout(self.cap) else {
-                    return false;
-                };
-                // SAFETY: by the invariant, `ptr` was allocated with `old_layout`; the new
-                // size is non-zero and `Layout::from_size_align` accepted it, so it does not
-                // overflow `isize` when rounded up to `ALIGN`.
-                unsafe { alloc::realloc(self.ptr.as_ptr(), old_layout, new_len) }
-            };
+            // SAFETY: by the invariant, `ptr` was allocated with `old_layout`; the new size
+            // is non-zero and `Layout::from_size_align` accepted it (checked just above),
+            // so rounded up to `ALIGN` it does not overflow `isize`.
+            let raw = unsafe { alloc::realloc(self.ptr.as_ptr(), old_layout, new_len) };
             let Some(ptr) = NonNull::new(raw) else {
                 return false;
             };
@@ -119,7 +114,22 @@ impl LinearStorage {
         self.len = new_len;
         true
     }
+
+    /// Grows into a new zeroed allocation (which the system can provide lazily, without
+    /// touching the pages) and copies the old bytes over: cheaper than `realloc` plus
+    /// zeroing when the new part is large.
+    fn grow_fresh(&mut self, new_len: usize) -> bool {
+        let Some(mut fresh) = LinearStorage::new(new_len) else {
+            return false;
+        };
+        fresh.as_mut_slice()[..self.len].copy_from_slice(self.as_slice());
+        *self = fresh;
+        true
+    }
 }
+
+/// Growth by at least this many bytes takes a fresh zeroed allocation.
+const FRESH_ALLOCATION_THRESHOLD: usize = 1 << 20;
 
 impl Drop for LinearStorage {
     fn drop(&mut self) {
@@ -161,6 +171,15 @@ mod tests {
         assert_eq!(s.as_slice(), &[0; 8]);
         assert!(s.grow(4), "shrinking requests are a no-op");
         assert_eq!(s.len(), 8);
+    }
+
+    #[test]
+    fn large_growth_keeps_contents() {
+        let mut s = LinearStorage::new(3).unwrap();
+        s.as_mut_slice().copy_from_slice(b"abc");
+        assert!(s.grow(FRESH_ALLOCATION_THRESHOLD + 3));
+        assert_eq!(&s.as_slice()[..3], b"abc");
+        assert!(s.as_slice()[3..].iter().all(|&b| b == 0));
     }
 
     #[test]
