@@ -167,6 +167,11 @@ impl<T> Store<T> {
         &mut self.data
     }
 
+    /// The runtime objects and the host state, borrowed separately.
+    pub(crate) fn inner_and_data_mut(&mut self) -> (&mut StoreInner, &mut T) {
+        (&mut self.inner, &mut self.data)
+    }
+
     /// Consumes the store, returning the host state.
     pub fn into_data(self) -> T {
         self.data

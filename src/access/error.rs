@@ -19,6 +19,55 @@ pub enum AccessError {
         /// Size of the memory in bytes at the time of the access.
         memory_size: u64,
     },
+    /// The bytes in guest memory are not a valid value of the type (a `bool` that is
+    /// neither 0 nor 1, an unknown enum discriminant...).
+    #[error("invalid value for {type_name}: {value:#x}")]
+    InvalidValue {
+        /// The Rust type being read.
+        type_name: &'static str,
+        /// The offending raw value.
+        value: u64,
+    },
+    /// The bytes are not valid UTF-8.
+    #[error("invalid UTF-8 in guest string of {len} bytes at address {address:#x}")]
+    InvalidUtf8 {
+        /// First byte of the string.
+        address: u64,
+        /// Length of the string in bytes.
+        len: u64,
+    },
+    /// No NUL terminator within the allowed length.
+    #[error("no NUL terminator within {max_len} bytes at address {address:#x}")]
+    Unterminated {
+        /// First byte of the string.
+        address: u64,
+        /// The largest length searched.
+        max_len: u64,
+    },
+    /// The region overlaps a region already borrowed in a conflicting way.
+    #[error("borrow conflict: {len} bytes at address {address:#x} overlap a live borrow")]
+    BorrowConflict {
+        /// First byte of the refused region.
+        address: u64,
+        /// Length of the refused region in bytes.
+        len: u64,
+    },
+    /// The region's address is not aligned for a zero-copy borrow of the element type.
+    #[error("misaligned borrow: address {address:#x} is not aligned to {align} bytes")]
+    Misaligned {
+        /// First byte of the region.
+        address: u64,
+        /// Required alignment.
+        align: u32,
+    },
+    /// A slice write was given a different number of elements than the slice holds.
+    #[error("length mismatch: the guest slice holds {expected} elements, {actual} were given")]
+    LengthMismatch {
+        /// Elements in the guest slice.
+        expected: u64,
+        /// Elements given.
+        actual: u64,
+    },
     /// Computing the address overflowed.
     #[error("address overflow: {address:#x} + {len} does not fit the address space")]
     Overflow {

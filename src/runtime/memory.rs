@@ -206,6 +206,38 @@ impl Memory {
         self.entity_mut(&mut ctx.0.inner).data_mut()
     }
 
+    /// A shared, read-only view of the memory, borrowing the store (see
+    /// [`MemoryView`](crate::access::MemoryView)).
+    pub fn view<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContext<'a, T>>,
+    ) -> crate::access::MemoryView<'a> {
+        crate::access::MemoryView::new(self.data(store))
+    }
+
+    /// An exclusive view of the memory, borrowing the store mutably (see
+    /// [`MemoryViewMut`](crate::access::MemoryViewMut)).
+    pub fn view_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> crate::access::MemoryViewMut<'a> {
+        crate::access::MemoryViewMut::new(self.data_mut(store))
+    }
+
+    /// An exclusive view of the memory together with the host state, borrowed at once.
+    pub fn view_and_data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> (crate::access::MemoryViewMut<'a>, &'a mut T) {
+        let ctx = store.into();
+        let store = ctx.0;
+        let (inner, data) = store.inner_and_data_mut();
+        (
+            crate::access::MemoryViewMut::new(self.entity_mut(inner).data_mut()),
+            data,
+        )
+    }
+
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     ///
     /// # Errors

@@ -1,0 +1,330 @@
+//! [`WasmPtr`]: a typed guest address that promises nothing, checked on every access.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use super::error::AccessError;
+use super::guest::{Field, GuestStruct, GuestType};
+use super::slice::WasmSlice;
+use super::view::{GuestRead, GuestWrite, MemoryView};
+use crate::runtime::func::WasmTy;
+use crate::types::ValType;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The index type of a memory: [`Memory32`] (the default) or [`Memory64`].
+pub trait MemoryIndex: sealed::Sealed + Copy + Send + Sync + 'static {
+    /// The largest address plus one.
+    const ADDRESS_SPACE: u64;
+}
+
+/// Marker: a 32-bit memory (addresses are `u32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory32;
+
+/// Marker: a 64-bit memory (memory64 proposal; addresses are `u64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory64;
+
+impl sealed::Sealed for Memory32 {}
+impl sealed::Sealed for Memory64 {}
+
+impl MemoryIndex for Memory32 {
+    const ADDRESS_SPACE: u64 = 1 << 32;
+}
+
+impl MemoryIndex for Memory64 {
+    const ADDRESS_SPACE: u64 = u64::MAX;
+}
+
+/// A guest address of a `T`: a plain `Copy` number that promises nothing. Every access
+/// checks bounds with overflow-checked arithmetic, and guest pointers may be unaligned
+/// (reads and writes copy).
+///
+/// As a host-function parameter it is one wasm `i32`, zero-extended.
+///
+/// ```
+/// use wasmguard::access::WasmPtr;
+/// use wasmguard::{Engine, Memory, MemoryType, Store};
+/// # fn main() -> wasmguard::Result<()> {
+/// let mut store = Store::new(&Engine::default(), ());
+/// let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+/// let p: WasmPtr<u32> = WasmPtr::new(0x100);
+/// p.write(&mut memory.view_mut(&mut store), 7)?;
+/// assert_eq!(p.read(&memory.view(&store))?, 7);
+/// // A hostile pointer is an error, never a panic:
+/// assert!(WasmPtr::<u64>::new(u32::MAX).read(&memory.view(&store)).is_err());
+/// # Ok(()) }
+/// ```
+pub struct WasmPtr<T, M: MemoryIndex = Memory32> {
+    addr: u64,
+    _marker: PhantomData<(fn() -> T, M)>,
+}
+
+impl<T, M: MemoryIndex> Clone for WasmPtr<T, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T, M: MemoryIndex> Copy for WasmPtr<T, M> {}
+
+impl<T, M: MemoryIndex> PartialEq for WasmPtr<T, M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr == other.addr
+    }
+}
+
+impl<T, M: MemoryIndex> Eq for WasmPtr<T, M> {}
+
+impl<T, M: MemoryIndex> std::hash::Hash for WasmPtr<T, M> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.addr.hash(state);
+    }
+}
+
+impl<T, M: MemoryIndex> fmt::Debug for WasmPtr<T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WasmPtr({:#x})", self.addr)
+    }
+}
+
+impl<T> WasmPtr<T, Memory32> {
+    /// A pointer to guest address `offset` of a 32-bit memory.
+    pub const fn new(offset: u32) -> Self {
+        WasmPtr {
+            addr: offset as u64,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The guest address.
+    pub const fn offset(self) -> u32 {
+        self.addr as u32
+    }
+}
+
+impl<T> WasmPtr<T, Memory64> {
+    /// A pointer to guest address `offset` of a 64-bit memory.
+    pub const fn new64(offset: u64) -> Self {
+        WasmPtr {
+            addr: offset,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The guest address.
+    pub const fn offset64(self) -> u64 {
+        self.addr
+    }
+}
+
+impl<T, M: MemoryIndex> WasmPtr<T, M> {
+    /// The null pointer (address 0).
+    pub const fn null() -> Self {
+        WasmPtr {
+            addr: 0,
+            _marker: PhantomData,
+        }
+    }
+
+    /// True if the address is 0.
+    pub const fn is_null(self) -> bool {
+        self.addr == 0
+    }
+
+    /// The guest address as a `u64`, whatever the index type.
+    pub const fn address(self) -> u64 {
+        self.addr
+    }
+
+    /// The same address as a pointer to `U`.
+    pub const fn cast<U>(self) -> WasmPtr<U, M> {
+        WasmPtr {
+            addr: self.addr,
+            _marker: PhantomData,
+        }
+    }
+
+    /// A slice of `len` elements starting here.
+    pub const fn slice(self, len: u32) -> WasmSlice<T, M> {
+        WasmSlice::new(self, len)
+    }
+
+    fn with_addr(addr: u64) -> Result<Self, AccessError> {
+        if addr >= M::ADDRESS_SPACE {
+            return Err(AccessError::Overflow {
+                address: addr,
+                len: 0,
+            });
+        }
+        Ok(WasmPtr {
+            addr,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Adds `bytes` to the address.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Overflow`] if the result leaves the address space.
+    pub fn add_bytes(self, bytes: u64) -> Result<Self, AccessError> {
+        let addr = self.addr.checked_add(bytes).ok_or(AccessError::Overflow {
+            address: self.addr,
+            len: bytes,
+        })?;
+        Self::with_addr(addr)
+    }
+}
+
+impl<T: GuestType, M: MemoryIndex> WasmPtr<T, M> {
+    /// The pointer `count` elements further (`count * T::SIZE` bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Overflow`] if the address overflows the address space.
+    pub fn add(self, count: u32) -> Result<Self, AccessError> {
+        self.add_bytes(u64::from(count) * u64::from(T::SIZE))
+    }
+
+    /// Copies the value out of guest memory.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds, or invalid bytes for `T` (see [`GuestType::read_from`]).
+    #[inline]
+    pub fn read(self, view: &impl GuestRead) -> Result<T, AccessError> {
+        view.with_bytes(self.addr, u64::from(T::SIZE), T::read_from)?
+    }
+
+    /// Copies the value into guest memory.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds.
+    #[inline]
+    pub fn write(self, view: &mut impl GuestWrite, value: T) -> Result<(), AccessError> {
+        view.with_bytes_mut(self.addr, u64::from(T::SIZE), |bytes| value.write_to(bytes))
+    }
+}
+
+impl<S: GuestStruct, M: MemoryIndex> WasmPtr<S, M> {
+    /// A typed pointer to a field of the struct this points to, without hand-written
+    /// offsets: `ptr.project(|f| f.x)`.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Overflow`] if the field's address overflows.
+    pub fn project<F>(
+        self,
+        pick: impl FnOnce(&S::Fields) -> Field<S, F>,
+    ) -> Result<WasmPtr<F, M>, AccessError> {
+        let field = pick(&S::FIELDS);
+        Ok(self.add_bytes(u64::from(field.offset()))?.cast())
+    }
+}
+
+impl<M: MemoryIndex> WasmPtr<u8, M> {
+    /// Borrows `len` bytes as a string, checked to be UTF-8 (no copy).
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds, or [`AccessError::InvalidUtf8`].
+    pub fn read_utf8<'a>(self, view: &MemoryView<'a>, len: u32) -> Result<&'a str, AccessError> {
+        let bytes = view.bytes(self.addr, u64::from(len))?;
+        std::str::from_utf8(bytes).map_err(|_| AccessError::InvalidUtf8 {
+            address: self.addr,
+            len: u64::from(len),
+        })
+    }
+
+    /// Borrows a NUL-terminated string of at most `max_len` bytes (terminator not
+    /// included), checked to be UTF-8. The terminator is searched at memchr speed.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds, no terminator within `max_len` bytes (or before the end of memory),
+    /// or invalid UTF-8.
+    pub fn read_cstr<'a>(
+        self,
+        view: &MemoryView<'a>,
+        max_len: u32,
+    ) -> Result<&'a str, AccessError> {
+        let size = view.len() as u64;
+        if self.addr > size {
+            return Err(AccessError::OutOfBounds {
+                address: self.addr,
+                len: 1,
+                memory_size: size,
+            });
+        }
+        let window = (size - self.addr).min(u64::from(max_len) + 1);
+        let bytes = view.bytes(self.addr, window)?;
+        let n = memchr::memchr(0, bytes).ok_or(AccessError::Unterminated {
+            address: self.addr,
+            max_len: u64::from(max_len),
+        })?;
+        std::str::from_utf8(&bytes[..n]).map_err(|_| AccessError::InvalidUtf8 {
+            address: self.addr,
+            len: n as u64,
+        })
+    }
+}
+
+impl<T: 'static> GuestType for WasmPtr<T, Memory32> {
+    const SIZE: u32 = 4;
+    const ALIGN: u32 = 4;
+
+    fn read_from(bytes: &[u8]) -> Result<Self, AccessError> {
+        Ok(WasmPtr::new(u32::read_from(bytes)?))
+    }
+
+    fn write_to(&self, bytes: &mut [u8]) {
+        self.offset().write_to(bytes);
+    }
+}
+
+impl<T: 'static> GuestType for WasmPtr<T, Memory64> {
+    const SIZE: u32 = 8;
+    const ALIGN: u32 = 8;
+
+    fn read_from(bytes: &[u8]) -> Result<Self, AccessError> {
+        Ok(WasmPtr::new64(u64::read_from(bytes)?))
+    }
+
+    fn write_to(&self, bytes: &mut [u8]) {
+        self.addr.write_to(bytes);
+    }
+}
+
+impl<T: 'static> WasmTy for WasmPtr<T, Memory32> {
+    fn val_types() -> &'static [ValType] {
+        &[ValType::I32]
+    }
+
+    fn from_slots(slots: &[u64]) -> Self {
+        // Zero-extended: a guest `i32` is an unsigned address.
+        WasmPtr::new(slots[0] as u32)
+    }
+
+    fn into_slots(self, slots: &mut [u64]) {
+        slots[0] = self.addr;
+    }
+}
+
+impl<T: 'static> WasmTy for WasmPtr<T, Memory64> {
+    fn val_types() -> &'static [ValType] {
+        &[ValType::I64]
+    }
+
+    fn from_slots(slots: &[u64]) -> Self {
+        WasmPtr::new64(slots[0])
+    }
+
+    fn into_slots(self, slots: &mut [u64]) {
+        slots[0] = self.addr;
+    }
+}

@@ -1,0 +1,550 @@
+//! Views of one linear memory: [`MemoryView`] (shared, read-only) and [`MemoryViewMut`]
+//! (exclusive, with overlap-checked borrow guards).
+//!
+//! # Correct use
+//!
+//! ```
+//! use wasmguard::access::{WasmPtr, WasmSlice};
+//! use wasmguard::{Engine, Memory, MemoryType, Store};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut store = Store::new(&Engine::default(), ());
+//! let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+//! memory.write(&mut store, 0, b"input")?;
+//!
+//! let view = memory.view_mut(&mut store);
+//! // Read an input buffer while filling an output buffer: two guards at once.
+//! let input = view.borrow(WasmSlice::new(WasmPtr::<u8>::new(0), 5))?;
+//! let mut output = view.borrow_mut(WasmSlice::new(WasmPtr::<u8>::new(100), 5))?;
+//! output.copy_from_slice(&input);
+//! output.make_ascii_uppercase();
+//! drop((input, output));
+//! assert_eq!(memory.view(&store).bytes(100, 5)?, b"INPUT");
+//! # Ok(()) }
+//! ```
+//!
+//! # Incorrect use, refused
+//!
+//! Overlapping a mutable guard is an error at run time, never undefined behaviour:
+//!
+//! ```
+//! # use wasmguard::access::{AccessError, WasmPtr, WasmSlice};
+//! # use wasmguard::{Engine, Memory, MemoryType, Store};
+//! # let mut store = Store::new(&Engine::default(), ());
+//! # let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+//! let view = memory.view_mut(&mut store);
+//! let a = view.borrow_mut(WasmSlice::new(WasmPtr::<u8>::new(0), 8)).unwrap();
+//! let b = view.borrow(WasmSlice::new(WasmPtr::<u8>::new(4), 8));
+//! assert!(matches!(b, Err(AccessError::BorrowConflict { .. })));
+//! # drop(a);
+//! ```
+//!
+//! and holding a borrowed slice across growth (which may move the memory) does not
+//! compile, because `grow` needs the store exclusively:
+//!
+//! ```compile_fail
+//! # use wasmguard::{Engine, Memory, MemoryType, Store};
+//! # let mut store = Store::new(&Engine::default(), ());
+//! # let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+//! let view = memory.view(&store);
+//! let bytes = view.bytes(0, 16).unwrap();
+//! memory.grow(&mut store, 1).unwrap(); // error: `store` is borrowed by `view`
+//! println!("{bytes:?}");
+//! ```
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut, Range};
+
+use super::error::{AccessError, check_range};
+use super::guest::GuestType;
+use super::ptr::MemoryIndex;
+use super::slice::WasmSlice;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Read access to guest memory: implemented by [`MemoryView`] and [`MemoryViewMut`], so
+/// typed reads ([`WasmPtr::read`](crate::access::WasmPtr::read)) accept either.
+pub trait GuestRead: sealed::Sealed {
+    /// Size of the memory in bytes.
+    fn len_bytes(&self) -> u64;
+
+    /// Calls `f` with the bytes `[address, address + len)`.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds, or (for a [`MemoryViewMut`]) overlapping a live mutable guard.
+    #[doc(hidden)]
+    fn with_bytes<R>(
+        &self,
+        address: u64,
+        len: u64,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, AccessError>;
+}
+
+/// Write access to guest memory: implemented by [`MemoryViewMut`].
+pub trait GuestWrite: GuestRead {
+    /// Calls `f` with the bytes `[address, address + len)`, mutably.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds.
+    #[doc(hidden)]
+    fn with_bytes_mut<R>(
+        &mut self,
+        address: u64,
+        len: u64,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, AccessError>;
+}
+
+/// A shared, read-only view of a linear memory. Any number of borrowed `&'a [u8]` and
+/// `&'a str` may be taken at once; nothing can write, grow the memory or run wasm while
+/// the view (or anything borrowed from it) lives, because the view borrows the store.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryView<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> MemoryView<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        MemoryView { data }
+    }
+
+    /// Size of the memory in bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True for a memory of size 0.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The whole memory.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Copies `buf.len()` bytes at `offset` into `buf`.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::OutOfBounds`] / [`AccessError::Overflow`]; `buf` is then unchanged.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), AccessError> {
+        buf.copy_from_slice(self.bytes(offset, buf.len() as u64)?);
+        Ok(())
+    }
+
+    /// Borrows `len` bytes at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::OutOfBounds`] / [`AccessError::Overflow`].
+    #[inline]
+    pub fn bytes(&self, offset: u64, len: u64) -> Result<&'a [u8], AccessError> {
+        let range = check_range(offset, len, self.data.len())?;
+        Ok(&self.data[range])
+    }
+}
+
+impl sealed::Sealed for MemoryView<'_> {}
+
+impl GuestRead for MemoryView<'_> {
+    fn len_bytes(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    #[inline]
+    fn with_bytes<R>(
+        &self,
+        address: u64,
+        len: u64,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, AccessError> {
+        Ok(f(self.bytes(address, len)?))
+    }
+}
+
+/// Element types that can be borrowed in place (zero-copy) as `&[T]` / `&mut [T]`: the
+/// guest and host layouts agree and every bit pattern is a valid value (the
+/// `bytemuck::Pod` bound proves the latter). Multi-byte integers and floats qualify only
+/// on little-endian hosts; other types are read and written by copying
+/// ([`WasmSlice::read_to_vec`], [`WasmSlice::write_from`]).
+pub trait ZeroCopy: GuestType + bytemuck::Pod {}
+
+impl ZeroCopy for u8 {}
+impl ZeroCopy for i8 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for u16 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for i16 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for u32 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for i32 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for u64 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for i64 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for f32 {}
+#[cfg(target_endian = "little")]
+impl ZeroCopy for f64 {}
+
+/// A live borrowed region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Region {
+    range: Range<usize>,
+    mutable: bool,
+}
+
+impl Region {
+    fn conflicts(&self, other: &Region) -> bool {
+        let overlap = self.range.start < other.range.end && other.range.start < self.range.end;
+        overlap && (self.mutable || other.mutable)
+    }
+}
+
+/// The live regions of a [`MemoryViewMut`].
+#[derive(Debug, Default)]
+struct Registry {
+    live: RefCell<Vec<Region>>,
+}
+
+impl Registry {
+    fn acquire(&self, region: Region) -> Result<(), AccessError> {
+        let mut live = self.live.borrow_mut();
+        if !region.range.is_empty() && live.iter().any(|r| r.conflicts(&region)) {
+            return Err(AccessError::BorrowConflict {
+                address: region.range.start as u64,
+                len: region.range.len() as u64,
+            });
+        }
+        live.push(region);
+        Ok(())
+    }
+
+    fn release(&self, region: &Region) {
+        let mut live = self.live.borrow_mut();
+        if let Some(i) = live.iter().rposition(|r| r == region) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// An exclusive view of a linear memory: reads, writes, and *guards* — several borrowed
+/// regions at once, checked for overlap when taken (two shared regions may overlap, a
+/// mutable region overlaps nothing). A conflict is an [`AccessError::BorrowConflict`],
+/// never undefined behaviour; a guard releases its region when dropped.
+///
+/// Methods that hand out borrows not tracked as guards take `&mut self`, so they cannot
+/// be called while a guard lives.
+pub struct MemoryViewMut<'a> {
+    // INVARIANT: `base` is valid for reads and writes of `len` bytes for `'a`, and nothing
+    // else accesses those bytes during `'a` (the view was made from a `&'a mut [u8]`).
+    // Every reference into them handed out by `&self` methods is covered by a region in
+    // `registry` for as long as it lives, and regions never conflict.
+    base: *mut u8,
+    len: usize,
+    registry: Registry,
+    _marker: PhantomData<&'a mut [u8]>,
+}
+
+impl std::fmt::Debug for MemoryViewMut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryViewMut")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> MemoryViewMut<'a> {
+    pub(crate) fn new(data: &'a mut [u8]) -> Self {
+        MemoryViewMut {
+            base: data.as_mut_ptr(),
+            len: data.len(),
+            registry: Registry::default(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Size of the memory in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for a memory of size 0.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn slice(&self, range: Range<usize>) -> &[u8] {
+        debug_assert!(range.end <= self.len);
+        // SAFETY: `range` was bounds-checked against `len`, so it lies inside the
+        // allocation `base` is valid for (invariant). Callers either hold `&mut self` (no
+        // guard can be live) or cover the returned borrow with a registered region.
+        unsafe { std::slice::from_raw_parts(self.base.add(range.start), range.len()) }
+    }
+
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "exclusivity is enforced by the region registry"
+    )]
+    fn slice_mut_unchecked(&self, range: Range<usize>) -> &mut [u8] {
+        debug_assert!(range.end <= self.len);
+        // SAFETY: `range` is inside the allocation (bounds-checked by the caller). The
+        // caller registered `range` as a mutable region (so no other live reference
+        // overlaps it and none will be created while it is registered), or holds
+        // `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) }
+    }
+
+    /// A shared view of the whole memory, for as long as this view is borrowed
+    /// exclusively (no guard can be taken meanwhile).
+    pub fn as_view(&mut self) -> MemoryView<'_> {
+        MemoryView::new(self.slice(0..self.len))
+    }
+
+    /// Copies `buf.len()` bytes at `offset` into `buf`.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds, or [`AccessError::BorrowConflict`] if the range overlaps a live
+    /// mutable guard.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), AccessError> {
+        self.with_bytes(offset, buf.len() as u64, |bytes| buf.copy_from_slice(bytes))
+    }
+
+    /// Borrows `len` bytes at `offset` (exclusively borrows the view meanwhile).
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds.
+    pub fn bytes(&mut self, offset: u64, len: u64) -> Result<&[u8], AccessError> {
+        let range = check_range(offset, len, self.len)?;
+        Ok(self.slice(range))
+    }
+
+    /// Borrows `len` bytes at `offset` mutably.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds.
+    pub fn bytes_mut(&mut self, offset: u64, len: u64) -> Result<&mut [u8], AccessError> {
+        let range = check_range(offset, len, self.len)?;
+        Ok(self.slice_mut_unchecked(range))
+    }
+
+    /// Copies `buf` into memory at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds; memory is then unchanged.
+    pub fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), AccessError> {
+        self.bytes_mut(offset, buf.len() as u64)?
+            .copy_from_slice(buf);
+        Ok(())
+    }
+
+    fn typed_range<T: ZeroCopy, M: MemoryIndex>(
+        &self,
+        slice: WasmSlice<T, M>,
+    ) -> Result<Range<usize>, AccessError> {
+        let range = check_range(slice.ptr().address(), slice.len_bytes(), self.len)?;
+        let align = std::mem::align_of::<T>();
+        if (self.base as usize + range.start) % align != 0 {
+            return Err(AccessError::Misaligned {
+                address: slice.ptr().address(),
+                align: align as u32,
+            });
+        }
+        Ok(range)
+    }
+
+    /// Borrows a region as `&[T]` in place, until the guard is dropped. Shared regions
+    /// may overlap each other, not a mutable one.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds, [`AccessError::Misaligned`] if the address is not aligned for `T`
+    /// on the host, or [`AccessError::BorrowConflict`].
+    pub fn borrow<T: ZeroCopy, M: MemoryIndex>(
+        &self,
+        slice: WasmSlice<T, M>,
+    ) -> Result<Guard<'_, T>, AccessError> {
+        let range = self.typed_range(slice)?;
+        let region = Region {
+            range: range.clone(),
+            mutable: false,
+        };
+        self.registry.acquire(region.clone())?;
+        let items: Result<&[T], _> = bytemuck::try_cast_slice(self.slice(range));
+        match items {
+            Ok(items) => Ok(Guard {
+                items,
+                registry: &self.registry,
+                region,
+            }),
+            Err(_) => {
+                self.registry.release(&region);
+                Err(AccessError::Misaligned {
+                    address: slice.ptr().address(),
+                    align: std::mem::align_of::<T>() as u32,
+                })
+            }
+        }
+    }
+
+    /// Borrows a region as `&mut [T]` in place, until the guard is dropped. It may not
+    /// overlap any other live guard.
+    ///
+    /// # Errors
+    ///
+    /// As [`MemoryViewMut::borrow`].
+    pub fn borrow_mut<T: ZeroCopy, M: MemoryIndex>(
+        &self,
+        slice: WasmSlice<T, M>,
+    ) -> Result<GuardMut<'_, T>, AccessError> {
+        let range = self.typed_range(slice)?;
+        let region = Region {
+            range: range.clone(),
+            mutable: true,
+        };
+        self.registry.acquire(region.clone())?;
+        let items: Result<&mut [T], _> =
+            bytemuck::try_cast_slice_mut(self.slice_mut_unchecked(range));
+        match items {
+            Ok(items) => Ok(GuardMut {
+                items,
+                registry: &self.registry,
+                region,
+            }),
+            Err(_) => {
+                self.registry.release(&region);
+                Err(AccessError::Misaligned {
+                    address: slice.ptr().address(),
+                    align: std::mem::align_of::<T>() as u32,
+                })
+            }
+        }
+    }
+
+    /// Borrows `N` regions mutably at once (like `split_at_mut`): all or nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`MemoryViewMut::borrow_mut`], if any region fails or two of them overlap; no
+    /// guard is then held.
+    pub fn borrow_many_mut<T: ZeroCopy, M: MemoryIndex, const N: usize>(
+        &self,
+        slices: [WasmSlice<T, M>; N],
+    ) -> Result<[GuardMut<'_, T>; N], AccessError> {
+        let mut guards = Vec::with_capacity(N);
+        for s in slices {
+            guards.push(self.borrow_mut(s)?);
+        }
+        guards.try_into().map_err(|_| AccessError::LengthMismatch {
+            expected: N as u64,
+            actual: 0,
+        })
+    }
+}
+
+impl sealed::Sealed for MemoryViewMut<'_> {}
+
+impl GuestRead for MemoryViewMut<'_> {
+    fn len_bytes(&self) -> u64 {
+        self.len as u64
+    }
+
+    fn with_bytes<R>(
+        &self,
+        address: u64,
+        len: u64,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, AccessError> {
+        let range = check_range(address, len, self.len)?;
+        // Cover the borrow with a shared region while `f` runs, so `f` cannot take an
+        // overlapping mutable guard through a captured `&self`.
+        let region = Region {
+            range: range.clone(),
+            mutable: false,
+        };
+        self.registry.acquire(region.clone())?;
+        let result = f(self.slice(range));
+        self.registry.release(&region);
+        Ok(result)
+    }
+}
+
+impl GuestWrite for MemoryViewMut<'_> {
+    fn with_bytes_mut<R>(
+        &mut self,
+        address: u64,
+        len: u64,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, AccessError> {
+        Ok(f(self.bytes_mut(address, len)?))
+    }
+}
+
+/// A shared zero-copy borrow of guest memory taken with [`MemoryViewMut::borrow`].
+pub struct Guard<'v, T> {
+    items: &'v [T],
+    registry: &'v Registry,
+    region: Region,
+}
+
+impl<T> Deref for Guard<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.items
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    fn drop(&mut self) {
+        self.registry.release(&self.region);
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Guard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.items.fmt(f)
+    }
+}
+
+/// A mutable zero-copy borrow of guest memory taken with [`MemoryViewMut::borrow_mut`].
+pub struct GuardMut<'v, T> {
+    items: &'v mut [T],
+    registry: &'v Registry,
+    region: Region,
+}
+
+impl<T> Deref for GuardMut<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.items
+    }
+}
+
+impl<T> DerefMut for GuardMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.items
+    }
+}
+
+impl<T> Drop for GuardMut<'_, T> {
+    fn drop(&mut self) {
+        self.registry.release(&self.region);
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for GuardMut<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.items.fmt(f)
+    }
+}
