@@ -186,6 +186,7 @@ impl<T: GuestType, M: MemoryIndex> WasmPtr<T, M> {
     /// # Errors
     ///
     /// [`AccessError::Overflow`] if the address overflows the address space.
+    #[expect(clippy::should_implement_trait, reason = "contract name; fallible, unlike `Add::add`")]
     pub fn add(self, count: u32) -> Result<Self, AccessError> {
         self.add_bytes(u64::from(count) * u64::from(T::SIZE))
     }

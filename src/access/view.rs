@@ -355,7 +355,7 @@ impl<'a> MemoryViewMut<'a> {
     ) -> Result<Range<usize>, AccessError> {
         let range = check_range(slice.ptr().address(), slice.len_bytes(), self.len)?;
         let align = std::mem::align_of::<T>();
-        if (self.base as usize + range.start) % align != 0 {
+        if !(self.base as usize + range.start).is_multiple_of(align) {
             return Err(AccessError::Misaligned {
                 address: slice.ptr().address(),
                 align: align as u32,
