@@ -329,3 +329,25 @@ impl<T: 'static> WasmTy for WasmPtr<T, Memory64> {
         slots[0] = self.addr;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_is_checked() {
+        let p = WasmPtr::<u32>::new(u32::MAX - 3);
+        assert_eq!(p.add(1), Err(AccessError::Overflow { address: u64::from(u32::MAX) + 1, len: 0 }));
+        assert_eq!(WasmPtr::<u32>::new(8).add(2).unwrap().offset(), 16);
+        assert!(WasmPtr::<u8>::null().is_null());
+        assert_eq!(WasmPtr::<u64>::new(5).cast::<u8>().offset(), 5);
+        assert!(WasmPtr::<u8, Memory64>::new64(u64::MAX).add_bytes(1).is_err());
+    }
+
+    #[test]
+    fn host_parameter_is_zero_extended() {
+        let p = <WasmPtr<u8> as WasmTy>::from_slots(&[0xFFFF_FFFF]);
+        assert_eq!(p.offset(), u32::MAX);
+        assert_eq!(p.address(), 0xFFFF_FFFF);
+    }
+}

@@ -548,3 +548,103 @@ impl<T: std::fmt::Debug> std::fmt::Debug for GuardMut<'_, T> {
         self.items.fmt(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::WasmPtr;
+
+    fn s(addr: u32, len: u32) -> WasmSlice<u8> {
+        WasmSlice::new(WasmPtr::new(addr), len)
+    }
+
+    #[test]
+    fn shared_guards_overlap_mutable_ones_do_not() {
+        let mut mem = vec![0u8; 64];
+        let view = MemoryViewMut::new(&mut mem);
+        let a = view.borrow(s(0, 16)).unwrap();
+        let b = view.borrow(s(8, 16)).unwrap();
+        assert!(matches!(view.borrow_mut(s(12, 2)), Err(AccessError::BorrowConflict { .. })));
+        let mut c = view.borrow_mut(s(32, 8)).unwrap();
+        c.fill(7);
+        assert!(matches!(view.borrow(s(39, 4)), Err(AccessError::BorrowConflict { .. })));
+        let mut buf = [0u8; 2];
+        assert!(view.read(38, &mut buf).is_err(), "reads may not alias a mutable guard");
+        assert_eq!(a.len() + b.len(), 32);
+        drop(c);
+        view.read(38, &mut buf).unwrap();
+        assert_eq!(buf, [7, 7]);
+        drop((a, b));
+        let mut d = view.borrow_mut(s(0, 64)).unwrap();
+        d[0] = 1;
+        drop(d);
+        assert_eq!(mem[0], 1);
+        assert_eq!(mem[32..40], [7; 8]);
+    }
+
+    #[test]
+    fn many_disjoint_mutable_guards_at_once() {
+        let mut mem = vec![0u8; 32];
+        let view = MemoryViewMut::new(&mut mem);
+        let [mut x, mut y] = view.borrow_many_mut([s(0, 4), s(4, 4)]).unwrap();
+        x.copy_from_slice(b"abcd");
+        y.copy_from_slice(&x);
+        drop((x, y));
+        assert!(view.borrow_many_mut([s(0, 4), s(3, 4)]).is_err());
+        // The failed call released what it had taken.
+        assert!(view.borrow_mut(s(0, 8)).is_ok());
+        drop(view);
+        assert_eq!(&mem[..8], b"abcdabcd");
+    }
+
+    #[test]
+    fn typed_guards_check_alignment_and_bounds() {
+        let mut store = crate::Store::new(&crate::Engine::default(), ());
+        let memory = crate::Memory::new(&mut store, crate::MemoryType::new(1, None)).unwrap();
+        let view = memory.view_mut(&mut store);
+        let ok = view.borrow_mut(WasmSlice::new(WasmPtr::<u32>::new(8), 4));
+        assert!(ok.is_ok());
+        drop(ok);
+        assert!(matches!(
+            view.borrow(WasmSlice::new(WasmPtr::<u32>::new(2), 4)),
+            Err(AccessError::Misaligned { .. })
+        ));
+        assert!(matches!(
+            view.borrow(WasmSlice::new(WasmPtr::<u32>::new(65_532), 2)),
+            Err(AccessError::OutOfBounds { .. })
+        ));
+        assert!(matches!(view.borrow(s(u32::MAX, u32::MAX)), Err(AccessError::OutOfBounds { .. })));
+    }
+
+    #[test]
+    fn typed_reads_and_writes_through_both_views() {
+        let mut mem = vec![0u8; 16];
+        let mut view = MemoryViewMut::new(&mut mem);
+        WasmPtr::<u32>::new(1).write(&mut view, 0xAABB_CCDD).unwrap();
+        assert_eq!(WasmPtr::<u32>::new(1).read(&view).unwrap(), 0xAABB_CCDD);
+        assert!(WasmPtr::<u64>::new(9).read(&view).is_err());
+        assert!(WasmPtr::<u64>::new(9).write(&mut view, 1).is_err());
+        let shared = view.as_view();
+        assert_eq!(shared.bytes(1, 4).unwrap(), &[0xDD, 0xCC, 0xBB, 0xAA]);
+        drop(view);
+        let view = MemoryView::new(&mem);
+        assert_eq!(WasmSlice::new(WasmPtr::<u8>::new(1), 2).read_to_vec(&view).unwrap(), vec![0xDD, 0xCC]);
+    }
+
+    #[test]
+    fn strings() {
+        let mut mem = b"hello\0w\xFFrld\0".to_vec();
+        mem.extend_from_slice(&[b'x'; 8]);
+        let view = MemoryView::new(&mem);
+        let p = WasmPtr::<u8>::new(0);
+        assert_eq!(p.read_utf8(&view, 5).unwrap(), "hello");
+        assert_eq!(p.read_cstr(&view, 100).unwrap(), "hello");
+        assert!(matches!(p.read_cstr(&view, 3), Err(AccessError::Unterminated { .. })));
+        assert_eq!(p.read_cstr(&view, 5).unwrap(), "hello");
+        let q = WasmPtr::<u8>::new(6);
+        assert!(matches!(q.read_cstr(&view, 100), Err(AccessError::InvalidUtf8 { .. })));
+        assert!(matches!(WasmPtr::<u8>::new(13).read_cstr(&view, 100), Err(AccessError::Unterminated { .. })));
+        assert!(WasmPtr::<u8>::new(u32::MAX).read_cstr(&view, u32::MAX).is_err());
+        assert!(WasmPtr::<u8>::new(3).read_utf8(&view, u32::MAX).is_err());
+    }
+}
