@@ -16,11 +16,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            consume_fuel: false,
-            max_call_depth: 250_000,
-            max_stack_slots: 1 << 22,
-        }
+        Config { consume_fuel: false, max_call_depth: 250_000, max_stack_slots: 1 << 22 }
     }
 }
 
@@ -81,12 +77,7 @@ impl Engine {
     ///
     /// None today; the signature leaves room for configurations that can be refused.
     pub fn new(config: &Config) -> Result<Engine> {
-        Ok(Engine {
-            inner: Arc::new(EngineInner {
-                config: config.clone(),
-                types: Mutex::default(),
-            }),
-        })
+        Ok(Engine { inner: Arc::new(EngineInner { config: config.clone(), types: Mutex::default() }) })
     }
 
     /// This engine's configuration.

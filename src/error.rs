@@ -87,9 +87,50 @@ pub enum ErrorKind {
     Message(String),
 }
 
-/// The error type of wasmguard: a boxed [`ErrorKind`] (one pointer wide, cheap to return).
+/// One frame of a [`WasmBacktrace`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Index of the function in its module.
+    pub func_index: u32,
+    /// The function's name from the name section, if any.
+    pub func_name: Option<String>,
+    /// The module's name from the name section, if any.
+    pub module_name: Option<String>,
+}
+
+/// The wasm call stack when a trap happened, innermost frame first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WasmBacktrace {
+    /// The frames, innermost first.
+    pub frames: Vec<FrameInfo>,
+}
+
+impl fmt::Display for WasmBacktrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            write!(f, "  {i:>3}: ")?;
+            if let Some(m) = &frame.module_name {
+                write!(f, "{m}!")?;
+            }
+            match &frame.func_name {
+                Some(name) => writeln!(f, "{name} (func {})", frame.func_index)?,
+                None => writeln!(f, "<func {}>", frame.func_index)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The error type of wasmguard: a boxed [`ErrorKind`] (one pointer wide, cheap to return),
+/// plus the wasm backtrace for traps.
 pub struct Error {
-    kind: Box<ErrorKind>,
+    inner: Box<ErrorInner>,
+}
+
+struct ErrorInner {
+    kind: ErrorKind,
+    backtrace: Option<WasmBacktrace>,
 }
 
 impl Error {
@@ -110,12 +151,25 @@ impl Error {
 
     /// What kind of error this is.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
+    }
+
+    /// The wasm call stack at the trap, innermost first, if this error came out of wasm
+    /// execution.
+    pub fn wasm_backtrace(&self) -> Option<&WasmBacktrace> {
+        self.inner.backtrace.as_ref()
+    }
+
+    pub(crate) fn with_backtrace(mut self, backtrace: WasmBacktrace) -> Self {
+        if self.inner.backtrace.is_none() {
+            self.inner.backtrace = Some(backtrace);
+        }
+        self
     }
 
     /// The trap code, if this error is a wasm trap.
     pub fn trap_code(&self) -> Option<TrapCode> {
-        match *self.kind {
+        match self.inner.kind {
             ErrorKind::Trap(code) => Some(code),
             _ => None,
         }
@@ -123,20 +177,17 @@ impl Error {
 
     /// True for a link error (unknown import, incompatible import type).
     pub fn is_link(&self) -> bool {
-        matches!(*self.kind, ErrorKind::Link(_))
+        matches!(self.inner.kind, ErrorKind::Link(_))
     }
 
     /// True for a decode or validation error of a module, or an unsupported feature.
     pub fn is_compile(&self) -> bool {
-        matches!(
-            *self.kind,
-            ErrorKind::Compile(_) | ErrorKind::Unsupported(_)
-        )
+        matches!(self.inner.kind, ErrorKind::Compile(_) | ErrorKind::Unsupported(_))
     }
 
     /// The host error inside, if this error came from host code, for downcasting.
     pub fn host_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
-        match &*self.kind {
+        match &self.inner.kind {
             ErrorKind::Host(e) => Some(&**e),
             _ => None,
         }
@@ -161,9 +212,7 @@ impl Error {
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
-        Error {
-            kind: Box::new(kind),
-        }
+        Error { inner: Box::new(ErrorInner { kind, backtrace: None }) }
     }
 }
 
@@ -175,19 +224,30 @@ impl From<TrapCode> for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.kind, f)
+        fmt::Debug::fmt(&self.inner.kind, f)?;
+        if let Some(bt) = &self.inner.backtrace {
+            write!(f, "\n{bt}")?;
+        }
+        Ok(())
     }
 }
 
+/// Shows the error message; the alternate form (`{:#}`) adds the wasm backtrace.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.kind, f)
+        fmt::Display::fmt(&self.inner.kind, f)?;
+        if f.alternate()
+            && let Some(bt) = &self.inner.backtrace
+        {
+            write!(f, "\n{bt}")?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.kind {
+        match &self.inner.kind {
             ErrorKind::Host(e) => Some(&**e),
             _ => None,
         }

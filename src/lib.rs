@@ -38,11 +38,9 @@ mod store;
 mod types;
 pub mod wast;
 
-pub use access::{
-    AccessError, Field, GuestStruct, GuestType, MemoryView, MemoryViewMut, WasmPtr, WasmSlice,
-};
+pub use access::{AccessError, Field, GuestStruct, GuestType, MemoryView, MemoryViewMut, WasmPtr, WasmSlice};
 pub use engine::{Config, Engine};
-pub use error::{Error, ErrorKind, Result, TrapCode};
+pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};
 pub use module::Module;
 pub use runtime::func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use runtime::global::Global;
@@ -53,8 +51,7 @@ pub use runtime::table::Table;
 pub use runtime::value::{Export, Extern, ExternRef, Val};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, StoreLimits};
 pub use types::{
-    ExternType, FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType,
-    WASM_PAGE_SIZE,
+    ExternType, FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType, WASM_PAGE_SIZE,
 };
 /// `#[derive(GuestType)]` for `#[repr(C)]` structs and field-less `#[repr(u8|u16|u32)]` enums.
 pub use wasmguard_derive::GuestType;

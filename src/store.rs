@@ -80,10 +80,7 @@ impl StoreInner {
     ///
     /// If the handle belongs to another store: that is a bug in the embedder.
     pub(crate) fn index(&self, s: Stored) -> usize {
-        assert_eq!(
-            s.store_id, self.id,
-            "wasmguard: object used with a store that does not own it"
-        );
+        assert_eq!(s.store_id, self.id, "wasmguard: object used with a store that does not own it");
         s.index as usize
     }
 
@@ -92,10 +89,7 @@ impl StoreInner {
     }
 
     pub(crate) fn stored(&self, index: usize) -> Stored {
-        Stored {
-            store_id: self.id,
-            index: index as u32,
-        }
+        Stored { store_id: self.id, index: index as u32 }
     }
 
     /// Registers an extern reference and returns its slot encoding (index + 1).
@@ -123,9 +117,7 @@ pub struct Store<T> {
 
 impl<T> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("id", &self.inner.id)
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("id", &self.inner.id).finish_non_exhaustive()
     }
 }
 
@@ -212,9 +204,7 @@ impl<T> Store<T> {
         if self.inner.engine.config().consume_fuel {
             Ok(())
         } else {
-            Err(Error::msg(
-                "fuel is not enabled: use Config::consume_fuel(true)",
-            ))
+            Err(Error::msg("fuel is not enabled: use Config::consume_fuel(true)"))
         }
     }
 }

@@ -71,17 +71,11 @@ pub struct FuncType {
 
 impl FuncType {
     /// A function type with the given parameters and results.
-    pub fn new(
-        params: impl IntoIterator<Item = ValType>,
-        results: impl IntoIterator<Item = ValType>,
-    ) -> Self {
+    pub fn new(params: impl IntoIterator<Item = ValType>, results: impl IntoIterator<Item = ValType>) -> Self {
         let mut types: Vec<ValType> = params.into_iter().collect();
         let num_params = types.len();
         types.extend(results);
-        FuncType {
-            types: types.into(),
-            num_params,
-        }
+        FuncType { types: types.into(), num_params }
     }
 
     /// The parameter types.
@@ -151,10 +145,7 @@ pub struct GlobalType {
 impl GlobalType {
     /// A global type.
     pub fn new(content: ValType, mutability: Mutability) -> Self {
-        GlobalType {
-            content,
-            mutability,
-        }
+        GlobalType { content, mutability }
     }
 
     /// The type of the global's value.
@@ -179,11 +170,7 @@ pub struct TableType {
 impl TableType {
     /// A table type with `minimum` elements and an optional maximum.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
-        TableType {
-            element,
-            minimum,
-            maximum,
-        }
+        TableType { element, minimum, maximum }
     }
 
     /// The element type.
@@ -220,26 +207,11 @@ pub struct MemoryType {
 impl MemoryType {
     /// A 32-bit memory of `min_pages` pages, growable to `max_pages` (or to 4 GiB).
     pub fn new(min_pages: u32, max_pages: Option<u32>) -> Self {
-        MemoryType {
-            minimum: u64::from(min_pages),
-            maximum: max_pages.map(u64::from),
-            memory64: false,
-            shared: false,
-        }
+        MemoryType { minimum: u64::from(min_pages), maximum: max_pages.map(u64::from), memory64: false, shared: false }
     }
 
-    pub(crate) fn from_parts(
-        minimum: u64,
-        maximum: Option<u64>,
-        memory64: bool,
-        shared: bool,
-    ) -> Self {
-        MemoryType {
-            minimum,
-            maximum,
-            memory64,
-            shared,
-        }
+    pub(crate) fn from_parts(minimum: u64, maximum: Option<u64>, memory64: bool, shared: bool) -> Self {
+        MemoryType { minimum, maximum, memory64, shared }
     }
 
     /// The minimum size in pages.
@@ -265,11 +237,7 @@ impl MemoryType {
     /// The largest size in pages this memory may ever reach: its maximum, capped by the
     /// index type's address space.
     pub(crate) fn page_limit(&self) -> u64 {
-        let cap = if self.memory64 {
-            1u64 << 48
-        } else {
-            MAX_PAGES_32
-        };
+        let cap = if self.memory64 { 1u64 << 48 } else { MAX_PAGES_32 };
         self.maximum.map_or(cap, |m| m.min(cap))
     }
 }

@@ -34,8 +34,8 @@ use wast::token::{F32, F64, Id};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
 use crate::{
-    Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module,
-    Mutability, RefType, Store, Table, TableType, TrapCode, Val, ValType,
+    Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, RefType,
+    Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 /// Outcome of one script: how many directives passed and failed, and why each failure failed.
@@ -81,9 +81,7 @@ pub fn run_wast_str(name: &str, text: &str) -> Result<WastReport, Error> {
             Ok(()) => report.passed += 1,
             Err(message) => {
                 report.failed += 1;
-                report
-                    .failures
-                    .push(format!("{}:{}: {message}", line + 1, col + 1));
+                report.failures.push(format!("{}:{}: {message}", line + 1, col + 1));
             }
         }
     }
@@ -96,8 +94,7 @@ pub fn run_wast_str(name: &str, text: &str) -> Result<WastReport, Error> {
 ///
 /// If the file cannot be read, or as [`run_wast_str`].
 pub fn run_wast_file(path: &Path) -> Result<WastReport, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
     run_wast_str(&path.display().to_string(), &text)
 }
 
@@ -193,9 +190,7 @@ impl Runner {
                 self.last_definition = Some(compiled);
                 Ok(())
             }
-            WastDirective::ModuleInstance {
-                instance, module, ..
-            } => {
+            WastDirective::ModuleInstance { instance, module, .. } => {
                 let compiled = match module {
                     Some(id) => self.definitions.get(id.name()),
                     None => self.last_definition.as_ref(),
@@ -215,31 +210,22 @@ impl Runner {
                     .map_err(|e| format!("register {name:?} failed: {e}"))?;
                 Ok(())
             }
-            WastDirective::Invoke(invoke) => self
-                .invoke(&invoke)
-                .map(drop)
-                .map_err(|e| format!("invoke {:?} failed: {e}", invoke.name)),
+            WastDirective::Invoke(invoke) => {
+                self.invoke(&invoke).map(drop).map_err(|e| format!("invoke {:?} failed: {e}", invoke.name))
+            }
             WastDirective::AssertReturn { exec, results, .. } => {
-                let values = self
-                    .execute(exec)
-                    .map_err(|e| format!("expected a return, got error: {e}"))?;
+                let values = self.execute(exec).map_err(|e| format!("expected a return, got error: {e}"))?;
                 check_results(&values, &results)
             }
-            WastDirective::AssertTrap { exec, message, .. } => {
-                expect_trap_result(self.execute(exec), message)
+            WastDirective::AssertTrap { exec, message, .. } => expect_trap_result(self.execute(exec), message),
+            WastDirective::AssertExhaustion { call, message, .. } => expect_trap_result(self.invoke(&call), message),
+            WastDirective::AssertInvalid { module, message, .. } => {
+                self.expect_compile_error("invalid", module, message)
             }
-            WastDirective::AssertExhaustion { call, message, .. } => {
-                expect_trap_result(self.invoke(&call), message)
+            WastDirective::AssertMalformed { module, message, .. } => {
+                self.expect_compile_error("malformed", module, message)
             }
-            WastDirective::AssertInvalid {
-                module, message, ..
-            } => self.expect_compile_error("invalid", module, message),
-            WastDirective::AssertMalformed {
-                module, message, ..
-            } => self.expect_compile_error("malformed", module, message),
-            WastDirective::AssertUnlinkable {
-                module, message, ..
-            } => self.expect_unlinkable(module, message),
+            WastDirective::AssertUnlinkable { module, message, .. } => self.expect_unlinkable(module, message),
             other => Err(format!("unsupported directive: {}", directive_name(&other))),
         }
     }
@@ -255,22 +241,16 @@ impl Runner {
     /// The instance named `id`, or the current one.
     fn instance(&self, id: Option<Id<'_>>) -> Result<Instance, String> {
         match id {
-            Some(id) => self
-                .instances
-                .get(id.name())
-                .copied()
-                .ok_or_else(|| format!("unknown instance ${}", id.name())),
-            None => self
-                .current
-                .ok_or_else(|| "no module instantiated yet".to_string()),
+            Some(id) => {
+                self.instances.get(id.name()).copied().ok_or_else(|| format!("unknown instance ${}", id.name()))
+            }
+            None => self.current.ok_or_else(|| "no module instantiated yet".to_string()),
         }
     }
 
     /// Encodes and compiles a module of the script.
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
-        let bytes = module
-            .encode()
-            .map_err(|e| format!("module text does not parse: {}", e.message()))?;
+        let bytes = module.encode().map_err(|e| format!("module text does not parse: {}", e.message()))?;
         Module::new(&self.engine, &bytes).map_err(|e| format!("module does not compile: {e}"))
     }
 
@@ -286,14 +266,12 @@ impl Runner {
                 Ok(vec![global.get(&self.store)])
             }
             WastExecute::Wat(mut wat) => {
-                let bytes = wat.encode().map_err(|e| {
-                    ExecError::Setup(format!("module text does not parse: {}", e.message()))
-                })?;
+                let bytes = wat
+                    .encode()
+                    .map_err(|e| ExecError::Setup(format!("module text does not parse: {}", e.message())))?;
                 let module = Module::new(&self.engine, &bytes)
                     .map_err(|e| ExecError::Setup(format!("module does not compile: {e}")))?;
-                self.linker
-                    .instantiate(&mut self.store, &module)
-                    .map_err(ExecError::Run)?;
+                self.linker.instantiate(&mut self.store, &module).map_err(ExecError::Run)?;
                 Ok(Vec::new())
             }
         }
@@ -314,15 +292,9 @@ impl Runner {
                 invoke.args.len()
             )));
         }
-        let args = invoke
-            .args
-            .iter()
-            .map(arg_to_val)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ExecError::Setup)?;
+        let args = invoke.args.iter().map(arg_to_val).collect::<Result<Vec<_>, _>>().map_err(ExecError::Setup)?;
         let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
-        func.call(&mut self.store, &args, &mut results)
-            .map_err(ExecError::Run)?;
+        func.call(&mut self.store, &args, &mut results).map_err(ExecError::Run)?;
         Ok(results)
     }
 
@@ -333,24 +305,17 @@ impl Runner {
             return Ok(());
         };
         match Module::new(&self.engine, &bytes) {
-            Ok(_) => Err(format!(
-                "expected the module to be {kind} ({message:?}), but it compiled"
-            )),
+            Ok(_) => Err(format!("expected the module to be {kind} ({message:?}), but it compiled")),
             Err(_) => Ok(()),
         }
     }
 
     /// `assert_unlinkable`: the module must compile, and instantiating it must fail.
     fn expect_unlinkable(&mut self, mut module: Wat<'_>, message: &str) -> Outcome {
-        let bytes = module
-            .encode()
-            .map_err(|e| format!("module text does not parse: {}", e.message()))?;
-        let module = Module::new(&self.engine, &bytes)
-            .map_err(|e| format!("module does not compile: {e}"))?;
+        let bytes = module.encode().map_err(|e| format!("module text does not parse: {}", e.message()))?;
+        let module = Module::new(&self.engine, &bytes).map_err(|e| format!("module does not compile: {e}"))?;
         match self.linker.instantiate(&mut self.store, &module) {
-            Ok(_) => Err(format!(
-                "expected a link error ({message:?}), but it instantiated"
-            )),
+            Ok(_) => Err(format!("expected a link error ({message:?}), but it instantiated")),
             Err(_) => Ok(()),
         }
     }
@@ -359,10 +324,7 @@ impl Runner {
 /// `assert_trap` / `assert_exhaustion`: the action must fail with the expected trap.
 fn expect_trap_result(result: Result<Vec<Val>, ExecError>, message: &str) -> Outcome {
     match result {
-        Ok(values) => Err(format!(
-            "expected trap {message:?}, got {}",
-            describe_vals(&values)
-        )),
+        Ok(values) => Err(format!("expected trap {message:?}, got {}", describe_vals(&values))),
         Err(ExecError::Setup(setup)) => Err(setup),
         Err(ExecError::Run(err)) if trap_matches(&err, message) => Ok(()),
         Err(ExecError::Run(err)) => Err(format!("expected trap {message:?}, got error: {err}")),
@@ -423,43 +385,25 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
 fn is_func_heap(heap: &HeapType<'_>) -> bool {
     matches!(
         heap,
-        HeapType::Abstract {
-            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
-            ..
-        } | HeapType::Concrete(_)
+        HeapType::Abstract { ty: AbstractHeapType::Func | AbstractHeapType::NoFunc, .. } | HeapType::Concrete(_)
     )
 }
 
 fn is_extern_heap(heap: &HeapType<'_>) -> bool {
-    matches!(
-        heap,
-        HeapType::Abstract {
-            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
-            ..
-        }
-    )
+    matches!(heap, HeapType::Abstract { ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, .. })
 }
 
 /// `assert_return`: compares every result with its expectation.
 fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Outcome {
     if actual.len() != expected.len() {
-        return Err(format!(
-            "expected {} results, got {}: {}",
-            expected.len(),
-            actual.len(),
-            describe_vals(actual)
-        ));
+        return Err(format!("expected {} results, got {}: {}", expected.len(), actual.len(), describe_vals(actual)));
     }
     for (i, (value, expected)) in actual.iter().zip(expected).enumerate() {
         let WastRet::Core(expected) = expected else {
             return Err("component-model results are not supported".to_string());
         };
         if !val_matches(value, expected) {
-            return Err(format!(
-                "result {i}: expected {}, got {}",
-                describe_ret(expected),
-                describe_val(value)
-            ));
+            return Err(format!("result {i}: expected {}, got {}", describe_ret(expected), describe_val(value)));
         }
     }
     Ok(())
@@ -474,13 +418,9 @@ fn val_matches(value: &Val, expected: &WastRetCore<'_>) -> bool {
         (WastRetCore::F64(e), Val::F64(a)) => f64_matches(e, *a),
         (WastRetCore::V128(e), Val::V128(a)) => v128_matches(e, *a),
         (WastRetCore::RefNull(heap), Val::FuncRef(None)) => heap.as_ref().is_none_or(is_func_heap),
-        (WastRetCore::RefNull(heap), Val::ExternRef(None)) => {
-            heap.as_ref().is_none_or(is_extern_heap)
-        }
+        (WastRetCore::RefNull(heap), Val::ExternRef(None)) => heap.as_ref().is_none_or(is_extern_heap),
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
-        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
-            r.data().downcast_ref::<u32>() == Some(n)
-        }
+        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => r.data().downcast_ref::<u32>() == Some(n),
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
         (WastRetCore::Either(cases), _) => cases.iter().any(|case| val_matches(value, case)),
         _ => false,
@@ -516,30 +456,12 @@ fn lane(v: u128, bits: u32, i: usize) -> u128 {
 fn v128_matches(expected: &V128Pattern, v: u128) -> bool {
     // The `as` casts below keep exactly a lane's bits, reinterpreted as the lane's type.
     match expected {
-        V128Pattern::I8x16(lanes) => lanes
-            .iter()
-            .enumerate()
-            .all(|(i, e)| lane(v, 8, i) as u8 as i8 == *e),
-        V128Pattern::I16x8(lanes) => lanes
-            .iter()
-            .enumerate()
-            .all(|(i, e)| lane(v, 16, i) as u16 as i16 == *e),
-        V128Pattern::I32x4(lanes) => lanes
-            .iter()
-            .enumerate()
-            .all(|(i, e)| lane(v, 32, i) as u32 as i32 == *e),
-        V128Pattern::I64x2(lanes) => lanes
-            .iter()
-            .enumerate()
-            .all(|(i, e)| lane(v, 64, i) as u64 as i64 == *e),
-        V128Pattern::F32x4(lanes) => lanes
-            .iter()
-            .enumerate()
-            .all(|(i, e)| f32_matches(e, lane(v, 32, i) as u32)),
-        V128Pattern::F64x2(lanes) => lanes
-            .iter()
-            .enumerate()
-            .all(|(i, e)| f64_matches(e, lane(v, 64, i) as u64)),
+        V128Pattern::I8x16(lanes) => lanes.iter().enumerate().all(|(i, e)| lane(v, 8, i) as u8 as i8 == *e),
+        V128Pattern::I16x8(lanes) => lanes.iter().enumerate().all(|(i, e)| lane(v, 16, i) as u16 as i16 == *e),
+        V128Pattern::I32x4(lanes) => lanes.iter().enumerate().all(|(i, e)| lane(v, 32, i) as u32 as i32 == *e),
+        V128Pattern::I64x2(lanes) => lanes.iter().enumerate().all(|(i, e)| lane(v, 64, i) as u64 as i64 == *e),
+        V128Pattern::F32x4(lanes) => lanes.iter().enumerate().all(|(i, e)| f32_matches(e, lane(v, 32, i) as u32)),
+        V128Pattern::F64x2(lanes) => lanes.iter().enumerate().all(|(i, e)| f64_matches(e, lane(v, 64, i) as u64)),
     }
 }
 
@@ -565,11 +487,7 @@ fn describe_val(value: &Val) -> String {
     }
 }
 
-fn describe_nan_pattern<T>(
-    pattern: &NanPattern<T>,
-    ty: &str,
-    show: impl Fn(&T) -> String,
-) -> String {
+fn describe_nan_pattern<T>(pattern: &NanPattern<T>, ty: &str, show: impl Fn(&T) -> String) -> String {
     match pattern {
         NanPattern::CanonicalNan => format!("{ty} nan:canonical"),
         NanPattern::ArithmeticNan => format!("{ty} nan:arithmetic"),
@@ -581,12 +499,12 @@ fn describe_ret(expected: &WastRetCore<'_>) -> String {
     match expected {
         WastRetCore::I32(v) => format!("i32 {v}"),
         WastRetCore::I64(v) => format!("i64 {v}"),
-        WastRetCore::F32(p) => describe_nan_pattern(p, "f32", |v| {
-            format!("{} (0x{:08x})", f32::from_bits(v.bits), v.bits)
-        }),
-        WastRetCore::F64(p) => describe_nan_pattern(p, "f64", |v| {
-            format!("{} (0x{:016x})", f64::from_bits(v.bits), v.bits)
-        }),
+        WastRetCore::F32(p) => {
+            describe_nan_pattern(p, "f32", |v| format!("{} (0x{:08x})", f32::from_bits(v.bits), v.bits))
+        }
+        WastRetCore::F64(p) => {
+            describe_nan_pattern(p, "f64", |v| format!("{} (0x{:016x})", f64::from_bits(v.bits), v.bits))
+        }
         WastRetCore::V128(p) => format!("v128 {p:?}"),
         WastRetCore::RefNull(_) => "ref.null".to_string(),
         WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
@@ -649,11 +567,7 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
         linker.define(&mut *store, "spectest", name, global)?;
     }
 
-    let table = Table::new(
-        &mut *store,
-        TableType::new(RefType::FuncRef, 10, Some(20)),
-        Val::FuncRef(None),
-    )?;
+    let table = Table::new(&mut *store, TableType::new(RefType::FuncRef, 10, Some(20)), Val::FuncRef(None))?;
     linker.define(&mut *store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&mut *store, "spectest", "memory", memory)?;

@@ -8,9 +8,7 @@ use crate::error::{Error, ErrorKind};
 #[non_exhaustive]
 pub enum AccessError {
     /// The range `[address, address + len)` is not inside the memory.
-    #[error(
-        "out of bounds memory access: {len} bytes at address {address:#x}, memory size is {memory_size} bytes"
-    )]
+    #[error("out of bounds memory access: {len} bytes at address {address:#x}, memory size is {memory_size} bytes")]
     OutOfBounds {
         /// First byte of the access.
         address: u64,
@@ -86,20 +84,10 @@ impl From<AccessError> for Error {
 
 /// Checks `[address, address + len)` against a memory of `memory_size` bytes and returns
 /// the range as `usize` bounds.
-pub(crate) fn check_range(
-    address: u64,
-    len: u64,
-    memory_size: usize,
-) -> Result<std::ops::Range<usize>, AccessError> {
-    let end = address
-        .checked_add(len)
-        .ok_or(AccessError::Overflow { address, len })?;
+pub(crate) fn check_range(address: u64, len: u64, memory_size: usize) -> Result<std::ops::Range<usize>, AccessError> {
+    let end = address.checked_add(len).ok_or(AccessError::Overflow { address, len })?;
     if end > memory_size as u64 {
-        return Err(AccessError::OutOfBounds {
-            address,
-            len,
-            memory_size: memory_size as u64,
-        });
+        return Err(AccessError::OutOfBounds { address, len, memory_size: memory_size as u64 });
     }
     // Both fit in usize: they are at most `memory_size`.
     Ok(address as usize..end as usize)

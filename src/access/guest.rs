@@ -61,10 +61,7 @@ pub trait GuestType: Sized {
         if Self::SIZE == 0 {
             return;
         }
-        for (v, chunk) in values
-            .iter()
-            .zip(bytes.chunks_exact_mut(Self::SIZE as usize))
-        {
+        for (v, chunk) in values.iter().zip(bytes.chunks_exact_mut(Self::SIZE as usize)) {
             v.write_to(chunk);
         }
     }
@@ -126,10 +123,7 @@ impl GuestType for bool {
         match bytes[0] {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(AccessError::InvalidValue {
-                type_name: "bool",
-                value: u64::from(v),
-            }),
+            v => Err(AccessError::InvalidValue { type_name: "bool", value: u64::from(v) }),
         }
     }
 
@@ -151,10 +145,7 @@ impl<T: GuestType, const N: usize> GuestType for [T; N] {
             // Zero-sized elements.
             out.push(T::read_from(&[])?);
         }
-        out.try_into().map_err(|_| AccessError::InvalidValue {
-            type_name: "array",
-            value: N as u64,
-        })
+        out.try_into().map_err(|_| AccessError::InvalidValue { type_name: "array", value: N as u64 })
     }
 
     fn write_to(&self, bytes: &mut [u8]) {
@@ -182,10 +173,7 @@ impl<S, F> Field<S, F> {
     /// offset cannot cause undefined behaviour (every access is bounds-checked), only
     /// wrong values.
     pub const fn new(offset: u32) -> Self {
-        Field {
-            offset,
-            _marker: PhantomData,
-        }
+        Field { offset, _marker: PhantomData }
     }
 
     /// The field's offset in bytes.
@@ -263,22 +251,13 @@ mod tests {
 
     #[test]
     fn invalid_bool_is_an_error() {
-        assert_eq!(
-            bool::read_from(&[2]),
-            Err(AccessError::InvalidValue {
-                type_name: "bool",
-                value: 2
-            })
-        );
+        assert_eq!(bool::read_from(&[2]), Err(AccessError::InvalidValue { type_name: "bool", value: 2 }));
     }
 
     #[test]
     fn c_layout() {
         // struct { u8 a; u64 b; u16 c; } -> offsets 0, 8, 16; size 24; align 8
-        assert_eq!(
-            layout_offsets([(1, 1), (8, 8), (2, 2)]),
-            ([0, 8, 16], 24, 8)
-        );
+        assert_eq!(layout_offsets([(1, 1), (8, 8), (2, 2)]), ([0, 8, 16], 24, 8));
         assert_eq!(layout_offsets::<0>([]), ([], 0, 1));
     }
 }

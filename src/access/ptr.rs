@@ -94,10 +94,7 @@ impl<T, M: MemoryIndex> fmt::Debug for WasmPtr<T, M> {
 impl<T> WasmPtr<T, Memory32> {
     /// A pointer to guest address `offset` of a 32-bit memory.
     pub const fn new(offset: u32) -> Self {
-        WasmPtr {
-            addr: offset as u64,
-            _marker: PhantomData,
-        }
+        WasmPtr { addr: offset as u64, _marker: PhantomData }
     }
 
     /// The guest address.
@@ -109,10 +106,7 @@ impl<T> WasmPtr<T, Memory32> {
 impl<T> WasmPtr<T, Memory64> {
     /// A pointer to guest address `offset` of a 64-bit memory.
     pub const fn new64(offset: u64) -> Self {
-        WasmPtr {
-            addr: offset,
-            _marker: PhantomData,
-        }
+        WasmPtr { addr: offset, _marker: PhantomData }
     }
 
     /// The guest address.
@@ -124,10 +118,7 @@ impl<T> WasmPtr<T, Memory64> {
 impl<T, M: MemoryIndex> WasmPtr<T, M> {
     /// The null pointer (address 0).
     pub const fn null() -> Self {
-        WasmPtr {
-            addr: 0,
-            _marker: PhantomData,
-        }
+        WasmPtr { addr: 0, _marker: PhantomData }
     }
 
     /// True if the address is 0.
@@ -142,10 +133,7 @@ impl<T, M: MemoryIndex> WasmPtr<T, M> {
 
     /// The same address as a pointer to `U`.
     pub const fn cast<U>(self) -> WasmPtr<U, M> {
-        WasmPtr {
-            addr: self.addr,
-            _marker: PhantomData,
-        }
+        WasmPtr { addr: self.addr, _marker: PhantomData }
     }
 
     /// A slice of `len` elements starting here.
@@ -155,15 +143,9 @@ impl<T, M: MemoryIndex> WasmPtr<T, M> {
 
     fn with_addr(addr: u64) -> Result<Self, AccessError> {
         if addr >= M::ADDRESS_SPACE {
-            return Err(AccessError::Overflow {
-                address: addr,
-                len: 0,
-            });
+            return Err(AccessError::Overflow { address: addr, len: 0 });
         }
-        Ok(WasmPtr {
-            addr,
-            _marker: PhantomData,
-        })
+        Ok(WasmPtr { addr, _marker: PhantomData })
     }
 
     /// Adds `bytes` to the address.
@@ -172,10 +154,7 @@ impl<T, M: MemoryIndex> WasmPtr<T, M> {
     ///
     /// [`AccessError::Overflow`] if the result leaves the address space.
     pub fn add_bytes(self, bytes: u64) -> Result<Self, AccessError> {
-        let addr = self.addr.checked_add(bytes).ok_or(AccessError::Overflow {
-            address: self.addr,
-            len: bytes,
-        })?;
+        let addr = self.addr.checked_add(bytes).ok_or(AccessError::Overflow { address: self.addr, len: bytes })?;
         Self::with_addr(addr)
     }
 }
@@ -219,10 +198,7 @@ impl<S: GuestStruct, M: MemoryIndex> WasmPtr<S, M> {
     /// # Errors
     ///
     /// [`AccessError::Overflow`] if the field's address overflows.
-    pub fn project<F>(
-        self,
-        pick: impl FnOnce(&S::Fields) -> Field<S, F>,
-    ) -> Result<WasmPtr<F, M>, AccessError> {
+    pub fn project<F>(self, pick: impl FnOnce(&S::Fields) -> Field<S, F>) -> Result<WasmPtr<F, M>, AccessError> {
         let field = pick(&S::FIELDS);
         Ok(self.add_bytes(u64::from(field.offset()))?.cast())
     }
@@ -236,10 +212,7 @@ impl<M: MemoryIndex> WasmPtr<u8, M> {
     /// Out of bounds, or [`AccessError::InvalidUtf8`].
     pub fn read_utf8<'a>(self, view: &MemoryView<'a>, len: u32) -> Result<&'a str, AccessError> {
         let bytes = view.bytes(self.addr, u64::from(len))?;
-        std::str::from_utf8(bytes).map_err(|_| AccessError::InvalidUtf8 {
-            address: self.addr,
-            len: u64::from(len),
-        })
+        std::str::from_utf8(bytes).map_err(|_| AccessError::InvalidUtf8 { address: self.addr, len: u64::from(len) })
     }
 
     /// Borrows a NUL-terminated string of at most `max_len` bytes (terminator not
@@ -249,29 +222,16 @@ impl<M: MemoryIndex> WasmPtr<u8, M> {
     ///
     /// Out of bounds, no terminator within `max_len` bytes (or before the end of memory),
     /// or invalid UTF-8.
-    pub fn read_cstr<'a>(
-        self,
-        view: &MemoryView<'a>,
-        max_len: u32,
-    ) -> Result<&'a str, AccessError> {
+    pub fn read_cstr<'a>(self, view: &MemoryView<'a>, max_len: u32) -> Result<&'a str, AccessError> {
         let size = view.len() as u64;
         if self.addr > size {
-            return Err(AccessError::OutOfBounds {
-                address: self.addr,
-                len: 1,
-                memory_size: size,
-            });
+            return Err(AccessError::OutOfBounds { address: self.addr, len: 1, memory_size: size });
         }
         let window = (size - self.addr).min(u64::from(max_len) + 1);
         let bytes = view.bytes(self.addr, window)?;
-        let n = memchr::memchr(0, bytes).ok_or(AccessError::Unterminated {
-            address: self.addr,
-            max_len: u64::from(max_len),
-        })?;
-        std::str::from_utf8(&bytes[..n]).map_err(|_| AccessError::InvalidUtf8 {
-            address: self.addr,
-            len: n as u64,
-        })
+        let n = memchr::memchr(0, bytes)
+            .ok_or(AccessError::Unterminated { address: self.addr, max_len: u64::from(max_len) })?;
+        std::str::from_utf8(&bytes[..n]).map_err(|_| AccessError::InvalidUtf8 { address: self.addr, len: n as u64 })
     }
 }
 

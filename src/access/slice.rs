@@ -96,14 +96,9 @@ impl<T: GuestType, M: MemoryIndex> WasmSlice<T, M> {
     /// Out of bounds (nothing is written), or [`AccessError::LengthMismatch`].
     pub fn write_from(&self, view: &mut impl GuestWrite, values: &[T]) -> Result<(), AccessError> {
         if values.len() as u64 != u64::from(self.len) {
-            return Err(AccessError::LengthMismatch {
-                expected: u64::from(self.len),
-                actual: values.len() as u64,
-            });
+            return Err(AccessError::LengthMismatch { expected: u64::from(self.len), actual: values.len() as u64 });
         }
-        view.with_bytes_mut(self.ptr.address(), self.len_bytes(), |bytes| {
-            T::write_many(values, bytes)
-        })
+        view.with_bytes_mut(self.ptr.address(), self.len_bytes(), |bytes| T::write_many(values, bytes))
     }
 }
 

@@ -76,12 +76,7 @@ pub trait GuestRead: sealed::Sealed {
     ///
     /// Out of bounds, or (for a [`MemoryViewMut`]) overlapping a live mutable guard.
     #[doc(hidden)]
-    fn with_bytes<R>(
-        &self,
-        address: u64,
-        len: u64,
-        f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<R, AccessError>;
+    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError>;
 }
 
 /// Write access to guest memory: implemented by [`MemoryViewMut`].
@@ -92,12 +87,7 @@ pub trait GuestWrite: GuestRead {
     ///
     /// Out of bounds.
     #[doc(hidden)]
-    fn with_bytes_mut<R>(
-        &mut self,
-        address: u64,
-        len: u64,
-        f: impl FnOnce(&mut [u8]) -> R,
-    ) -> Result<R, AccessError>;
+    fn with_bytes_mut<R>(&mut self, address: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, AccessError>;
 }
 
 /// A shared, read-only view of a linear memory. Any number of borrowed `&'a [u8]` and
@@ -158,12 +148,7 @@ impl GuestRead for MemoryView<'_> {
     }
 
     #[inline]
-    fn with_bytes<R>(
-        &self,
-        address: u64,
-        len: u64,
-        f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<R, AccessError> {
+    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
         Ok(f(self.bytes(address, len)?))
     }
 }
@@ -255,20 +240,13 @@ pub struct MemoryViewMut<'a> {
 
 impl std::fmt::Debug for MemoryViewMut<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryViewMut")
-            .field("len", &self.len)
-            .finish_non_exhaustive()
+        f.debug_struct("MemoryViewMut").field("len", &self.len).finish_non_exhaustive()
     }
 }
 
 impl<'a> MemoryViewMut<'a> {
     pub(crate) fn new(data: &'a mut [u8]) -> Self {
-        MemoryViewMut {
-            base: data.as_mut_ptr(),
-            len: data.len(),
-            registry: Registry::default(),
-            _marker: PhantomData,
-        }
+        MemoryViewMut { base: data.as_mut_ptr(), len: data.len(), registry: Registry::default(), _marker: PhantomData }
     }
 
     /// Size of the memory in bytes.
@@ -289,10 +267,7 @@ impl<'a> MemoryViewMut<'a> {
         unsafe { std::slice::from_raw_parts(self.base.add(range.start), range.len()) }
     }
 
-    #[expect(
-        clippy::mut_from_ref,
-        reason = "exclusivity is enforced by the region registry"
-    )]
+    #[expect(clippy::mut_from_ref, reason = "exclusivity is enforced by the region registry")]
     fn slice_mut_unchecked(&self, range: Range<usize>) -> &mut [u8] {
         debug_assert!(range.end <= self.len);
         // SAFETY: `range` is inside the allocation (bounds-checked by the caller). The
@@ -344,22 +319,15 @@ impl<'a> MemoryViewMut<'a> {
     ///
     /// Out of bounds; memory is then unchanged.
     pub fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), AccessError> {
-        self.bytes_mut(offset, buf.len() as u64)?
-            .copy_from_slice(buf);
+        self.bytes_mut(offset, buf.len() as u64)?.copy_from_slice(buf);
         Ok(())
     }
 
-    fn typed_range<T: ZeroCopy, M: MemoryIndex>(
-        &self,
-        slice: WasmSlice<T, M>,
-    ) -> Result<Range<usize>, AccessError> {
+    fn typed_range<T: ZeroCopy, M: MemoryIndex>(&self, slice: WasmSlice<T, M>) -> Result<Range<usize>, AccessError> {
         let range = check_range(slice.ptr().address(), slice.len_bytes(), self.len)?;
         let align = std::mem::align_of::<T>();
         if !(self.base as usize + range.start).is_multiple_of(align) {
-            return Err(AccessError::Misaligned {
-                address: slice.ptr().address(),
-                align: align as u32,
-            });
+            return Err(AccessError::Misaligned { address: slice.ptr().address(), align: align as u32 });
         }
         Ok(range)
     }
@@ -371,29 +339,16 @@ impl<'a> MemoryViewMut<'a> {
     ///
     /// Out of bounds, [`AccessError::Misaligned`] if the address is not aligned for `T`
     /// on the host, or [`AccessError::BorrowConflict`].
-    pub fn borrow<T: ZeroCopy, M: MemoryIndex>(
-        &self,
-        slice: WasmSlice<T, M>,
-    ) -> Result<Guard<'_, T>, AccessError> {
+    pub fn borrow<T: ZeroCopy, M: MemoryIndex>(&self, slice: WasmSlice<T, M>) -> Result<Guard<'_, T>, AccessError> {
         let range = self.typed_range(slice)?;
-        let region = Region {
-            range: range.clone(),
-            mutable: false,
-        };
+        let region = Region { range: range.clone(), mutable: false };
         self.registry.acquire(region.clone())?;
         let items: Result<&[T], _> = bytemuck::try_cast_slice(self.slice(range));
         match items {
-            Ok(items) => Ok(Guard {
-                items,
-                registry: &self.registry,
-                region,
-            }),
+            Ok(items) => Ok(Guard { items, registry: &self.registry, region }),
             Err(_) => {
                 self.registry.release(&region);
-                Err(AccessError::Misaligned {
-                    address: slice.ptr().address(),
-                    align: std::mem::align_of::<T>() as u32,
-                })
+                Err(AccessError::Misaligned { address: slice.ptr().address(), align: std::mem::align_of::<T>() as u32 })
             }
         }
     }
@@ -409,25 +364,14 @@ impl<'a> MemoryViewMut<'a> {
         slice: WasmSlice<T, M>,
     ) -> Result<GuardMut<'_, T>, AccessError> {
         let range = self.typed_range(slice)?;
-        let region = Region {
-            range: range.clone(),
-            mutable: true,
-        };
+        let region = Region { range: range.clone(), mutable: true };
         self.registry.acquire(region.clone())?;
-        let items: Result<&mut [T], _> =
-            bytemuck::try_cast_slice_mut(self.slice_mut_unchecked(range));
+        let items: Result<&mut [T], _> = bytemuck::try_cast_slice_mut(self.slice_mut_unchecked(range));
         match items {
-            Ok(items) => Ok(GuardMut {
-                items,
-                registry: &self.registry,
-                region,
-            }),
+            Ok(items) => Ok(GuardMut { items, registry: &self.registry, region }),
             Err(_) => {
                 self.registry.release(&region);
-                Err(AccessError::Misaligned {
-                    address: slice.ptr().address(),
-                    align: std::mem::align_of::<T>() as u32,
-                })
+                Err(AccessError::Misaligned { address: slice.ptr().address(), align: std::mem::align_of::<T>() as u32 })
             }
         }
     }
@@ -446,10 +390,7 @@ impl<'a> MemoryViewMut<'a> {
         for s in slices {
             guards.push(self.borrow_mut(s)?);
         }
-        guards.try_into().map_err(|_| AccessError::LengthMismatch {
-            expected: N as u64,
-            actual: 0,
-        })
+        guards.try_into().map_err(|_| AccessError::LengthMismatch { expected: N as u64, actual: 0 })
     }
 }
 
@@ -460,19 +401,11 @@ impl GuestRead for MemoryViewMut<'_> {
         self.len as u64
     }
 
-    fn with_bytes<R>(
-        &self,
-        address: u64,
-        len: u64,
-        f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<R, AccessError> {
+    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
         let range = check_range(address, len, self.len)?;
         // Cover the borrow with a shared region while `f` runs, so `f` cannot take an
         // overlapping mutable guard through a captured `&self`.
-        let region = Region {
-            range: range.clone(),
-            mutable: false,
-        };
+        let region = Region { range: range.clone(), mutable: false };
         self.registry.acquire(region.clone())?;
         let result = f(self.slice(range));
         self.registry.release(&region);
@@ -481,12 +414,7 @@ impl GuestRead for MemoryViewMut<'_> {
 }
 
 impl GuestWrite for MemoryViewMut<'_> {
-    fn with_bytes_mut<R>(
-        &mut self,
-        address: u64,
-        len: u64,
-        f: impl FnOnce(&mut [u8]) -> R,
-    ) -> Result<R, AccessError> {
+    fn with_bytes_mut<R>(&mut self, address: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, AccessError> {
         Ok(f(self.bytes_mut(address, len)?))
     }
 }
@@ -605,10 +533,7 @@ mod tests {
         let ok = view.borrow_mut(WasmSlice::new(WasmPtr::<u32>::new(8), 4));
         assert!(ok.is_ok());
         drop(ok);
-        assert!(matches!(
-            view.borrow(WasmSlice::new(WasmPtr::<u32>::new(2), 4)),
-            Err(AccessError::Misaligned { .. })
-        ));
+        assert!(matches!(view.borrow(WasmSlice::new(WasmPtr::<u32>::new(2), 4)), Err(AccessError::Misaligned { .. })));
         assert!(matches!(
             view.borrow(WasmSlice::new(WasmPtr::<u32>::new(65_532), 2)),
             Err(AccessError::OutOfBounds { .. })

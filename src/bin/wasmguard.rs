@@ -60,12 +60,7 @@ fn run_wast(files: &[PathBuf], verbose: bool) -> Result<ExitCode, String> {
     for file in files {
         match wasmguard::wast::run_wast_file(file) {
             Ok(report) => {
-                println!(
-                    "{}: {} passed, {} failed",
-                    file.display(),
-                    report.passed,
-                    report.failed
-                );
+                println!("{}: {} passed, {} failed", file.display(), report.passed, report.failed);
                 if verbose {
                     for failure in &report.failures {
                         println!("    {failure}");
@@ -84,11 +79,7 @@ fn run_wast(files: &[PathBuf], verbose: bool) -> Result<ExitCode, String> {
     if broken > 0 {
         println!("{broken} file(s) could not be run");
     }
-    Ok(if failed == 0 && broken == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if failed == 0 && broken == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// `wasmguard run`: instantiate, call, print the results.
@@ -98,9 +89,8 @@ fn run_module(file: &Path, invoke: Option<&str>, args: &[String]) -> Result<Exit
     let mut store = Store::new(&engine, ());
     let module = Module::new(&engine, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     let linker = Linker::new(&engine);
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .map_err(|e| format!("cannot instantiate {}: {e}", file.display()))?;
+    let instance =
+        linker.instantiate(&mut store, &module).map_err(|e| format!("cannot instantiate {}: {e:#}", file.display()))?;
 
     let name = match invoke {
         Some(name) => name,
@@ -109,30 +99,21 @@ fn run_module(file: &Path, invoke: Option<&str>, args: &[String]) -> Result<Exit
         None => return Err("arguments given without --invoke".to_string()),
     };
     let func = match instance.get_export(&mut store, name) {
-        Some(export) => export
-            .into_func()
-            .ok_or_else(|| format!("export {name:?} is not a function"))?,
+        Some(export) => export.into_func().ok_or_else(|| format!("export {name:?} is not a function"))?,
         None => return Err(format!("{} has no export named {name:?}", file.display())),
     };
     let ty = func.ty(&store);
     if ty.params().len() != args.len() {
-        return Err(format!(
-            "{name} takes {} argument(s) {ty}, {} given",
-            ty.params().len(),
-            args.len()
-        ));
+        return Err(format!("{name} takes {} argument(s) {ty}, {} given", ty.params().len(), args.len()));
     }
     let params = ty
         .params()
         .zip(args)
         .enumerate()
-        .map(|(i, (param, arg))| {
-            parse_arg(arg, param).map_err(|e| format!("argument {} ({arg:?}): {e}", i + 1))
-        })
+        .map(|(i, (param, arg))| parse_arg(arg, param).map_err(|e| format!("argument {} ({arg:?}): {e}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
-    func.call(&mut store, &params, &mut results)
-        .map_err(|e| e.to_string())?;
+    func.call(&mut store, &params, &mut results).map_err(|e| format!("{e:#}"))?;
     for value in &results {
         println!("{}", format_val(value));
     }
@@ -161,11 +142,7 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
             if text != "null" {
                 return Err(format!("only `null` can be passed as a {ty}"));
             }
-            if ty == ValType::FuncRef {
-                Val::FuncRef(None)
-            } else {
-                Val::ExternRef(None)
-            }
+            if ty == ValType::FuncRef { Val::FuncRef(None) } else { Val::ExternRef(None) }
         }
     })
 }
@@ -179,10 +156,7 @@ fn parse_int(text: &str, min: i128, max: i128) -> Result<i128, String> {
     if digits.starts_with(['+', '-']) {
         return Err("not an integer".to_string());
     }
-    let magnitude = match digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
+    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
         Some(hex) => i128::from_str_radix(hex, 16),
         None => digits.parse::<i128>(),
     }

@@ -35,10 +35,7 @@ fn trap(code: TrapCode) -> Error {
 }
 
 fn mem0_of(inner: &StoreInner, instance: u32) -> usize {
-    inner.instances[instance as usize]
-        .memories
-        .first()
-        .map_or(usize::MAX, |&m| m as usize)
+    inner.instances[instance as usize].memories.first().map_or(usize::MAX, |&m| m as usize)
 }
 
 /// Makes sure `slots` has at least `need` entries, within `max`.
@@ -60,13 +57,7 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
     let (code, instance) = match &store.inner.funcs[func] {
         FuncEntity::Host { host, .. } => {
             let h = store.host_funcs[*host as usize].clone();
-            return h(
-                Caller {
-                    store,
-                    instance: None,
-                },
-                io,
-            );
+            return h(Caller { store, instance: None }, io);
         }
         FuncEntity::Wasm { code, instance, .. } => (code.clone(), *instance),
     };
@@ -77,11 +68,7 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
     stack.frames.clear();
     let max_slots = store.inner.engine.config().max_stack_slots;
     ensure_slots(&mut stack.slots, code.frame_slots as usize, max_slots)?;
-    let (np, nl, nr) = (
-        code.num_params as usize,
-        code.num_locals as usize,
-        code.num_results as usize,
-    );
+    let (np, nl, nr) = (code.num_params as usize, code.num_locals as usize, code.num_results as usize);
     stack.slots[..np].copy_from_slice(&io[..np]);
     stack.slots[np..nl].fill(0);
     store.inner.reentry += 1;
@@ -91,30 +78,41 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
         io[..nr].copy_from_slice(&stack.slots[..nr]);
     }
     stack.frames.clear();
-    if store
-        .inner
-        .stack
-        .as_ref()
-        .is_none_or(|s| s.slots.len() < stack.slots.len())
-    {
+    if store.inner.stack.as_ref().is_none_or(|s| s.slots.len() < stack.slots.len()) {
         store.inner.stack = Some(stack);
     }
     result
 }
-
 /// Runs `code` (already set up in frame 0 of `stack`) to completion.
-fn execute<T>(
-    store: &mut Store<T>,
-    stack: &mut Stack,
-    mut code: Arc<CompiledFunc>,
-    mut instance: u32,
-) -> Result<()> {
+/// Runs `code` (already set up in frame 0 of `stack`) to completion; a trap gets the wasm
+/// backtrace attached.
+fn execute<T>(store: &mut Store<T>, stack: &mut Stack, mut code: Arc<CompiledFunc>, mut instance: u32) -> Result<()> {
+    let result = run(store, stack, &mut code, &mut instance);
+    result.map_err(|e| {
+        let inner = &store.inner;
+        let frame_info = |code: &CompiledFunc, instance: u32| {
+            let module = &inner.instances[instance as usize].module;
+            crate::error::FrameInfo {
+                func_index: code.func_index,
+                func_name: module.func_name(code.func_index).map(str::to_string),
+                module_name: module.name.clone(),
+            }
+        };
+        let mut frames = vec![frame_info(&code, instance)];
+        frames.extend(stack.frames.iter().rev().map(|f| frame_info(&f.code, f.instance)));
+        e.with_backtrace(crate::error::WasmBacktrace { frames })
+    })
+}
+
+/// The interpreter loop. `code` and `instance` track the running function, so the caller
+/// can report where a trap happened.
+fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>, instance: &mut u32) -> Result<()> {
     let max_depth = store.inner.engine.config().max_call_depth as usize;
     let max_slots = store.inner.engine.config().max_stack_slots;
     let Stack { slots, frames } = stack;
     let mut ip: usize = 0;
     let mut base: usize = 0;
-    let mut mem0 = mem0_of(&store.inner, instance);
+    let mut mem0 = mem0_of(&store.inner, *instance);
 
     macro_rules! s {
         ($x:expr) => {
@@ -203,49 +201,28 @@ fn execute<T>(
         ($callee:expr, $b:expr) => {{
             let callee: usize = $callee;
             match &store.inner.funcs[callee] {
-                FuncEntity::Wasm {
-                    code: c,
-                    instance: inst,
-                    ..
-                } => {
+                FuncEntity::Wasm { code: c, instance: inst, .. } => {
                     let (c, inst) = (c.clone(), *inst);
                     if frames.len() >= max_depth {
                         return Err(trap(TrapCode::StackOverflow));
                     }
                     let new_base = base + $b as usize;
                     ensure_slots(slots, new_base + c.frame_slots as usize, max_slots)?;
-                    slots[new_base + c.num_params as usize..new_base + c.num_locals as usize]
-                        .fill(0);
-                    let caller_code = std::mem::replace(&mut code, c);
-                    frames.push(Frame {
-                        code: caller_code,
-                        ip,
-                        base,
-                        instance,
-                    });
+                    slots[new_base + c.num_params as usize..new_base + c.num_locals as usize].fill(0);
+                    let caller_code = std::mem::replace(code, c);
+                    frames.push(Frame { code: caller_code, ip, base, instance: *instance });
                     ip = 0;
                     base = new_base;
-                    if inst != instance {
-                        instance = inst;
-                        mem0 = mem0_of(&store.inner, instance);
+                    if inst != *instance {
+                        *instance = inst;
+                        mem0 = mem0_of(&store.inner, inst);
                     }
                 }
-                FuncEntity::Host {
-                    host,
-                    num_params,
-                    num_results,
-                    ..
-                } => {
+                FuncEntity::Host { host, num_params, num_results, .. } => {
                     let h = store.host_funcs[*host as usize].clone();
                     let start = base + $b as usize;
                     let n = (*num_params).max(*num_results) as usize;
-                    h(
-                        Caller {
-                            store: &mut *store,
-                            instance: Some(instance),
-                        },
-                        &mut slots[start..start + n],
-                    )?;
+                    h(Caller { store: &mut *store, instance: Some(*instance) }, &mut slots[start..start + n])?;
                 }
             }
         }};
@@ -281,26 +258,22 @@ fn execute<T>(
             Instr::Return => match frames.pop() {
                 None => return Ok(()),
                 Some(f) => {
-                    code = f.code;
+                    *code = f.code;
                     ip = f.ip;
                     base = f.base;
-                    if f.instance != instance {
-                        instance = f.instance;
-                        mem0 = mem0_of(&store.inner, instance);
+                    if f.instance != *instance {
+                        *instance = f.instance;
+                        mem0 = mem0_of(&store.inner, f.instance);
                     }
                 }
             },
             Instr::Call { func, base: b } => {
-                let callee = store.inner.instances[instance as usize].funcs[func as usize] as usize;
+                let callee = store.inner.instances[*instance as usize].funcs[func as usize] as usize;
                 call!(callee, b);
             }
-            Instr::CallIndirect {
-                index,
-                base: b,
-                site,
-            } => {
+            Instr::CallIndirect { index, base: b, site } => {
                 let (type_index, table) = code.indirect_sites[site as usize];
-                let inst = &store.inner.instances[instance as usize];
+                let inst = &store.inner.instances[*instance as usize];
                 let expected = inst.module.type_ids[type_index as usize];
                 let t = inst.tables[table as usize] as usize;
                 let r = store.inner.tables[t].get(s!(index) as u32).map_err(trap)?;
@@ -322,11 +295,11 @@ fn execute<T>(
                 }
             }
             Instr::GlobalGet { dst, global } => {
-                let g = store.inner.instances[instance as usize].globals[global as usize];
+                let g = store.inner.instances[*instance as usize].globals[global as usize];
                 s!(dst) = store.inner.globals[g as usize].value;
             }
             Instr::GlobalSet { src, global } => {
-                let g = store.inner.instances[instance as usize].globals[global as usize];
+                let g = store.inner.instances[*instance as usize].globals[global as usize];
                 store.inner.globals[g as usize].value = s!(src);
             }
 
@@ -342,16 +315,14 @@ fn execute<T>(
             Instr::F64Load { dst, addr, offset } => {
                 load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
             }
-            Instr::I32Load8S { dst, addr, offset } => load!(dst, addr, offset, 1, |b| u64::from(
-                b[0] as i8 as i32 as u32
-            )),
+            Instr::I32Load8S { dst, addr, offset } => {
+                load!(dst, addr, offset, 1, |b| u64::from(b[0] as i8 as i32 as u32))
+            }
             Instr::I32Load8U { dst, addr, offset } => {
                 load!(dst, addr, offset, 1, |b| u64::from(b[0]))
             }
             Instr::I32Load16S { dst, addr, offset } => {
-                load!(dst, addr, offset, 2, |b| u64::from(
-                    i16::from_le_bytes(b) as i32 as u32
-                ))
+                load!(dst, addr, offset, 2, |b| u64::from(i16::from_le_bytes(b) as i32 as u32))
             }
             Instr::I32Load16U { dst, addr, offset } => {
                 load!(dst, addr, offset, 2, |b| u64::from(u16::from_le_bytes(b)))
@@ -363,15 +334,13 @@ fn execute<T>(
                 load!(dst, addr, offset, 1, |b| u64::from(b[0]))
             }
             Instr::I64Load16S { dst, addr, offset } => {
-                load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64
-                    as u64)
+                load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64 as u64)
             }
             Instr::I64Load16U { dst, addr, offset } => {
                 load!(dst, addr, offset, 2, |b| u64::from(u16::from_le_bytes(b)))
             }
             Instr::I64Load32S { dst, addr, offset } => {
-                load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64
-                    as u64)
+                load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64 as u64)
             }
             Instr::I64Load32U { dst, addr, offset } => {
                 load!(dst, addr, offset, 4, |b| u64::from(u32::from_le_bytes(b)))
@@ -406,9 +375,7 @@ fn execute<T>(
             }
             Instr::MemoryFill { base: b } => {
                 let (d, v, n) = (s!(b) as u32, s!(b + 1) as u8, s!(b + 2) as u32);
-                mem!()
-                    .fill(u64::from(d), v, u64::from(n))
-                    .map_err(|_| trap(TrapCode::MemoryOutOfBounds))?;
+                mem!().fill(u64::from(d), v, u64::from(n)).map_err(|_| trap(TrapCode::MemoryOutOfBounds))?;
             }
             Instr::MemoryCopy { base: b } => {
                 let (d, src, n) = (s!(b) as u32, s!(b + 1) as u32, s!(b + 2) as u32);
@@ -418,80 +385,61 @@ fn execute<T>(
             }
             Instr::MemoryInit { segment, base: b } => {
                 let (d, src, n) = (s!(b) as u32, s!(b + 1) as u32, s!(b + 2) as u32);
-                let bytes =
-                    store.inner.instances[instance as usize].datas[segment as usize].clone();
+                let bytes = store.inner.instances[*instance as usize].datas[segment as usize].clone();
                 mem!()
                     .init(u64::from(d), &bytes, u64::from(src), u64::from(n))
                     .map_err(|_| trap(TrapCode::MemoryOutOfBounds))?;
             }
             Instr::DataDrop { segment } => {
-                store.inner.instances[instance as usize].datas[segment as usize] = Arc::new([]);
+                store.inner.instances[*instance as usize].datas[segment as usize] = Arc::new([]);
             }
             Instr::TableGet { dst, index, table } => {
-                let t = store.inner.instances[instance as usize].tables[table as usize] as usize;
+                let t = store.inner.instances[*instance as usize].tables[table as usize] as usize;
                 s!(dst) = store.inner.tables[t].get(s!(index) as u32).map_err(trap)?;
             }
             Instr::TableSet { index, val, table } => {
-                let t = store.inner.instances[instance as usize].tables[table as usize] as usize;
-                store.inner.tables[t]
-                    .set(s!(index) as u32, s!(val))
-                    .map_err(trap)?;
+                let t = store.inner.instances[*instance as usize].tables[table as usize] as usize;
+                store.inner.tables[t].set(s!(index) as u32, s!(val)).map_err(trap)?;
             }
             Instr::TableSize { dst, table } => {
-                let t = store.inner.instances[instance as usize].tables[table as usize] as usize;
+                let t = store.inner.instances[*instance as usize].tables[table as usize] as usize;
                 s!(dst) = u64::from(store.inner.tables[t].size());
             }
             Instr::TableGrow { table, base: b } => {
-                let t = store.inner.instances[instance as usize].tables[table as usize] as usize;
+                let t = store.inner.instances[*instance as usize].tables[table as usize] as usize;
                 let (init, delta) = (s!(b), s!(b + 1) as u32);
                 let limits = store.inner.limits;
                 let old = store.inner.tables[t].grow(delta, init, &limits);
                 s!(b) = u64::from(old.unwrap_or(u32::MAX));
             }
             Instr::TableFill { table, base: b } => {
-                let t = store.inner.instances[instance as usize].tables[table as usize] as usize;
+                let t = store.inner.instances[*instance as usize].tables[table as usize] as usize;
                 let (i, v, n) = (s!(b) as u32, s!(b + 1), s!(b + 2) as u32);
                 store.inner.tables[t].fill(i, v, n).map_err(trap)?;
             }
-            Instr::TableCopy {
-                dst_table,
-                src_table,
-                base: b,
-            } => {
-                let inst = &store.inner.instances[instance as usize];
-                let (dt, st) = (
-                    inst.tables[dst_table as usize] as usize,
-                    inst.tables[src_table as usize] as usize,
-                );
+            Instr::TableCopy { dst_table, src_table, base: b } => {
+                let inst = &store.inner.instances[*instance as usize];
+                let (dt, st) = (inst.tables[dst_table as usize] as usize, inst.tables[src_table as usize] as usize);
                 let (d, src, n) = (s!(b) as u32, s!(b + 1) as u32, s!(b + 2) as u32);
                 table_copy(&mut store.inner, dt, st, d, src, n).map_err(trap)?;
             }
             Instr::TableInit { base: b } => {
-                let Instr::Extra {
-                    a: segment,
-                    b: table,
-                } = code.code[ip]
-                else {
-                    return Err(Error::msg(
-                        "internal error: table.init without its immediates",
-                    ));
+                let Instr::Extra { a: segment, b: table } = code.code[ip] else {
+                    return Err(Error::msg("internal error: table.init without its immediates"));
                 };
                 ip += 1;
-                let inst = &store.inner.instances[instance as usize];
+                let inst = &store.inner.instances[*instance as usize];
                 let t = inst.tables[table as usize] as usize;
                 let items = inst.elems[segment as usize].clone();
                 let (d, src, n) = (s!(b) as u32, s!(b + 1) as u32, s!(b + 2) as u32);
-                store.inner.tables[t]
-                    .init(d, &items, src, n)
-                    .map_err(trap)?;
+                store.inner.tables[t].init(d, &items, src, n).map_err(trap)?;
             }
             Instr::ElemDrop { segment } => {
-                store.inner.instances[instance as usize].elems[segment as usize] = Arc::new([]);
+                store.inner.instances[*instance as usize].elems[segment as usize] = Arc::new([]);
             }
             Instr::Extra { .. } => {}
             Instr::RefFunc { dst, func } => {
-                s!(dst) =
-                    u64::from(store.inner.instances[instance as usize].funcs[func as usize]) + 1;
+                s!(dst) = u64::from(store.inner.instances[*instance as usize].funcs[func as usize]) + 1;
             }
             Instr::RefIsNull { dst, src } => un!(dst, src, |x| u64::from(x == 0)),
 
@@ -628,23 +576,19 @@ fn execute<T>(
             Instr::F32Ge { dst, a, b } => cmpf32!(dst, a, b, |x, y| x >= y),
             Instr::F32Abs { dst, src } => un!(dst, src, |x| x & u64::from(!num::F32_SIGN)),
             Instr::F32Neg { dst, src } => un!(dst, src, |x| x ^ u64::from(num::F32_SIGN)),
-            Instr::F32Ceil { dst, src } => un!(dst, src, |x| u64::from(
-                num::f32_round(f32::from_bits(x as u32), f32::ceil).to_bits()
-            )),
-            Instr::F32Floor { dst, src } => un!(dst, src, |x| u64::from(
-                num::f32_round(f32::from_bits(x as u32), f32::floor).to_bits()
-            )),
-            Instr::F32Trunc { dst, src } => un!(dst, src, |x| u64::from(
-                num::f32_round(f32::from_bits(x as u32), f32::trunc).to_bits()
-            )),
-            Instr::F32Nearest { dst, src } => {
-                un!(dst, src, |x| u64::from(
-                    num::f32_round(f32::from_bits(x as u32), f32::round_ties_even).to_bits()
-                ))
+            Instr::F32Ceil { dst, src } => {
+                un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::ceil).to_bits()))
             }
-            Instr::F32Sqrt { dst, src } => un!(dst, src, |x| u64::from(
-                f32::from_bits(x as u32).sqrt().to_bits()
-            )),
+            Instr::F32Floor { dst, src } => {
+                un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::floor).to_bits()))
+            }
+            Instr::F32Trunc { dst, src } => {
+                un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::trunc).to_bits()))
+            }
+            Instr::F32Nearest { dst, src } => {
+                un!(dst, src, |x| u64::from(num::f32_round(f32::from_bits(x as u32), f32::round_ties_even).to_bits()))
+            }
+            Instr::F32Sqrt { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(x as u32).sqrt().to_bits())),
             Instr::F32Add { dst, a, b } => binf32!(dst, a, b, |x, y| x + y),
             Instr::F32Sub { dst, a, b } => binf32!(dst, a, b, |x, y| x - y),
             Instr::F32Mul { dst, a, b } => binf32!(dst, a, b, |x, y| x * y),
@@ -665,22 +609,17 @@ fn execute<T>(
             Instr::F64Abs { dst, src } => un!(dst, src, |x| x & !num::F64_SIGN),
             Instr::F64Neg { dst, src } => un!(dst, src, |x| x ^ num::F64_SIGN),
             Instr::F64Ceil { dst, src } => {
-                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::ceil)
-                    .to_bits())
+                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::ceil).to_bits())
             }
             Instr::F64Floor { dst, src } => {
-                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::floor)
-                    .to_bits())
+                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::floor).to_bits())
             }
             Instr::F64Trunc { dst, src } => {
-                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::trunc)
-                    .to_bits())
+                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::trunc).to_bits())
             }
-            Instr::F64Nearest { dst, src } => un!(dst, src, |x| num::f64_round(
-                f64::from_bits(x),
-                f64::round_ties_even
-            )
-            .to_bits()),
+            Instr::F64Nearest { dst, src } => {
+                un!(dst, src, |x| num::f64_round(f64::from_bits(x), f64::round_ties_even).to_bits())
+            }
             Instr::F64Sqrt { dst, src } => un!(dst, src, |x| f64::from_bits(x).sqrt().to_bits()),
             Instr::F64Add { dst, a, b } => binf64!(dst, a, b, |x, y| x + y),
             Instr::F64Sub { dst, a, b } => binf64!(dst, a, b, |x, y| x - y),
@@ -688,9 +627,7 @@ fn execute<T>(
             Instr::F64Div { dst, a, b } => binf64!(dst, a, b, |x, y| x / y),
             Instr::F64Min { dst, a, b } => binf64!(dst, a, b, |x, y| num::f64_min(x, y)),
             Instr::F64Max { dst, a, b } => binf64!(dst, a, b, |x, y| num::f64_max(x, y)),
-            Instr::F64Copysign { dst, a, b } => {
-                s!(dst) = (s!(a) & !num::F64_SIGN) | (s!(b) & num::F64_SIGN)
-            }
+            Instr::F64Copysign { dst, a, b } => s!(dst) = (s!(a) & !num::F64_SIGN) | (s!(b) & num::F64_SIGN),
 
             Instr::I32WrapI64 { dst, src } => un!(dst, src, |x| u64::from(x as u32)),
             Instr::I32TruncF32S { dst, src } => {
@@ -739,9 +676,7 @@ fn execute<T>(
             Instr::F32ConvertI64U { dst, src } => {
                 un!(dst, src, |x| u64::from((x as f32).to_bits()))
             }
-            Instr::F32DemoteF64 { dst, src } => un!(dst, src, |x| u64::from(
-                (f64::from_bits(x) as f32).to_bits()
-            )),
+            Instr::F32DemoteF64 { dst, src } => un!(dst, src, |x| u64::from((f64::from_bits(x) as f32).to_bits())),
             Instr::F64ConvertI32S { dst, src } => {
                 un!(dst, src, |x| f64::from(x as u32 as i32).to_bits())
             }
@@ -760,10 +695,7 @@ fn execute<T>(
             Instr::I64Extend8S { dst, src } => un!(dst, src, |x| x as u8 as i8 as i64 as u64),
             Instr::I64Extend16S { dst, src } => un!(dst, src, |x| x as u16 as i16 as i64 as u64),
             Instr::I64Extend32S { dst, src } => un!(dst, src, |x| x as u32 as i32 as i64 as u64),
-            Instr::I32TruncSatF32S { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(
-                x as u32
-            ) as i32
-                as u32)),
+            Instr::I32TruncSatF32S { dst, src } => un!(dst, src, |x| u64::from(f32::from_bits(x as u32) as i32 as u32)),
             Instr::I32TruncSatF32U { dst, src } => {
                 un!(dst, src, |x| u64::from(f32::from_bits(x as u32) as u32))
             }

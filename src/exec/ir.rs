@@ -1079,6 +1079,8 @@ impl Instr {
 /// A function body after translation.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
+    /// Index of the function in its module (for backtraces).
+    pub(crate) func_index: u32,
     /// The instructions.
     pub(crate) code: Box<[Instr]>,
     /// Number of parameters (slots `0..num_params`).

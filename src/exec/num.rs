@@ -36,21 +36,13 @@ float_minmax!(f64_min, f64_max, f64);
 /// may return a signalling NaN unchanged, which the spec does not allow).
 #[inline]
 pub(crate) fn f32_round(x: f32, f: fn(f32) -> f32) -> f32 {
-    if x.is_nan() {
-        f32::from_bits(x.to_bits() | 0x0040_0000)
-    } else {
-        f(x)
-    }
+    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { f(x) }
 }
 
 /// As [`f32_round`] for f64.
 #[inline]
 pub(crate) fn f64_round(x: f64, f: fn(f64) -> f64) -> f64 {
-    if x.is_nan() {
-        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
-    } else {
-        f(x)
-    }
+    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { f(x) }
 }
 
 /// Checked truncation of a float (widened to f64 exactly) to an integer range.
@@ -126,10 +118,7 @@ mod tests {
         assert_eq!(i32_trunc_u(-0.9), Ok(0));
         assert_eq!(i32_trunc_u(-1.0), Err(TrapCode::IntegerOverflow));
         assert_eq!(i64_trunc_s(-9223372036854775808.0), Ok(i64::MIN));
-        assert_eq!(
-            i64_trunc_s(9223372036854775808.0),
-            Err(TrapCode::IntegerOverflow)
-        );
+        assert_eq!(i64_trunc_s(9223372036854775808.0), Err(TrapCode::IntegerOverflow));
         assert_eq!(i64_trunc_u(f64::NAN), Err(TrapCode::BadConversionToInteger));
     }
 }

@@ -7,9 +7,7 @@
 //! across are in their canonical slots, so all paths agree. Operators are validated by
 //! `wasmparser` right before they are translated, so the translator only sees valid code.
 
-use wasmparser::{
-    BlockType, FuncValidator, FuncValidatorAllocations, FunctionBody, ValidatorResources,
-};
+use wasmparser::{BlockType, FuncValidator, FuncValidatorAllocations, FunctionBody, ValidatorResources};
 
 use super::ir::{CompiledFunc, Instr, Slot};
 use crate::error::{Error, ErrorKind, Result};
@@ -89,9 +87,7 @@ pub(crate) fn translate_function(
     for _ in 0..locals.get_count() {
         let offset = locals.original_position();
         let (count, ty) = locals.read().map_err(decode_error)?;
-        validator
-            .define_locals(offset, count, ty)
-            .map_err(decode_error)?;
+        validator.define_locals(offset, count, ty).map_err(decode_error)?;
         num_locals = num_locals.checked_add(count).ok_or_else(too_large)?;
     }
     let mut t = Translator {
@@ -123,15 +119,11 @@ pub(crate) fn translate_function(
         let offset = ops.original_position();
         let op = ops.read().map_err(decode_error)?;
         validator.op(offset, &op).map_err(decode_error)?;
-        if matches!(
-            op,
-            wasmparser::Operator::MemorySize { .. } | wasmparser::Operator::MemoryGrow { .. }
-        ) && ops.original_position() - offset != 2
+        if matches!(op, wasmparser::Operator::MemorySize { .. } | wasmparser::Operator::MemoryGrow { .. })
+            && ops.original_position() - offset != 2
         {
             // Without multi-memory the memory index is a single reserved zero byte.
-            return Err(Error::compile(format!(
-                "zero byte expected (at offset {offset:#x})"
-            )));
+            return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
         }
         t.visit(op)?;
     }
@@ -140,6 +132,7 @@ pub(crate) fn translate_function(
         return Err(too_large());
     }
     let compiled = CompiledFunc {
+        func_index,
         code: t.code.into(),
         num_params,
         num_locals,
@@ -262,10 +255,7 @@ impl Translator<'_> {
             BlockType::Type(_) => (0, 1),
             BlockType::FuncType(idx) => {
                 let ty = &self.module.types[idx as usize];
-                (
-                    ty.params_slice().len() as u32,
-                    ty.results_slice().len() as u32,
-                )
+                (ty.params_slice().len() as u32, ty.results_slice().len() as u32)
             }
         }
     }
@@ -278,16 +268,8 @@ impl Translator<'_> {
     /// (`None` for the function frame: the values are returned).
     fn branch_dest(&self, depth: u32) -> (u32, Option<Slot>) {
         let l = self.label(depth);
-        let arity = if l.kind == CtrlKind::Loop {
-            l.params
-        } else {
-            l.results
-        };
-        let dest = if l.kind == CtrlKind::Func {
-            None
-        } else {
-            Some(self.canonical(l.height as usize))
-        };
+        let arity = if l.kind == CtrlKind::Loop { l.params } else { l.results };
+        let dest = if l.kind == CtrlKind::Func { None } else { Some(self.canonical(l.height as usize)) };
         (arity, dest)
     }
 
@@ -340,9 +322,9 @@ impl Translator<'_> {
 
     fn patch(&mut self, at: usize, target: u32) {
         match &mut self.code[at] {
-            Instr::Br { target: t }
-            | Instr::BrIfNez { target: t, .. }
-            | Instr::BrIfEqz { target: t, .. } => *t = target,
+            Instr::Br { target: t } | Instr::BrIfNez { target: t, .. } | Instr::BrIfEqz { target: t, .. } => {
+                *t = target
+            }
             other => unreachable!("patching a non-branch {other:?}"),
         }
     }
@@ -350,15 +332,7 @@ impl Translator<'_> {
     fn push_ctrl(&mut self, kind: CtrlKind, params: u32, results: u32) {
         let height = (self.stack.len() - params as usize) as u32;
         let start = self.pc();
-        self.ctrl.push(Ctrl {
-            kind,
-            height,
-            params,
-            results,
-            start,
-            patches: Vec::new(),
-            else_patch: None,
-        });
+        self.ctrl.push(Ctrl { kind, height, params, results, start, patches: Vec::new(), else_patch: None });
     }
 
     fn visit_else(&mut self) -> Result<()> {
@@ -444,17 +418,11 @@ impl Translator<'_> {
                 let target = self.ctrl[idx].start;
                 self.emit(Instr::BrIfNez { cond, target });
             } else {
-                let at = self.emit(Instr::BrIfNez {
-                    cond,
-                    target: u32::MAX,
-                });
+                let at = self.emit(Instr::BrIfNez { cond, target: u32::MAX });
                 self.ctrl[idx].patches.push(at);
             }
         } else {
-            let skip = self.emit(Instr::BrIfEqz {
-                cond,
-                target: u32::MAX,
-            });
+            let skip = self.emit(Instr::BrIfEqz { cond, target: u32::MAX });
             self.emit_branch_copies(arity, dest.unwrap_or(0));
             self.emit_jump(depth);
             let here = self.pc();
@@ -498,10 +466,7 @@ impl Translator<'_> {
 
     fn visit_call(&mut self, func: u32) -> Result<()> {
         let ty = self.module.func_type(func);
-        let (np, nr) = (
-            ty.params_slice().len() as u32,
-            ty.results_slice().len() as u32,
-        );
+        let (np, nr) = (ty.params_slice().len() as u32, ty.results_slice().len() as u32);
         self.materialize_top(np);
         let base = self.canonical(self.stack.len() - np as usize);
         self.emit(Instr::Call { func, base });
@@ -511,10 +476,7 @@ impl Translator<'_> {
     fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
         let index = self.pop();
         let ty = &self.module.types[type_index as usize];
-        let (np, nr) = (
-            ty.params_slice().len() as u32,
-            ty.results_slice().len() as u32,
-        );
+        let (np, nr) = (ty.params_slice().len() as u32, ty.results_slice().len() as u32);
         self.materialize_top(np);
         let base = self.canonical(self.stack.len() - np as usize);
         let site = u32::try_from(self.sites.len()).map_err(|_| too_large())?;
@@ -560,11 +522,7 @@ impl Translator<'_> {
             self.emit(Instr::Copy { dst: local, src });
         }
         if tee {
-            self.stack.push(if entry == Operand::Temp {
-                Operand::Temp
-            } else {
-                Operand::Local(local)
-            });
+            self.stack.push(if entry == Operand::Temp { Operand::Temp } else { Operand::Local(local) });
             let end = self.canonical(self.top_index()) + 1;
             self.reserve(end);
         }
@@ -588,11 +546,7 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn load(
-        &mut self,
-        memarg: &wasmparser::MemArg,
-        make: fn(Slot, Slot, u32) -> Instr,
-    ) -> Result<()> {
+    fn load(&mut self, memarg: &wasmparser::MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
         let offset = self.mem0_offset(memarg)?;
         let addr = self.pop();
         let dst = self.push_temp()?;
@@ -600,11 +554,7 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn store(
-        &mut self,
-        memarg: &wasmparser::MemArg,
-        make: fn(Slot, Slot, u32) -> Instr,
-    ) -> Result<()> {
+    fn store(&mut self, memarg: &wasmparser::MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
         let offset = self.mem0_offset(memarg)?;
         let val = self.pop();
         let addr = self.pop();
@@ -616,8 +566,7 @@ impl Translator<'_> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(ErrorKind::Unsupported("multi-memory".into()).into());
         }
-        u32::try_from(memarg.offset)
-            .map_err(|_| ErrorKind::Unsupported("memory64 offsets".into()).into())
+        u32::try_from(memarg.offset).map_err(|_| ErrorKind::Unsupported("memory64 offsets".into()).into())
     }
 
     /// Materializes the top `n` operands and pops them; returns their first slot.
@@ -632,11 +581,7 @@ impl Translator<'_> {
         let dst = self.push_temp()?;
         let instr = match u32::try_from(bits) {
             Ok(val) => Instr::Const32 { dst, val },
-            Err(_) => Instr::Const64 {
-                dst,
-                lo: bits as u32,
-                hi: (bits >> 32) as u32,
-            },
+            Err(_) => Instr::Const64 { dst, lo: bits as u32, hi: (bits >> 32) as u32 },
         };
         self.emit_producer(instr);
         Ok(())

@@ -52,9 +52,7 @@ impl Module {
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
         let inner = parse::parse(engine, binary)?;
-        Ok(Module {
-            inner: Arc::new(inner),
-        })
+        Ok(Module { inner: Arc::new(inner) })
     }
 
     /// The engine this module was compiled for.
@@ -69,21 +67,12 @@ impl Module {
 
     /// The imports, in order: `(module, name, type)`.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
-        self.inner.imports.iter().map(|imp| {
-            (
-                imp.module.as_str(),
-                imp.name.as_str(),
-                self.inner.import_type(&imp.kind),
-            )
-        })
+        self.inner.imports.iter().map(|imp| (imp.module.as_str(), imp.name.as_str(), self.inner.import_type(&imp.kind)))
     }
 
     /// The exports, in order: `(name, type)`.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
-        self.inner
-            .exports
-            .iter()
-            .map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
+        self.inner.exports.iter().map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
     }
 }
 
@@ -197,9 +186,16 @@ pub(crate) struct ModuleInner {
     pub(crate) datas: Vec<DataSegment>,
     /// Translated bodies of the defined functions.
     pub(crate) code: Vec<Arc<CompiledFunc>>,
+    /// Function names from the name section (for backtraces).
+    pub(crate) func_names: std::collections::HashMap<u32, String>,
 }
 
 impl ModuleInner {
+    /// The name of function `index` from the name section, if any.
+    pub(crate) fn func_name(&self, index: u32) -> Option<&str> {
+        self.func_names.get(&index).map(String::as_str)
+    }
+
     pub(crate) fn func_type(&self, func: u32) -> &FuncType {
         &self.types[self.funcs[func as usize] as usize]
     }

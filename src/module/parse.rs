@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use wasmparser::{
-    DataKind, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TableInit,
-    TypeRef, Validator, WasmFeatures,
+    DataKind, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TableInit, TypeRef, Validator,
+    WasmFeatures,
 };
 
 use super::{
-    ConstExpr, ConstOp, DataSegment, ElemItems, ElemSegment, EntityKind, Export, Import,
-    ImportKind, ModuleInner, SegmentMode,
+    ConstExpr, ConstOp, DataSegment, ElemItems, ElemSegment, EntityKind, Export, Import, ImportKind, ModuleInner,
+    SegmentMode,
 };
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -58,11 +58,7 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
         return Err(ErrorKind::Unsupported("64-bit or shared tables".into()).into());
     }
     let to32 = |v: u64| u32::try_from(v).map_err(|_| Error::compile("table size out of range"));
-    Ok(TableType::new(
-        ref_type(t.element_type)?,
-        to32(t.initial)?,
-        t.maximum.map(to32).transpose()?,
-    ))
+    Ok(TableType::new(ref_type(t.element_type)?, to32(t.initial)?, t.maximum.map(to32).transpose()?))
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
@@ -75,17 +71,11 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
     if m.page_size_log2.is_some() {
         return Err(ErrorKind::Unsupported("custom page sizes".into()).into());
     }
-    Ok(MemoryType::from_parts(
-        m.initial, m.maximum, m.memory64, m.shared,
-    ))
+    Ok(MemoryType::from_parts(m.initial, m.maximum, m.memory64, m.shared))
 }
 
 fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType> {
-    let m = if g.mutable {
-        Mutability::Var
-    } else {
-        Mutability::Const
-    };
+    let m = if g.mutable { Mutability::Var } else { Mutability::Const };
     Ok(GlobalType::new(val_type(g.content_type)?, m))
 }
 
@@ -111,9 +101,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             Operator::I64Mul => ConstOp::I64Mul,
             Operator::End => continue,
             other => {
-                return Err(Error::compile(format!(
-                    "unsupported constant expression operator {other:?}"
-                )));
+                return Err(Error::compile(format!("unsupported constant expression operator {other:?}")));
             }
         });
     }
@@ -156,6 +144,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         elems: Vec::new(),
         datas: Vec::new(),
         code: Vec::new(),
+        func_names: Default::default(),
     };
     let fuel = engine.config().consume_fuel;
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
@@ -167,16 +156,8 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             Payload::TypeSection(reader) => {
                 for rec in reader.into_iter_err_on_gc_types() {
                     let f = rec.map_err(decode_error)?;
-                    let params = f
-                        .params()
-                        .iter()
-                        .map(|&t| val_type(t))
-                        .collect::<Result<Vec<_>>>()?;
-                    let results = f
-                        .results()
-                        .iter()
-                        .map(|&t| val_type(t))
-                        .collect::<Result<Vec<_>>>()?;
+                    let params = f.params().iter().map(|&t| val_type(t)).collect::<Result<Vec<_>>>()?;
+                    let results = f.results().iter().map(|&t| val_type(t)).collect::<Result<Vec<_>>>()?;
                     let ty = FuncType::new(params, results);
                     m.type_ids.push(engine.intern_type(&ty));
                     m.types.push(ty);
@@ -210,16 +191,10 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                             ImportKind::Global(g)
                         }
                         TypeRef::Tag(_) => {
-                            return Err(
-                                ErrorKind::Unsupported("exception handling (tags)".into()).into()
-                            );
+                            return Err(ErrorKind::Unsupported("exception handling (tags)".into()).into());
                         }
                     };
-                    m.imports.push(Import {
-                        module: imp.module.to_string(),
-                        name: imp.name.to_string(),
-                        kind,
-                    });
+                    m.imports.push(Import { module: imp.module.to_string(), name: imp.name.to_string(), kind });
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -239,9 +214,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             }
             Payload::MemorySection(reader) => {
                 let r = reader.range();
-                check_memory_leb_lengths(
-                    bytes.get(r.start as usize..r.end as usize).unwrap_or(&[]),
-                )?;
+                check_memory_leb_lengths(bytes.get(r.start as usize..r.end as usize).unwrap_or(&[]))?;
                 for mt in reader {
                     m.memories.push(memory_type(&mt.map_err(decode_error)?)?);
                 }
@@ -256,11 +229,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             Payload::ExportSection(reader) => {
                 for e in reader {
                     let e = e.map_err(decode_error)?;
-                    m.exports.push(Export {
-                        name: e.name.to_string(),
-                        kind: index_kind(e.kind)?,
-                        index: e.index,
-                    });
+                    m.exports.push(Export { name: e.name.to_string(), kind: index_kind(e.kind)?, index: e.index });
                 }
             }
             Payload::StartSection { func, .. } => m.start = Some(func),
@@ -270,21 +239,14 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                     let mode = match e.kind {
                         ElementKind::Passive => SegmentMode::Passive,
                         ElementKind::Declared => SegmentMode::Declared,
-                        ElementKind::Active {
-                            table_index,
-                            offset_expr,
-                        } => SegmentMode::Active {
-                            index: table_index.unwrap_or(0),
-                            offset: const_expr(&offset_expr)?,
-                        },
+                        ElementKind::Active { table_index, offset_expr } => {
+                            SegmentMode::Active { index: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
+                        }
                     };
                     let items = match e.items {
-                        ElementItems::Functions(r) => ElemItems::Funcs(
-                            r.into_iter()
-                                .collect::<Result<Vec<_>, _>>()
-                                .map_err(decode_error)?
-                                .into(),
-                        ),
+                        ElementItems::Functions(r) => {
+                            ElemItems::Funcs(r.into_iter().collect::<Result<Vec<_>, _>>().map_err(decode_error)?.into())
+                        }
                         ElementItems::Expressions(_, r) => {
                             let mut exprs = Vec::new();
                             for ex in r {
@@ -301,18 +263,17 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                     let d = d.map_err(decode_error)?;
                     let mode = match d.kind {
                         DataKind::Passive => SegmentMode::Passive,
-                        DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => SegmentMode::Active {
-                            index: memory_index,
-                            offset: const_expr(&offset_expr)?,
-                        },
+                        DataKind::Active { memory_index, offset_expr } => {
+                            SegmentMode::Active { index: memory_index, offset: const_expr(&offset_expr)? }
+                        }
                     };
-                    m.datas.push(DataSegment {
-                        mode,
-                        bytes: Arc::from(d.data),
-                    });
+                    m.datas.push(DataSegment { mode, bytes: Arc::from(d.data) });
+                }
+            }
+            Payload::CustomSection(reader) => {
+                // Names only serve diagnostics: a malformed name section is ignored.
+                if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                    read_names(&mut m, names);
                 }
             }
             Payload::CodeSectionEntry(body) => {
@@ -321,8 +282,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 };
                 let func_index = m.num_imported_funcs + m.code.len() as u32;
                 let func_validator = to_validate.into_validator(std::mem::take(&mut allocs));
-                let (compiled, returned) =
-                    translate_function(&m, func_index, &body, func_validator, fuel)?;
+                let (compiled, returned) = translate_function(&m, func_index, &body, func_validator, fuel)?;
                 allocs = returned;
                 m.code.push(Arc::new(compiled));
             }
@@ -336,9 +296,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
 fn leb_len(bytes: &[u8], at: &mut usize) -> Result<usize> {
     let start = *at;
     loop {
-        let b = *bytes
-            .get(*at)
-            .ok_or_else(|| Error::compile("unexpected end of section"))?;
+        let b = *bytes.get(*at).ok_or_else(|| Error::compile("unexpected end of section"))?;
         *at += 1;
         if b & 0x80 == 0 {
             return Ok(*at - start);
@@ -353,9 +311,7 @@ fn check_memory_leb_lengths(section: &[u8]) -> Result<()> {
     let mut count: u64 = 0;
     let mut shift = 0;
     loop {
-        let b = *section
-            .get(at)
-            .ok_or_else(|| Error::compile("unexpected end of memory section"))?;
+        let b = *section.get(at).ok_or_else(|| Error::compile("unexpected end of memory section"))?;
         at += 1;
         count |= u64::from(b & 0x7f) << shift.min(63);
         shift += 7;
@@ -364,9 +320,7 @@ fn check_memory_leb_lengths(section: &[u8]) -> Result<()> {
         }
     }
     for _ in 0..count {
-        let flags = *section
-            .get(at)
-            .ok_or_else(|| Error::compile("unexpected end of memory section"))?;
+        let flags = *section.get(at).ok_or_else(|| Error::compile("unexpected end of memory section"))?;
         at += 1;
         if flags & 0x04 != 0 {
             // memory64: wasmparser refuses it with a feature error.
@@ -384,4 +338,19 @@ fn check_memory_leb_lengths(section: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads the module and function names of a name section, ignoring anything malformed.
+fn read_names(m: &mut ModuleInner, names: wasmparser::NameSectionReader<'_>) {
+    for name in names.into_iter().flatten() {
+        match name {
+            wasmparser::Name::Module { name, .. } => m.name = Some(name.to_string()),
+            wasmparser::Name::Function(map) => {
+                for naming in map.into_iter().flatten() {
+                    m.func_names.insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
 }

@@ -14,23 +14,13 @@ use crate::types::{FuncType, ValType};
 
 /// A host function after type erasure: reads its parameters from the slots and writes
 /// its results back into them.
-pub(crate) type HostFunc<T> =
-    dyn Fn(Caller<'_, T>, &mut [u64]) -> Result<()> + Send + Sync + 'static;
+pub(crate) type HostFunc<T> = dyn Fn(Caller<'_, T>, &mut [u64]) -> Result<()> + Send + Sync + 'static;
 
 /// A function as the store holds it.
 #[derive(Debug)]
 pub(crate) enum FuncEntity {
-    Wasm {
-        type_id: u32,
-        instance: u32,
-        code: Arc<CompiledFunc>,
-    },
-    Host {
-        type_id: u32,
-        host: u32,
-        num_params: u32,
-        num_results: u32,
-    },
+    Wasm { type_id: u32, instance: u32, code: Arc<CompiledFunc> },
+    Host { type_id: u32, host: u32, num_params: u32, num_results: u32 },
 }
 
 impl FuncEntity {
@@ -78,11 +68,7 @@ impl Func {
         Func::from_host(store.as_context_mut().0, &ty, host)
     }
 
-    pub(crate) fn from_host<T>(
-        store: &mut Store<T>,
-        ty: &FuncType,
-        host: Arc<HostFunc<T>>,
-    ) -> Func {
+    pub(crate) fn from_host<T>(store: &mut Store<T>, ty: &FuncType, host: Arc<HostFunc<T>>) -> Func {
         let type_id = store.inner.engine.intern_type(ty);
         let host_index = store.host_funcs.len() as u32;
         store.host_funcs.push(host);
@@ -108,12 +94,7 @@ impl Func {
     ///
     /// A type mismatch of arguments or results (count or types), or the call trapping
     /// (see [`Error::trap_code`]) or a host function failing.
-    pub fn call(
-        &self,
-        mut store: impl AsContextMut,
-        params: &[Val],
-        results: &mut [Val],
-    ) -> Result<()> {
+    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
         let ctx = store.as_context_mut();
         let store = &mut *ctx.0;
         let ty = self.ty(&*store);
@@ -127,10 +108,7 @@ impl Func {
         let mut slots = vec![0u64; params.len().max(results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != t {
-                return Err(Error::type_mismatch(format!(
-                    "argument {i} must be {t}, got {}",
-                    p.ty()
-                )));
+                return Err(Error::type_mismatch(format!("argument {i} must be {t}, got {}", p.ty())));
             }
             slots[i] = p.to_slot(&mut store.inner)?;
         }
@@ -161,10 +139,7 @@ impl Func {
                 FuncType::new(p.iter().copied(), r.iter().copied())
             )));
         }
-        Ok(TypedFunc {
-            func: *self,
-            _marker: PhantomData,
-        })
+        Ok(TypedFunc { func: *self, _marker: PhantomData })
     }
 }
 
@@ -222,9 +197,7 @@ pub struct Caller<'a, T> {
 
 impl<T> std::fmt::Debug for Caller<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller")
-            .field("instance", &self.instance)
-            .finish_non_exhaustive()
+        f.debug_struct("Caller").field("instance", &self.instance).finish_non_exhaustive()
     }
 }
 
@@ -339,9 +312,7 @@ wasm_ty!(i32, I32, |s| s as u32 as i32, |v| u64::from(v as u32));
 wasm_ty!(u32, I32, |s| s as u32, |v| u64::from(v));
 wasm_ty!(i64, I64, |s| s as i64, |v| v as u64);
 wasm_ty!(u64, I64, |s| s, |v| v);
-wasm_ty!(f32, F32, |s| f32::from_bits(s as u32), |v| u64::from(
-    v.to_bits()
-));
+wasm_ty!(f32, F32, |s| f32::from_bits(s as u32), |v| u64::from(v.to_bits()));
 wasm_ty!(f64, F64, |s| f64::from_bits(s), |v| v.to_bits());
 
 /// A list of [`WasmTy`] values: `()`, a single value, or a tuple. Used for typed
@@ -512,27 +483,19 @@ pub(crate) fn dynamic_host_func<T: 'static>(
     ty: FuncType,
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> Arc<HostFunc<T>> {
-    Arc::new(
-        move |caller: Caller<'_, T>, slots: &mut [u64]| -> Result<()> {
-            let params: Vec<Val> = ty
-                .params()
-                .enumerate()
-                .map(|(i, t)| Val::from_slot(slots[i], t, &caller.store.inner))
-                .collect();
-            let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
-            let store: &mut Store<T> = caller.store;
-            let instance = caller.instance;
-            func(Caller { store, instance }, &params, &mut results)?;
-            for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
-                if r.ty() != t {
-                    return Err(Error::type_mismatch(format!(
-                        "host function result {i} must be {t}, got {}",
-                        r.ty()
-                    )));
-                }
-                slots[i] = r.to_slot(&mut store.inner)?;
+    Arc::new(move |caller: Caller<'_, T>, slots: &mut [u64]| -> Result<()> {
+        let params: Vec<Val> =
+            ty.params().enumerate().map(|(i, t)| Val::from_slot(slots[i], t, &caller.store.inner)).collect();
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let store: &mut Store<T> = caller.store;
+        let instance = caller.instance;
+        func(Caller { store, instance }, &params, &mut results)?;
+        for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
+            if r.ty() != t {
+                return Err(Error::type_mismatch(format!("host function result {i} must be {t}, got {}", r.ty())));
             }
-            Ok(())
-        },
-    )
+            slots[i] = r.to_slot(&mut store.inner)?;
+        }
+        Ok(())
+    })
 }

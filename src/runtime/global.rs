@@ -25,11 +25,7 @@ impl Global {
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let inner = &mut store.as_context_mut().0.inner;
         if val.ty() != ty.content() {
-            return Err(Error::type_mismatch(format!(
-                "global of type {} given a {} value",
-                ty.content(),
-                val.ty()
-            )));
+            return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
         }
         let value = val.to_slot(inner)?;
         Ok(Global::new_in(inner, ty, value))
@@ -66,11 +62,7 @@ impl Global {
             return Err(Error::msg("cannot set an immutable global"));
         }
         if val.ty() != ty.content() {
-            return Err(Error::type_mismatch(format!(
-                "global of type {} given a {} value",
-                ty.content(),
-                val.ty()
-            )));
+            return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
         }
         let bits = val.to_slot(inner)?;
         inner.globals[i].value = bits;

@@ -9,9 +9,7 @@ use super::table::Table;
 use super::value::{Export, Extern};
 use crate::error::{Error, Result, TrapCode};
 use crate::exec::call_func;
-use crate::module::{
-    ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, Module, ModuleInner, SegmentMode,
-};
+use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, Module, ModuleInner, SegmentMode};
 use crate::store::{AsContextMut, Store, StoreInner, Stored};
 use crate::types::MemoryType;
 
@@ -57,11 +55,7 @@ impl Instance {
     ///
     /// A link error if the imports do not match (count, kinds, types), a resource-limit
     /// error, or a trap raised while initialising segments or running the start function.
-    pub fn new<T>(
-        mut store: impl AsContextMut<Data = T>,
-        module: &Module,
-        imports: &[Extern],
-    ) -> Result<Instance> {
+    pub fn new<T>(mut store: impl AsContextMut<Data = T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
         let ctx = store.as_context_mut();
         instantiate(ctx.0, module, imports)
     }
@@ -78,20 +72,13 @@ impl Instance {
             .module
             .exports
             .iter()
-            .map(|x| Export {
-                name: x.name.clone(),
-                item: e.extern_at(&ctx.0.inner, x.kind, x.index),
-            })
+            .map(|x| Export { name: x.name.clone(), item: e.extern_at(&ctx.0.inner, x.kind, x.index) })
             .collect();
         list.into_iter()
     }
 
     /// The export named `name`.
-    pub fn get_export<T>(
-        &self,
-        mut store: impl AsContextMut<Data = T>,
-        name: &str,
-    ) -> Option<Extern> {
+    pub fn get_export<T>(&self, mut store: impl AsContextMut<Data = T>, name: &str) -> Option<Extern> {
         let ctx = store.as_context_mut();
         self.entity(ctx.0).export(&ctx.0.inner, name)
     }
@@ -127,26 +114,17 @@ impl Instance {
         name: &str,
     ) -> Result<TypedFunc<Params, Results>> {
         let mut ctx = store.as_context_mut();
-        let f = self
-            .get_func(&mut ctx, name)
-            .ok_or_else(|| Error::msg(format!("no exported function named `{name}`")))?;
+        let f =
+            self.get_func(&mut ctx, name).ok_or_else(|| Error::msg(format!("no exported function named `{name}`")))?;
         f.typed(&ctx)
     }
 }
 
 fn incompatible(imp: &crate::module::Import, why: impl std::fmt::Display) -> Error {
-    Error::link(format!(
-        "incompatible import type for `{}::{}`: {why}",
-        imp.module, imp.name
-    ))
+    Error::link(format!("incompatible import type for `{}::{}`: {why}", imp.module, imp.name))
 }
 
-fn limits_match(
-    actual_min: u64,
-    actual_max: Option<u64>,
-    want_min: u64,
-    want_max: Option<u64>,
-) -> bool {
+fn limits_match(actual_min: u64, actual_max: Option<u64>, want_min: u64, want_max: Option<u64>) -> bool {
     actual_min >= want_min
         && match want_max {
             None => true,
@@ -154,12 +132,7 @@ fn limits_match(
         }
 }
 
-fn check_import(
-    inner: &StoreInner,
-    imp: &crate::module::Import,
-    module: &ModuleInner,
-    item: &Extern,
-) -> Result<u32> {
+fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &ModuleInner, item: &Extern) -> Result<u32> {
     match (&imp.kind, item) {
         (ImportKind::Func(t), Extern::Func(f)) => {
             if !inner.owns(f.0) {
@@ -168,10 +141,7 @@ fn check_import(
             let have = inner.funcs[f.0.index as usize].type_id();
             if have != module.type_ids[*t as usize] {
                 let want = &module.types[*t as usize];
-                return Err(incompatible(
-                    imp,
-                    format!("expected {want}, found {}", inner.engine.resolve_type(have)),
-                ));
+                return Err(incompatible(imp, format!("expected {want}, found {}", inner.engine.resolve_type(have))));
             }
             Ok(f.0.index)
         }
@@ -199,12 +169,7 @@ fn check_import(
             let e = &inner.memories[m.0.index as usize];
             let ok = e.ty.is_64() == want.is_64()
                 && e.ty.is_shared() == want.is_shared()
-                && limits_match(
-                    e.size_pages(),
-                    e.ty.maximum(),
-                    want.minimum(),
-                    want.maximum(),
-                );
+                && limits_match(e.size_pages(), e.ty.maximum(), want.minimum(), want.maximum());
             if !ok {
                 return Err(incompatible(imp, "memory limits do not match"));
             }
@@ -224,12 +189,7 @@ fn check_import(
 }
 
 /// Evaluates a constant expression in the context of a partly built instance.
-pub(crate) fn eval_const(
-    inner: &StoreInner,
-    funcs: &[u32],
-    globals: &[u32],
-    expr: &ConstExpr,
-) -> u64 {
+pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], expr: &ConstExpr) -> u64 {
     let mut stack: Vec<u64> = Vec::with_capacity(2);
     for op in expr.ops.iter() {
         let v = match *op {
@@ -264,21 +224,13 @@ pub(crate) fn eval_const(
     stack.pop().unwrap_or(0)
 }
 
-pub(crate) fn instantiate<T>(
-    store: &mut Store<T>,
-    module: &Module,
-    imports: &[Extern],
-) -> Result<Instance> {
+pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
     let m = &module.inner;
     if !crate::Engine::same(&m.engine, &store.inner.engine) {
         return Err(Error::link("module and store belong to different engines"));
     }
     if imports.len() != m.imports.len() {
-        return Err(Error::link(format!(
-            "expected {} imports, got {}",
-            m.imports.len(),
-            imports.len()
-        )));
+        return Err(Error::link(format!("expected {} imports, got {}", m.imports.len(), imports.len())));
     }
     let inner = &mut store.inner;
     if inner.instances.len() >= inner.limits.instances {
@@ -297,8 +249,7 @@ pub(crate) fn instantiate<T>(
             ImportKind::Global(_) => globals.push(index),
         }
     }
-    let instance_index =
-        u32::try_from(inner.instances.len()).map_err(|_| Error::limit("too many instances"))?;
+    let instance_index = u32::try_from(inner.instances.len()).map_err(|_| Error::limit("too many instances"))?;
     for (i, code) in m.code.iter().enumerate() {
         let ty = m.funcs[m.num_imported_funcs as usize + i];
         inner.funcs.push(FuncEntity::Wasm {
@@ -308,20 +259,12 @@ pub(crate) fn instantiate<T>(
         });
         funcs.push((inner.funcs.len() - 1) as u32);
     }
-    for (i, ty) in m.globals[m.num_imported_globals as usize..]
-        .iter()
-        .enumerate()
-    {
+    for (i, ty) in m.globals[m.num_imported_globals as usize..].iter().enumerate() {
         let value = eval_const(inner, &funcs, &globals, &m.global_inits[i]);
         globals.push(Global::new_in(inner, *ty, value).0.index);
     }
-    for (i, ty) in m.tables[m.num_imported_tables as usize..]
-        .iter()
-        .enumerate()
-    {
-        let init = m.table_inits[i]
-            .as_ref()
-            .map_or(0, |e| eval_const(inner, &funcs, &globals, e));
+    for (i, ty) in m.tables[m.num_imported_tables as usize..].iter().enumerate() {
+        let init = m.table_inits[i].as_ref().map_or(0, |e| eval_const(inner, &funcs, &globals, e));
         tables.push(Table::new_in(inner, *ty, init)?.0.index);
     }
     for ty in &m.memories[m.num_imported_memories as usize..] {
@@ -331,27 +274,13 @@ pub(crate) fn instantiate<T>(
     let mut elems: Vec<Arc<[u64]>> = Vec::with_capacity(m.elems.len());
     for seg in &m.elems {
         let items: Vec<u64> = match &seg.items {
-            ElemItems::Funcs(fs) => fs
-                .iter()
-                .map(|&f| u64::from(funcs[f as usize]) + 1)
-                .collect(),
-            ElemItems::Exprs(es) => es
-                .iter()
-                .map(|e| eval_const(inner, &funcs, &globals, e))
-                .collect(),
+            ElemItems::Funcs(fs) => fs.iter().map(|&f| u64::from(funcs[f as usize]) + 1).collect(),
+            ElemItems::Exprs(es) => es.iter().map(|e| eval_const(inner, &funcs, &globals, e)).collect(),
         };
         elems.push(items.into());
     }
     let datas: Vec<Arc<[u8]>> = m.datas.iter().map(|d| d.bytes.clone()).collect();
-    inner.instances.push(InstanceEntity {
-        module: m.clone(),
-        funcs,
-        tables,
-        memories,
-        globals,
-        elems,
-        datas,
-    });
+    inner.instances.push(InstanceEntity { module: m.clone(), funcs, tables, memories, globals, elems, datas });
     let instance = Instance(inner.stored(instance_index as usize));
 
     // Active and declared element segments, in order; then data segments.
@@ -363,9 +292,7 @@ pub(crate) fn instantiate<T>(
                 let items = inst.elems[i].clone();
                 let table = inst.tables[*index as usize] as usize;
                 let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
-                inner.tables[table]
-                    .init(offset, &items, 0, items.len() as u32)
-                    .map_err(Error::trap)?;
+                inner.tables[table].init(offset, &items, 0, items.len() as u32).map_err(Error::trap)?;
                 inner.instances[instance_index as usize].elems[i] = empty_elems.clone();
             }
             SegmentMode::Declared => {

@@ -53,30 +53,20 @@ pub struct Linker<T> {
 
 impl<T> std::fmt::Debug for Linker<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Linker")
-            .field("definitions", &self.defs.len())
-            .finish()
+        f.debug_struct("Linker").field("definitions", &self.defs.len()).finish()
     }
 }
 
 impl<T> Clone for Linker<T> {
     fn clone(&self) -> Self {
-        Linker {
-            engine: self.engine.clone(),
-            defs: self.defs.clone(),
-            allow_shadowing: self.allow_shadowing,
-        }
+        Linker { engine: self.engine.clone(), defs: self.defs.clone(), allow_shadowing: self.allow_shadowing }
     }
 }
 
 impl<T> Linker<T> {
     /// An empty linker.
     pub fn new(engine: &Engine) -> Self {
-        Linker {
-            engine: engine.clone(),
-            defs: HashMap::new(),
-            allow_shadowing: false,
-        }
+        Linker { engine: engine.clone(), defs: HashMap::new(), allow_shadowing: false }
     }
 
     /// Whether a later definition of the same name replaces an earlier one (default: an error).
@@ -88,9 +78,7 @@ impl<T> Linker<T> {
     fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<&mut Self> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.defs.contains_key(&key) {
-            return Err(Error::link(format!(
-                "`{module}::{name}` is already defined"
-            )));
+            return Err(Error::link(format!("`{module}::{name}` is already defined")));
         }
         self.defs.insert(key, def);
         Ok(self)
@@ -164,18 +152,11 @@ impl<T> Linker<T> {
     }
 
     /// The definition of `module::name` as an object of `store`.
-    pub fn get(
-        &self,
-        mut store: impl AsContextMut<Data = T>,
-        module: &str,
-        name: &str,
-    ) -> Option<Extern> {
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
         let def = self.defs.get(&(module.to_string(), name.to_string()))?;
         Some(match def {
             Definition::Extern(e) => *e,
-            Definition::Host(ty, host) => {
-                Extern::Func(Func::from_host(store.as_context_mut().0, ty, host.clone()))
-            }
+            Definition::Host(ty, host) => Extern::Func(Func::from_host(store.as_context_mut().0, ty, host.clone())),
         })
     }
 
@@ -185,11 +166,7 @@ impl<T> Linker<T> {
     ///
     /// A link error naming the first import that is undefined or of the wrong type, or any
     /// error of [`Instance::new`].
-    pub fn instantiate(
-        &self,
-        mut store: impl AsContextMut<Data = T>,
-        module: &Module,
-    ) -> Result<Instance> {
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
         if !Engine::same(&self.engine, module.engine()) {
             return Err(Error::link("linker and module belong to different engines"));
         }
@@ -199,9 +176,7 @@ impl<T> Linker<T> {
             let def = self
                 .defs
                 .get(&(m.to_string(), n.to_string()))
-                .ok_or_else(|| {
-                    Error::link(format!("unknown import: `{m}::{n}` has not been defined"))
-                })?;
+                .ok_or_else(|| Error::link(format!("unknown import: `{m}::{n}` has not been defined")))?;
             let item = match def {
                 Definition::Extern(e) => *e,
                 Definition::Host(fty, host) => {

@@ -21,10 +21,7 @@ impl MemoryEntity {
             return Err(crate::ErrorKind::Unsupported("shared and 64-bit memories".into()).into());
         }
         if ty.minimum() > ty.page_limit() {
-            return Err(Error::limit(format!(
-                "memory minimum of {} pages exceeds its maximum",
-                ty.minimum()
-            )));
+            return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
         }
         let bytes = ty.minimum() * WASM_PAGE_SIZE;
         if bytes > limits.memory_size_bytes {
@@ -34,8 +31,7 @@ impl MemoryEntity {
                 limits.memory_size_bytes
             )));
         }
-        let len = usize::try_from(bytes)
-            .map_err(|_| Error::limit("memory larger than the host address space"))?;
+        let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
         let storage = LinearStorage::new(len)
             .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?;
         Ok(MemoryEntity { ty, storage })
@@ -85,13 +81,7 @@ impl MemoryEntity {
     }
 
     /// `memory.init` / active data segments: copies `bytes[src..src + len]` to `dst`.
-    pub(crate) fn init(
-        &mut self,
-        dst: u64,
-        bytes: &[u8],
-        src: u64,
-        len: u64,
-    ) -> Result<(), AccessError> {
+    pub(crate) fn init(&mut self, dst: u64, bytes: &[u8], src: u64, len: u64) -> Result<(), AccessError> {
         let s = check_range(src, len, bytes.len())?;
         let d = check_range(dst, len, self.storage.len())?;
         self.data_mut()[d].copy_from_slice(&bytes[s]);
@@ -114,6 +104,52 @@ impl MemoryEntity {
 /// assert!(memory.grow(&mut store, 1).is_err(), "past the maximum");
 /// # Ok(()) }
 /// ```
+///
+/// # What the borrow checker rules out
+///
+/// The seed documentation's raw `data_unchecked` examples were unsafe because a slice of
+/// guest memory could outlive a `grow` or a wasm call (which may move or change the bytes)
+/// or alias another mutable slice. With the safe API each of these is a compile error.
+///
+/// A slice held across growth:
+///
+/// ```compile_fail
+/// # use wasmguard::{Engine, Memory, MemoryType, Store};
+/// # let mut store = Store::new(&Engine::default(), ());
+/// # let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+/// let bytes = memory.data(&store);
+/// memory.grow(&mut store, 1).unwrap(); // error: `store` is already borrowed
+/// println!("{}", bytes[0]);
+/// ```
+///
+/// A slice held across a wasm call:
+///
+/// ```compile_fail
+/// # use wasmguard::{Engine, Instance, Module, Store};
+/// # let engine = Engine::default();
+/// # let module = Module::new(&engine, r#"(module (memory (export "m") 1) (func (export "f")))"#).unwrap();
+/// # let mut store = Store::new(&engine, ());
+/// # let instance = Instance::new(&mut store, &module, &[]).unwrap();
+/// let memory = instance.get_memory(&mut store, "m").unwrap();
+/// let f = instance.get_typed_func::<(), (), _>(&mut store, "f").unwrap();
+/// let view = memory.view(&store);
+/// f.call(&mut store, ()).unwrap(); // error: `store` is borrowed by `view`
+/// println!("{:?}", view.bytes(0, 4));
+/// ```
+///
+/// Two mutable slices of the same memory:
+///
+/// ```compile_fail
+/// # use wasmguard::{Engine, Memory, MemoryType, Store};
+/// # let mut store = Store::new(&Engine::default(), ());
+/// # let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+/// let a = memory.data_mut(&mut store);
+/// let b = memory.data_mut(&mut store); // error: second mutable borrow
+/// a[0] = b[0];
+/// ```
+///
+/// Overlapping regions within one exclusive view are checked at run time instead, see
+/// [`MemoryViewMut`](crate::access::MemoryViewMut).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Memory(pub(crate) Stored);
 
@@ -150,12 +186,7 @@ impl Memory {
     /// The memory's type; its minimum is the current size.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let e = self.entity(&store.as_context().0.inner);
-        MemoryType::from_parts(
-            e.size_pages(),
-            e.ty.maximum(),
-            e.ty.is_64(),
-            e.ty.is_shared(),
-        )
+        MemoryType::from_parts(e.size_pages(), e.ty.maximum(), e.ty.is_64(), e.ty.is_shared())
     }
 
     /// The current size in pages (64 KiB each).
@@ -198,10 +229,7 @@ impl Memory {
     }
 
     /// The memory's bytes, mutably borrowed from the store.
-    pub fn data_mut<'a, T: 'a>(
-        &self,
-        store: impl Into<crate::store::StoreContextMut<'a, T>>,
-    ) -> &'a mut [u8] {
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContextMut<'a, T>>) -> &'a mut [u8] {
         let ctx = store.into();
         self.entity_mut(&mut ctx.0.inner).data_mut()
     }
@@ -232,10 +260,7 @@ impl Memory {
         let ctx = store.into();
         let store = ctx.0;
         let (inner, data) = store.inner_and_data_mut();
-        (
-            crate::access::MemoryViewMut::new(self.entity_mut(inner).data_mut()),
-            data,
-        )
+        (crate::access::MemoryViewMut::new(self.entity_mut(inner).data_mut()), data)
     }
 
     /// Copies `buf.len()` bytes at `offset` out of the memory.
@@ -243,12 +268,7 @@ impl Memory {
     /// # Errors
     ///
     /// [`AccessError`] if the range is not inside the memory.
-    pub fn read(
-        &self,
-        store: impl AsContext,
-        offset: usize,
-        buf: &mut [u8],
-    ) -> Result<(), AccessError> {
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
         let ctx = store.as_context();
         let data = self.entity(&ctx.0.inner).data();
         let range = check_range(offset as u64, buf.len() as u64, data.len())?;
@@ -261,12 +281,7 @@ impl Memory {
     /// # Errors
     ///
     /// [`AccessError`] if the range is not inside the memory.
-    pub fn write(
-        &self,
-        mut store: impl AsContextMut,
-        offset: usize,
-        buf: &[u8],
-    ) -> Result<(), AccessError> {
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<(), AccessError> {
         let ctx = store.as_context_mut();
         let data = self.entity_mut(&mut ctx.0.inner).data_mut();
         let range = check_range(offset as u64, buf.len() as u64, data.len())?;

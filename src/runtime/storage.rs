@@ -33,9 +33,7 @@ unsafe impl Sync for LinearStorage {}
 
 impl std::fmt::Debug for LinearStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinearStorage")
-            .field("len", &self.len)
-            .finish()
+        f.debug_struct("LinearStorage").field("len", &self.len).finish()
     }
 }
 
@@ -47,11 +45,7 @@ impl LinearStorage {
     /// `len` zero bytes, or `None` if the allocation fails.
     pub(crate) fn new(len: usize) -> Option<Self> {
         if len == 0 {
-            return Some(LinearStorage {
-                ptr: dangling(),
-                len: 0,
-                cap: 0,
-            });
+            return Some(LinearStorage { ptr: dangling(), len: 0, cap: 0 });
         }
         let layout = layout(len)?;
         // SAFETY: `layout` has a non-zero size (checked above).

@@ -22,9 +22,7 @@ impl TableEntity {
             )));
         }
         let mut elems = Vec::new();
-        elems
-            .try_reserve_exact(ty.minimum() as usize)
-            .map_err(|_| Error::limit("could not allocate the table"))?;
+        elems.try_reserve_exact(ty.minimum() as usize).map_err(|_| Error::limit("could not allocate the table"))?;
         elems.resize(ty.minimum() as usize, init);
         Ok(TableEntity { ty, elems })
     }
@@ -46,17 +44,11 @@ impl TableEntity {
     }
 
     pub(crate) fn get(&self, index: u32) -> Result<u64, TrapCode> {
-        self.elems
-            .get(index as usize)
-            .copied()
-            .ok_or(TrapCode::TableOutOfBounds)
+        self.elems.get(index as usize).copied().ok_or(TrapCode::TableOutOfBounds)
     }
 
     pub(crate) fn set(&mut self, index: u32, val: u64) -> Result<(), TrapCode> {
-        let slot = self
-            .elems
-            .get_mut(index as usize)
-            .ok_or(TrapCode::TableOutOfBounds)?;
+        let slot = self.elems.get_mut(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
         *slot = val;
         Ok(())
     }
@@ -68,13 +60,7 @@ impl TableEntity {
     }
 
     /// `table.init` / active element segments.
-    pub(crate) fn init(
-        &mut self,
-        dst: u32,
-        items: &[u64],
-        src: u32,
-        len: u32,
-    ) -> Result<(), TrapCode> {
+    pub(crate) fn init(&mut self, dst: u32, items: &[u64], src: u32, len: u32) -> Result<(), TrapCode> {
         let s = table_range(src, len, items.len())?;
         let d = table_range(dst, len, self.elems.len())?;
         self.elems[d].copy_from_slice(&items[s]);
@@ -83,11 +69,7 @@ impl TableEntity {
 }
 
 /// `[start, start + len)` checked against `size`.
-pub(crate) fn table_range(
-    start: u32,
-    len: u32,
-    size: usize,
-) -> Result<std::ops::Range<usize>, TrapCode> {
+pub(crate) fn table_range(start: u32, len: u32, size: usize) -> Result<std::ops::Range<usize>, TrapCode> {
     let end = u64::from(start) + u64::from(len);
     if end > size as u64 {
         return Err(TrapCode::TableOutOfBounds);
@@ -203,10 +185,7 @@ impl Table {
 /// Encodes a reference value of type `ty`.
 pub(crate) fn ref_slot(inner: &mut StoreInner, ty: ValType, val: &Val) -> Result<u64> {
     if val.ty() != ty {
-        return Err(Error::type_mismatch(format!(
-            "expected a {ty} value, got {}",
-            val.ty()
-        )));
+        return Err(Error::type_mismatch(format!("expected a {ty} value, got {}", val.ty())));
     }
     val.to_slot(inner)
 }

@@ -87,38 +87,22 @@ impl Val {
 
     /// The `i32`, if this is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self {
-            Some(*v)
-        } else {
-            None
-        }
+        if let Val::I32(v) = self { Some(*v) } else { None }
     }
 
     /// The `i64`, if this is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self {
-            Some(*v)
-        } else {
-            None
-        }
+        if let Val::I64(v) = self { Some(*v) } else { None }
     }
 
     /// The `f32`, if this is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self {
-            Some(f32::from_bits(*v))
-        } else {
-            None
-        }
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
     }
 
     /// The `f64`, if this is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self {
-            Some(f64::from_bits(*v))
-        } else {
-            None
-        }
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
     }
 
     /// Encodes the value into a stack slot.
@@ -148,16 +132,12 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits),
             ValType::V128 => Val::V128(u128::from(bits)),
-            ValType::FuncRef => Val::FuncRef(if bits == 0 {
-                None
-            } else {
-                Some(Func(store.stored(bits as usize - 1)))
-            }),
-            ValType::ExternRef => Val::ExternRef(if bits == 0 {
-                None
-            } else {
-                store.externrefs.get(bits as usize - 1).cloned()
-            }),
+            ValType::FuncRef => {
+                Val::FuncRef(if bits == 0 { None } else { Some(Func(store.stored(bits as usize - 1))) })
+            }
+            ValType::ExternRef => {
+                Val::ExternRef(if bits == 0 { None } else { store.externrefs.get(bits as usize - 1).cloned() })
+            }
         }
     }
 }
@@ -208,38 +188,22 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self {
-            Some(f)
-        } else {
-            None
-        }
+        if let Extern::Func(f) = self { Some(f) } else { None }
     }
 
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self {
-            Some(g)
-        } else {
-            None
-        }
+        if let Extern::Global(g) = self { Some(g) } else { None }
     }
 
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self {
-            Some(t)
-        } else {
-            None
-        }
+        if let Extern::Table(t) = self { Some(t) } else { None }
     }
 
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self {
-            Some(m)
-        } else {
-            None
-        }
+        if let Extern::Memory(m) = self { Some(m) } else { None }
     }
 }
 

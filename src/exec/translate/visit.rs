@@ -35,9 +35,7 @@ impl Translator<'_> {
     pub(super) fn visit(&mut self, op: Operator<'_>) -> Result<()> {
         if !self.reachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                    self.dead_depth += 1
-                }
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => self.dead_depth += 1,
                 Operator::Else if self.dead_depth == 0 => return self.visit_else(),
                 Operator::End if self.dead_depth == 0 => return self.visit_end(),
                 Operator::End => self.dead_depth -= 1,
@@ -69,10 +67,7 @@ impl Translator<'_> {
                 let (p, r) = self.block_arity(blockty);
                 let cond = self.pop();
                 self.materialize_all();
-                let at = self.emit(Instr::BrIfEqz {
-                    cond,
-                    target: u32::MAX,
-                });
+                let at = self.emit(Instr::BrIfEqz { cond, target: u32::MAX });
                 self.push_ctrl(CtrlKind::If, p, r);
                 if p > 0 {
                     // The `then` arm works on copies of the parameters so that the
@@ -105,10 +100,7 @@ impl Translator<'_> {
                 self.reachable = false;
             }
             O::Call { function_index } => self.visit_call(function_index)?,
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => self.visit_call_indirect(type_index, table_index)?,
+            O::CallIndirect { type_index, table_index } => self.visit_call_indirect(type_index, table_index)?,
             O::Drop => {
                 self.stack.pop();
                 self.producer = None;
@@ -132,17 +124,11 @@ impl Translator<'_> {
             O::LocalTee { local_index } => self.visit_local_set(local_index, true)?,
             O::GlobalGet { global_index } => {
                 let dst = self.push_temp()?;
-                self.emit_producer(Instr::GlobalGet {
-                    dst,
-                    global: global_index,
-                });
+                self.emit_producer(Instr::GlobalGet { dst, global: global_index });
             }
             O::GlobalSet { global_index } => {
                 let src = self.pop();
-                self.emit(Instr::GlobalSet {
-                    src,
-                    global: global_index,
-                });
+                self.emit(Instr::GlobalSet { src, global: global_index });
             }
             O::I32Load { memarg } => ld!(self, &memarg, I32Load)?,
             O::I64Load { memarg } => ld!(self, &memarg, I64Load)?,
@@ -192,15 +178,10 @@ impl Translator<'_> {
             O::MemoryInit { data_index, mem } => {
                 self.check_mem0(mem)?;
                 let base = self.pop_operands_in_place(3);
-                self.emit(Instr::MemoryInit {
-                    segment: data_index,
-                    base,
-                });
+                self.emit(Instr::MemoryInit { segment: data_index, base });
             }
             O::DataDrop { data_index } => {
-                self.emit(Instr::DataDrop {
-                    segment: data_index,
-                });
+                self.emit(Instr::DataDrop { segment: data_index });
             }
             O::TableGet { table } => {
                 let index = self.pop();
@@ -225,29 +206,17 @@ impl Translator<'_> {
                 let base = self.pop_operands_in_place(3);
                 self.emit(Instr::TableFill { table, base });
             }
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => {
+            O::TableCopy { dst_table, src_table } => {
                 let base = self.pop_operands_in_place(3);
-                self.emit(Instr::TableCopy {
-                    dst_table,
-                    src_table,
-                    base,
-                });
+                self.emit(Instr::TableCopy { dst_table, src_table, base });
             }
             O::TableInit { elem_index, table } => {
                 let base = self.pop_operands_in_place(3);
                 self.emit(Instr::TableInit { base });
-                self.emit(Instr::Extra {
-                    a: elem_index,
-                    b: table,
-                });
+                self.emit(Instr::Extra { a: elem_index, b: table });
             }
             O::ElemDrop { elem_index } => {
-                self.emit(Instr::ElemDrop {
-                    segment: elem_index,
-                });
+                self.emit(Instr::ElemDrop { segment: elem_index });
             }
             O::I32Const { value } => self.constant(u64::from(value as u32))?,
             O::I64Const { value } => self.constant(value as u64)?,
@@ -257,10 +226,7 @@ impl Translator<'_> {
             O::RefIsNull => un!(self, RefIsNull)?,
             O::RefFunc { function_index } => {
                 let dst = self.push_temp()?;
-                self.emit_producer(Instr::RefFunc {
-                    dst,
-                    func: function_index,
-                });
+                self.emit_producer(Instr::RefFunc { dst, func: function_index });
             }
 
             O::I32Eqz => un!(self, I32Eqz)?,
@@ -387,10 +353,7 @@ impl Translator<'_> {
             O::F64ConvertI64U => un!(self, F64ConvertI64U)?,
             O::F64PromoteF32 => un!(self, F64PromoteF32)?,
             // Same bits, same slot representation: nothing to do.
-            O::I32ReinterpretF32
-            | O::I64ReinterpretF64
-            | O::F32ReinterpretI32
-            | O::F64ReinterpretI64 => {}
+            O::I32ReinterpretF32 | O::I64ReinterpretF64 | O::F32ReinterpretI32 | O::F64ReinterpretI64 => {}
             O::I32Extend8S => un!(self, I32Extend8S)?,
             O::I32Extend16S => un!(self, I32Extend16S)?,
             O::I64Extend8S => un!(self, I64Extend8S)?,
@@ -412,10 +375,6 @@ impl Translator<'_> {
     }
 
     fn check_mem0(&self, mem: u32) -> Result<()> {
-        if mem == 0 {
-            Ok(())
-        } else {
-            Err(ErrorKind::Unsupported("multi-memory".into()).into())
-        }
+        if mem == 0 { Ok(()) } else { Err(ErrorKind::Unsupported("multi-memory".into()).into()) }
     }
 }
