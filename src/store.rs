@@ -60,10 +60,10 @@ pub(crate) struct StoreInner {
     pub(crate) externrefs: Vec<ExternRef>,
     pub(crate) fuel: u64,
     pub(crate) limits: StoreLimits,
+    /// Index + 1 of each interned extern reference, by the address of its value.
+    pub(crate) externref_ids: std::collections::HashMap<usize, u64>,
     /// A value stack kept for reuse between calls.
     pub(crate) stack: Option<Stack>,
-    /// Nesting of host → wasm re-entries (each uses some native stack).
-    pub(crate) reentry: u32,
 }
 
 /// A handle's link to the store that owns the object, plus its index there.
@@ -94,13 +94,15 @@ impl StoreInner {
 
     /// Registers an extern reference and returns its slot encoding (index + 1).
     pub(crate) fn intern_externref(&mut self, r: &ExternRef) -> u64 {
-        if let Some(last) = self.externrefs.last()
-            && ExternRef::ptr_eq(last, r)
-        {
-            return self.externrefs.len() as u64;
+        // The store keeps every interned value alive, so its address identifies it.
+        let key = r.addr();
+        if let Some(&id) = self.externref_ids.get(&key) {
+            return id;
         }
         self.externrefs.push(r.clone());
-        self.externrefs.len() as u64
+        let id = self.externrefs.len() as u64;
+        self.externref_ids.insert(key, id);
+        id
     }
 }
 
@@ -136,8 +138,8 @@ impl<T> Store<T> {
                 externrefs: Vec::new(),
                 fuel: 0,
                 limits: StoreLimits::default(),
+                externref_ids: Default::default(),
                 stack: None,
-                reentry: 0,
             },
             host_funcs: Vec::new(),
             data,

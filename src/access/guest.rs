@@ -15,6 +15,11 @@ use super::error::AccessError;
 /// Implemented for the integers, `f32`, `f64`, `bool`, arrays `[T; N]` and
 /// [`WasmPtr`](crate::access::WasmPtr); derive it for `#[repr(C)]` structs and field-less
 /// enums with `#[derive(GuestType)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot live in guest memory",
+    label = "not a guest type",
+    note = "derive it with `#[derive(GuestType)]` on a `#[repr(C)]` struct or a field-less enum with an integer repr, or use a guest type (integers, floats, bool, arrays, WasmPtr)"
+)]
 pub trait GuestType: Sized {
     /// Size in guest memory, in bytes (a multiple of `ALIGN`).
     const SIZE: u32;
@@ -196,8 +201,8 @@ impl<S, F> std::fmt::Debug for Field<S, F> {
     }
 }
 
-/// A guest struct with named fields, as derived by `#[derive(GuestType)]`: gives typed
-/// [`Field`] offsets for projection.
+/// A guest struct, as derived by `#[derive(GuestType)]`: gives typed [`Field`] offsets for
+/// projection (tuple structs' fields are named `_0`, `_1`, ...).
 pub trait GuestStruct: GuestType {
     /// A struct with one [`Field`] per field of `Self`, of the same names.
     type Fields;

@@ -84,7 +84,14 @@ impl<T: GuestType, M: MemoryIndex> WasmSlice<T, M> {
     pub fn read_to_vec(&self, view: &impl GuestRead) -> Result<Vec<T>, AccessError> {
         view.with_bytes(self.ptr.address(), self.len_bytes(), |bytes| {
             let mut out = Vec::with_capacity(self.len as usize);
-            T::read_many(bytes, &mut out)?;
+            if T::SIZE == 0 {
+                // Zero-sized values occupy no bytes: read each from nothing.
+                for _ in 0..self.len {
+                    out.push(T::read_from(&[])?);
+                }
+            } else {
+                T::read_many(bytes, &mut out)?;
+            }
             Ok(out)
         })?
     }

@@ -10,8 +10,41 @@ use crate::runtime::func::{Caller, FuncEntity};
 use crate::runtime::table::table_copy;
 use crate::store::{Store, StoreInner};
 
-/// How many times host code may re-enter wasm (each re-entry uses native stack).
-const MAX_REENTRY: u32 = 100;
+/// How many nested wasm executions one thread may run (host code calling back into wasm
+/// from a host function nests them). Each level uses some native stack: about 1 KiB in
+/// optimised builds, tens of KiB in unoptimised ones, so the bound keeps either well
+/// within a 512 KiB thread stack.
+const MAX_REENTRY: u32 = if cfg!(debug_assertions) { 12 } else { 64 };
+
+/// Per-slot cost of a suspended frame against [`Config::max_stack_slots`](crate::Config),
+/// so frames of functions without locals are bounded too.
+const FRAME_SLOT_COST: usize = 4;
+
+thread_local! {
+    /// Nesting depth of wasm executions on this thread.
+    static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one nested execution for as long as it lives (also when unwinding).
+struct NestingGuard;
+
+impl NestingGuard {
+    fn enter() -> Result<NestingGuard> {
+        NESTING.with(|n| {
+            if n.get() >= MAX_REENTRY {
+                return Err(trap(TrapCode::StackOverflow));
+            }
+            n.set(n.get() + 1);
+            Ok(NestingGuard)
+        })
+    }
+}
+
+impl Drop for NestingGuard {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
 
 /// The value stack (untyped 64-bit slots) and the frames of suspended callers.
 #[derive(Debug, Default)]
@@ -61,9 +94,7 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
         }
         FuncEntity::Wasm { code, instance, .. } => (code.clone(), *instance),
     };
-    if store.inner.reentry >= MAX_REENTRY {
-        return Err(trap(TrapCode::StackOverflow));
-    }
+    let _nesting = NestingGuard::enter()?;
     let mut stack = store.inner.stack.take().unwrap_or_default();
     stack.frames.clear();
     let max_slots = store.inner.engine.config().max_stack_slots;
@@ -71,9 +102,7 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
     let (np, nl, nr) = (code.num_params as usize, code.num_locals as usize, code.num_results as usize);
     stack.slots[..np].copy_from_slice(&io[..np]);
     stack.slots[np..nl].fill(0);
-    store.inner.reentry += 1;
     let result = execute(store, &mut stack, code, instance);
-    store.inner.reentry -= 1;
     if result.is_ok() {
         io[..nr].copy_from_slice(&stack.slots[..nr]);
     }
@@ -203,7 +232,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
             match &store.inner.funcs[callee] {
                 FuncEntity::Wasm { code: c, instance: inst, .. } => {
                     let (c, inst) = (c.clone(), *inst);
-                    if frames.len() >= max_depth {
+                    if frames.len() >= max_depth || frames.len() >= max_slots / FRAME_SLOT_COST {
                         return Err(trap(TrapCode::StackOverflow));
                     }
                     let new_base = base + $b as usize;

@@ -20,6 +20,14 @@ impl MemoryEntity {
         if ty.is_shared() || ty.is_64() {
             return Err(crate::ErrorKind::Unsupported("shared and 64-bit memories".into()).into());
         }
+        let cap = if ty.is_64() { 1u64 << 48 } else { crate::types::MAX_PAGES_32 };
+        if ty.maximum().is_some_and(|max| max > cap || ty.minimum() > max) || ty.minimum() > cap {
+            return Err(Error::msg(format!(
+                "invalid memory type: minimum {} / maximum {:?} pages (at most {cap} pages, minimum <= maximum)",
+                ty.minimum(),
+                ty.maximum()
+            )));
+        }
         if ty.minimum() > ty.page_limit() {
             return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
         }

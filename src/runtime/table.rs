@@ -14,6 +14,13 @@ pub(crate) struct TableEntity {
 
 impl TableEntity {
     pub(crate) fn new(ty: TableType, init: u64, limits: &StoreLimits) -> Result<Self> {
+        if ty.maximum().is_some_and(|max| ty.minimum() > max) {
+            return Err(Error::msg(format!(
+                "invalid table type: minimum {} is larger than maximum {}",
+                ty.minimum(),
+                ty.maximum().unwrap_or(0)
+            )));
+        }
         if ty.minimum() > limits.table_elements {
             return Err(Error::limit(format!(
                 "table of {} elements exceeds the store limit of {}",

@@ -27,6 +27,11 @@ impl ExternRef {
         &*self.0
     }
 
+    /// The address of the shared value (identity while it is alive).
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const () as usize
+    }
+
     /// True if both refer to the same host value.
     pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
         Arc::ptr_eq(&a.0, &b.0)

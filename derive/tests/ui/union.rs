@@ -1,0 +1,10 @@
+use wasmguard::GuestType;
+
+#[derive(GuestType)]
+#[repr(C)]
+union Value {
+    int: u32,
+    float: f32,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use wasmguard::GuestType;
+
+#[derive(GuestType)]
+#[repr(C)]
+struct Buffer {
+    len: usize,
+    delta: isize,
+}
+
+fn main() {}
