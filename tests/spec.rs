@@ -53,16 +53,10 @@ fn spec_v2() {
             _ => {}
         }
     }
-    println!(
-        "total: {} files, {passed} directives passed, {failed} failed",
-        tests.len()
-    );
+    println!("total: {} files, {passed} directives passed, {failed} failed", tests.len());
 
-    let missing: Vec<&str> = KNOWN_FAILURES
-        .iter()
-        .copied()
-        .filter(|known| !tests.iter().any(|t| t.name() == *known))
-        .collect();
+    let missing: Vec<&str> =
+        KNOWN_FAILURES.iter().copied().filter(|known| !tests.iter().any(|t| t.name() == *known)).collect();
     let mut message = String::new();
     if !unexpected.is_empty() {
         message.push_str(&format!("{} spec file(s) failed:\n", unexpected.len()));
@@ -72,16 +66,10 @@ fn spec_v2() {
         }
     }
     if !now_passing.is_empty() {
-        message.push_str(&format!(
-            "now passing, remove from KNOWN_FAILURES: {}\n",
-            now_passing.join(", ")
-        ));
+        message.push_str(&format!("now passing, remove from KNOWN_FAILURES: {}\n", now_passing.join(", ")));
     }
     if !missing.is_empty() {
-        message.push_str(&format!(
-            "KNOWN_FAILURES names files that do not exist: {}\n",
-            missing.join(", ")
-        ));
+        message.push_str(&format!("KNOWN_FAILURES names files that do not exist: {}\n", missing.join(", ")));
     }
     assert!(message.is_empty(), "{message}");
 }
