@@ -316,7 +316,8 @@ impl Runner {
         let module = Module::new(&self.engine, &bytes).map_err(|e| format!("module does not compile: {e}"))?;
         match self.linker.instantiate(&mut self.store, &module) {
             Ok(_) => Err(format!("expected a link error ({message:?}), but it instantiated")),
-            Err(_) => Ok(()),
+            Err(e) if e.is_link() => Ok(()),
+            Err(e) => Err(format!("expected a link error ({message:?}), got: {e}")),
         }
     }
 }
