@@ -92,16 +92,12 @@ macro_rules! guest_int {
 
             fn read_many(bytes: &[u8], out: &mut Vec<Self>) -> Result<(), AccessError> {
                 const N: usize = std::mem::size_of::<$t>();
-                let count = bytes.len() / N;
-                let start = out.len();
-                out.resize(start + count, <$t>::default());
-                let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out[start..]);
-                dst.copy_from_slice(&bytes[..count * N]);
-                if cfg!(target_endian = "big") {
-                    for v in &mut out[start..] {
-                        *v = <$t>::from_le_bytes(v.to_ne_bytes());
-                    }
-                }
+                // One pass, no zero-fill first: compiles to a plain copy on little-endian hosts.
+                out.extend(bytes.chunks_exact(N).map(|chunk| {
+                    let mut raw = [0u8; N];
+                    raw.copy_from_slice(chunk);
+                    <$t>::from_le_bytes(raw)
+                }));
                 Ok(())
             }
 

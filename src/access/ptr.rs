@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use super::error::AccessError;
 use super::guest::{Field, GuestStruct, GuestType};
 use super::slice::WasmSlice;
-use super::view::{GuestRead, GuestWrite, MemoryView};
+use super::view::{GuestBytes, GuestRead, GuestWrite};
 use crate::runtime::func::WasmTy;
 use crate::types::ValType;
 
@@ -205,13 +205,15 @@ impl<S: GuestStruct, M: MemoryIndex> WasmPtr<S, M> {
 }
 
 impl<M: MemoryIndex> WasmPtr<u8, M> {
-    /// Borrows `len` bytes as a string, checked to be UTF-8 (no copy).
+    /// Borrows `len` bytes as a string, checked to be UTF-8 (no copy). Takes a
+    /// `&MemoryView` (the string lives as long as the view's borrow of the store) or a
+    /// `&mut MemoryViewMut`.
     ///
     /// # Errors
     ///
     /// Out of bounds, or [`AccessError::InvalidUtf8`].
-    pub fn read_utf8<'a>(self, view: &MemoryView<'a>, len: u32) -> Result<&'a str, AccessError> {
-        let bytes = view.bytes(self.addr, u64::from(len))?;
+    pub fn read_utf8<'a>(self, view: impl GuestBytes<'a>, len: u32) -> Result<&'a str, AccessError> {
+        let bytes = view.guest_bytes(self.addr, u64::from(len))?;
         std::str::from_utf8(bytes).map_err(|_| AccessError::InvalidUtf8 { address: self.addr, len: u64::from(len) })
     }
 
@@ -222,13 +224,13 @@ impl<M: MemoryIndex> WasmPtr<u8, M> {
     ///
     /// Out of bounds, no terminator within `max_len` bytes (or before the end of memory),
     /// or invalid UTF-8.
-    pub fn read_cstr<'a>(self, view: &MemoryView<'a>, max_len: u32) -> Result<&'a str, AccessError> {
-        let size = view.len() as u64;
+    pub fn read_cstr<'a>(self, view: impl GuestBytes<'a>, max_len: u32) -> Result<&'a str, AccessError> {
+        let size = view.memory_len() as u64;
         if self.addr > size {
             return Err(AccessError::OutOfBounds { address: self.addr, len: 1, memory_size: size });
         }
         let window = (size - self.addr).min(u64::from(max_len) + 1);
-        let bytes = view.bytes(self.addr, window)?;
+        let bytes = view.guest_bytes(self.addr, window)?;
         let n = memchr::memchr(0, bytes)
             .ok_or(AccessError::Unterminated { address: self.addr, max_len: u64::from(max_len) })?;
         std::str::from_utf8(&bytes[..n]).map_err(|_| AccessError::InvalidUtf8 { address: self.addr, len: n as u64 })

@@ -90,6 +90,46 @@ pub trait GuestWrite: GuestRead {
     fn with_bytes_mut<R>(&mut self, address: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, AccessError>;
 }
 
+/// A view that can lend bytes for `'v` without a guard: `&MemoryView<'a>` (for the memory
+/// borrow `'a`) and `&'v mut MemoryViewMut` (exclusively, so no guard can overlap). Used by
+/// [`WasmPtr::read_utf8`](crate::access::WasmPtr::read_utf8) and
+/// [`WasmPtr::read_cstr`](crate::access::WasmPtr::read_cstr).
+pub trait GuestBytes<'v>: sealed::Sealed {
+    /// Size of the memory in bytes.
+    fn memory_len(&self) -> usize;
+
+    /// Borrows `len` bytes at `address`.
+    ///
+    /// # Errors
+    ///
+    /// Out of bounds.
+    fn guest_bytes(self, address: u64, len: u64) -> Result<&'v [u8], AccessError>;
+}
+
+impl sealed::Sealed for &MemoryView<'_> {}
+
+impl<'a> GuestBytes<'a> for &MemoryView<'a> {
+    fn memory_len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn guest_bytes(self, address: u64, len: u64) -> Result<&'a [u8], AccessError> {
+        self.bytes(address, len)
+    }
+}
+
+impl sealed::Sealed for &mut MemoryViewMut<'_> {}
+
+impl<'v> GuestBytes<'v> for &'v mut MemoryViewMut<'_> {
+    fn memory_len(&self) -> usize {
+        self.len
+    }
+
+    fn guest_bytes(self, address: u64, len: u64) -> Result<&'v [u8], AccessError> {
+        self.bytes(address, len)
+    }
+}
+
 /// A shared, read-only view of a linear memory. Any number of borrowed `&'a [u8]` and
 /// `&'a str` may be taken at once; nothing can write, grow the memory or run wasm while
 /// the view (or anything borrowed from it) lives, because the view borrows the store.
@@ -201,8 +241,12 @@ struct Registry {
 
 impl Registry {
     fn acquire(&self, region: Region) -> Result<(), AccessError> {
+        if region.range.is_empty() {
+            // An empty region covers no byte: it never conflicts and is not tracked.
+            return Ok(());
+        }
         let mut live = self.live.borrow_mut();
-        if !region.range.is_empty() && live.iter().any(|r| r.conflicts(&region)) {
+        if live.iter().any(|r| r.conflicts(&region)) {
             return Err(AccessError::BorrowConflict {
                 address: region.range.start as u64,
                 len: region.range.len() as u64,
@@ -213,6 +257,9 @@ impl Registry {
     }
 
     fn release(&self, region: &Region) {
+        if region.range.is_empty() {
+            return;
+        }
         let mut live = self.live.borrow_mut();
         if let Some(i) = live.iter().rposition(|r| r == region) {
             live.swap_remove(i);

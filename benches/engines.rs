@@ -1,0 +1,319 @@
+//! wasmguard against wasmi 2 on the same guest code: `cargo bench --bench engines`.
+//!
+//! Each criterion group runs one call in both engines, `wasmguard` and `wasmi` side by side,
+//! after checking that both return the same checksum. The guests are the checked-in modules
+//! in `benches/wasm/` (rebuilt by `benches/wasm/build.sh`) and a few wat snippets below.
+//!
+//! | group          | one iteration                                                          |
+//! | -------------- | ---------------------------------------------------------------------- |
+//! | `coremark`     | `run(COREMARK_ITERS)` of `coremark.wasm`; throughput = CoreMark iter/s  |
+//! | `fib` … `json` | `bench_<name>(n)` of `kernels.wasm`, `n` in [`KERNELS`]                 |
+//! | `c_*`          | `c_<name>(n)` of `c_kernels.wasm` (clang), `n` in [`C_KERNELS`]         |
+//! | `host_call`    | a wasm loop of [`HOST_CALLS`] calls to a host function that reads a     |
+//! |                | `u32` from guest memory through a pointer argument                      |
+//! | `compile`      | `Module::new` of `kernels.wasm` (wasmi also with eager translation)     |
+//! | `instantiate`  | a new `Store` and `Linker::instantiate` of the compiled `kernels.wasm`  |
+//! | `memory_grow`  | 1024 × `memory.grow 1` on a fresh 2-page memory (setup not timed)       |
+//! | `memory_fill`  | 16 × `memory.fill` of 1 MiB                                             |
+//! | `memory_copy`  | 16 × `memory.copy` of 1 MiB                                             |
+//!
+//! Both engines run with their default configuration; wasmi's default translates each
+//! function lazily on its first call, which the checksum call before measuring triggers.
+//! Samples are kept short (10 samples, about 3 s a function) so the suite runs in a few
+//! minutes; treat differences under ~10% as noise on a shared machine, and use
+//! `benches/callgrind.sh` (instruction counts) to judge small changes.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+
+const COREMARK_WASM: &[u8] = include_bytes!("wasm/coremark.wasm");
+const KERNELS_WASM: &[u8] = include_bytes!("wasm/kernels.wasm");
+const C_KERNELS_WASM: &[u8] = include_bytes!("wasm/c_kernels.wasm");
+
+/// CoreMark iterations in one measured call.
+const COREMARK_ITERS: u32 = 20;
+
+/// `kernels.wasm` exports (without the `bench_` prefix) and their argument.
+const KERNELS: &[(&str, u32)] = &[
+    ("fib", 27),
+    ("sieve", 1_000_000),
+    ("matmul", 100),
+    ("nbody", 20_000),
+    ("sort", 1_000_000),
+    ("sha256", 1 << 20),
+    ("miniz", 256 << 10),
+    ("json", 2_000),
+];
+
+/// `c_kernels.wasm` exports and their argument.
+const C_KERNELS: &[(&str, u32)] = &[("c_crc32", 1 << 20), ("c_mandelbrot", 200)];
+
+/// Host calls in one measured call of the `host_call` guest.
+const HOST_CALLS: u32 = 100_000;
+
+/// A loop calling `env.read(ptr) -> u32` `n` times on pointers into a 256-byte table of
+/// `u32`s, summing the results.
+const HOST_CALL_WAT: &str = r#"(module
+  (import "env" "read" (func $read (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (param $n i32) (result i64) (local $i i32) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (local.get $acc)
+        (i64.extend_i32_u (call $read (i32.and (i32.shl (local.get $i) (i32.const 2)) (i32.const 0xfc))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $acc))
+  (data (i32.const 0) "\01\00\00\00\02\00\00\00\03\00\00\00\04\00\00\00\05\00\00\00\06\00\00\00\07\00\00\00\08\00\00\00"))"#;
+
+/// Bulk-memory loops: `fill(n)` and `copy(n)` move 1 MiB `n` times; `grow(n)` grows memory
+/// by one page `n` times (the memory has no maximum).
+const MEMORY_WAT: &str = r#"(module
+  (memory (export "memory") 1)
+  (func $prepare (memory.grow (i32.const 32)) drop)
+  (func (export "fill") (param $n i32) (result i32) (local $i i32)
+    (if (i32.lt_u (memory.size) (i32.const 16)) (then (call $prepare)))
+    (loop $l
+      (memory.fill (i32.const 0) (i32.add (local.get $i) (i32.const 1)) (i32.const 0x100000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.load8_u (i32.const 0xfffff)))
+  (func (export "copy") (param $n i32) (result i32) (local $i i32)
+    (if (i32.lt_u (memory.size) (i32.const 32)) (then (call $prepare)))
+    (i32.store8 (i32.const 0xfffff) (i32.const 7))
+    (loop $l
+      (memory.copy (i32.const 0x100000) (i32.const 0) (i32.const 0x100000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.load8_u (i32.const 0x1fffff)))
+  (func (export "grow") (param $n i32) (result i32)
+    (loop $l
+      (drop (memory.grow (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (memory.size)))"#;
+
+/// One guest instantiated in both engines, with no imports.
+struct Pair {
+    wg_store: wasmguard::Store<()>,
+    wg: wasmguard::Instance,
+    wi_store: wasmi::Store<()>,
+    wi: wasmi::Instance,
+}
+
+impl Pair {
+    fn new(wasm: &[u8]) -> Pair {
+        let engine = wasmguard::Engine::default();
+        let module = wasmguard::Module::new(&engine, wasm).expect("wasmguard: compile");
+        let mut wg_store = wasmguard::Store::new(&engine, ());
+        let wg = wasmguard::Linker::new(&engine).instantiate(&mut wg_store, &module).expect("wasmguard: instantiate");
+
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, wasm).expect("wasmi: compile");
+        let mut wi_store = wasmi::Store::new(&engine, ());
+        let wi = wasmi::Linker::new(&engine).instantiate_and_start(&mut wi_store, &module).expect("wasmi: instantiate");
+        Pair { wg_store, wg, wi_store, wi }
+    }
+}
+
+/// A group with short samples, one call per iteration ("flat" sampling: every sample runs
+/// the same number of iterations, so a slow kernel costs ~10 calls, not 55).
+fn short_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group
+}
+
+/// Benchmarks `export(arg)` of a guest in both engines, after checking both return the
+/// same checksum. `R` is the export's result type (`u32` or `u64`).
+fn compare<R>(c: &mut Criterion, group_name: &str, wasm: &[u8], export: &str, arg: u32, throughput: Option<Throughput>)
+where
+    R: wasmguard::WasmTyList + wasmi::WasmResults + PartialEq + std::fmt::Debug,
+{
+    let Pair { mut wg_store, wg, mut wi_store, wi } = Pair::new(wasm);
+    let wg_f = wg.get_typed_func::<u32, R, _>(&mut wg_store, export).expect("wasmguard: export");
+    let wi_f = wi.get_typed_func::<u32, R>(&wi_store, export).expect("wasmi: export");
+    let wg_r = wg_f.call(&mut wg_store, arg).expect("wasmguard: call");
+    let wi_r = wi_f.call(&mut wi_store, arg).expect("wasmi: call");
+    assert_eq!(wg_r, wi_r, "{export}({arg}): the engines disagree");
+
+    let mut group = short_group(c, group_name);
+    if let Some(t) = throughput {
+        group.throughput(t);
+    }
+    group.bench_function("wasmguard", |b| b.iter(|| wg_f.call(&mut wg_store, black_box(arg)).expect("call")));
+    group.bench_function("wasmi", |b| b.iter(|| wi_f.call(&mut wi_store, black_box(arg)).expect("call")));
+    group.finish();
+}
+
+fn coremark(c: &mut Criterion) {
+    // The checksum also carries the number of CRCs that differ from CoreMark's reference
+    // values (see `benches/wasm/coremark/src/lib.rs`): zero for a correct run.
+    let Pair { mut wg_store, wg, .. } = Pair::new(COREMARK_WASM);
+    let run = wg.get_typed_func::<u32, u32, _>(&mut wg_store, "run").expect("run");
+    assert_eq!(run.call(&mut wg_store, 1).expect("run") >> 16, 0, "CoreMark validation failed");
+    compare::<u32>(
+        c,
+        "coremark",
+        COREMARK_WASM,
+        "run",
+        COREMARK_ITERS,
+        Some(Throughput::Elements(u64::from(COREMARK_ITERS))),
+    );
+}
+
+fn kernels(c: &mut Criterion) {
+    for &(name, n) in KERNELS {
+        compare::<u64>(c, name, KERNELS_WASM, &format!("bench_{name}"), n, None);
+    }
+    for &(name, n) in C_KERNELS {
+        compare::<u64>(c, name, C_KERNELS_WASM, name, n, None);
+    }
+}
+
+fn host_call(c: &mut Criterion) {
+    use wasmguard::{Caller, WasmPtr};
+    let wasm = wat::parse_str(HOST_CALL_WAT).expect("wat");
+
+    let engine = wasmguard::Engine::default();
+    let module = wasmguard::Module::new(&engine, &wasm).expect("wasmguard: compile");
+    let mut linker = wasmguard::Linker::new(&engine);
+    linker
+        .func_wrap("env", "read", |caller: Caller<'_, ()>, p: WasmPtr<u32>| -> wasmguard::Result<u32> {
+            let memory = caller.memory().ok_or_else(|| wasmguard::Error::msg("no memory"))?;
+            Ok(p.read(&memory.view(&caller))?)
+        })
+        .expect("wasmguard: define");
+    let mut wg_store = wasmguard::Store::new(&engine, ());
+    let wg = linker.instantiate(&mut wg_store, &module).expect("wasmguard: instantiate");
+    let wg_f = wg.get_typed_func::<u32, u64, _>(&mut wg_store, "run").expect("wasmguard: export");
+
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, &wasm).expect("wasmi: compile");
+    let mut linker = wasmi::Linker::new(&engine);
+    linker
+        .func_wrap("env", "read", |caller: wasmi::Caller<'_, ()>, p: u32| -> Result<u32, wasmi::Error> {
+            let memory = caller
+                .get_export("memory")
+                .and_then(wasmi::Extern::into_memory)
+                .ok_or_else(|| wasmi::Error::new("no memory"))?;
+            let mut buf = [0; 4];
+            memory.read(&caller, p as usize, &mut buf)?;
+            Ok(u32::from_le_bytes(buf))
+        })
+        .expect("wasmi: define");
+    let mut wi_store = wasmi::Store::new(&engine, ());
+    let wi = linker.instantiate_and_start(&mut wi_store, &module).expect("wasmi: instantiate");
+    let wi_f = wi.get_typed_func::<u32, u64>(&wi_store, "run").expect("wasmi: export");
+
+    let (wg_r, wi_r) =
+        (wg_f.call(&mut wg_store, HOST_CALLS).expect("call"), wi_f.call(&mut wi_store, HOST_CALLS).expect("call"));
+    assert_eq!(wg_r, wi_r, "host_call: the engines disagree");
+    let expected: u64 = (0..HOST_CALLS).map(|i| u64::from(i % 64 + 1) * u64::from(i % 64 < 8)).sum();
+    assert_eq!(wg_r, expected, "host_call: wrong sum");
+
+    let mut group = short_group(c, "host_call");
+    group.throughput(Throughput::Elements(u64::from(HOST_CALLS)));
+    group.bench_function("wasmguard", |b| b.iter(|| wg_f.call(&mut wg_store, black_box(HOST_CALLS)).expect("call")));
+    group.bench_function("wasmi", |b| b.iter(|| wi_f.call(&mut wi_store, black_box(HOST_CALLS)).expect("call")));
+    group.finish();
+}
+
+fn compile_and_instantiate(c: &mut Criterion) {
+    let mut group = short_group(c, "compile");
+    group.throughput(Throughput::Bytes(KERNELS_WASM.len() as u64));
+    let wg_engine = wasmguard::Engine::default();
+    let wi_engine = wasmi::Engine::default();
+    let mut eager = wasmi::Config::default();
+    eager.compilation_mode(wasmi::CompilationMode::Eager);
+    let wi_eager = wasmi::Engine::new(&eager);
+    group.bench_function("wasmguard", |b| {
+        b.iter(|| wasmguard::Module::new(&wg_engine, black_box(KERNELS_WASM)).expect("compile"))
+    });
+    group.bench_function("wasmi", |b| {
+        b.iter(|| wasmi::Module::new(&wi_engine, black_box(KERNELS_WASM)).expect("compile"))
+    });
+    group.bench_function("wasmi (eager)", |b| {
+        b.iter(|| wasmi::Module::new(&wi_eager, black_box(KERNELS_WASM)).expect("compile"))
+    });
+    group.finish();
+
+    let mut group = short_group(c, "instantiate");
+    let module = wasmguard::Module::new(&wg_engine, KERNELS_WASM).expect("compile");
+    let linker = wasmguard::Linker::new(&wg_engine);
+    group.bench_function("wasmguard", |b| {
+        b.iter(|| {
+            let mut store = wasmguard::Store::new(&wg_engine, ());
+            let instance = linker.instantiate(&mut store, &module).expect("instantiate");
+            (store, instance)
+        })
+    });
+    let module = wasmi::Module::new(&wi_engine, KERNELS_WASM).expect("compile");
+    let linker = wasmi::Linker::new(&wi_engine);
+    group.bench_function("wasmi", |b| {
+        b.iter(|| {
+            let mut store = wasmi::Store::new(&wi_engine, ());
+            let instance = linker.instantiate_and_start(&mut store, &module).expect("instantiate");
+            (store, instance)
+        })
+    });
+    group.finish();
+}
+
+fn memory(c: &mut Criterion) {
+    const MIB: u64 = 1 << 20;
+    let wasm = wat::parse_str(MEMORY_WAT).expect("wat");
+    compare::<u32>(c, "memory_fill", &wasm, "fill", 16, Some(Throughput::Bytes(16 * MIB)));
+    compare::<u32>(c, "memory_copy", &wasm, "copy", 16, Some(Throughput::Bytes(16 * MIB)));
+
+    // Growing needs a fresh memory each time: instantiate in the (untimed) setup.
+    const PAGES: u32 = 1024;
+    let mut group = short_group(c, "memory_grow");
+    group.throughput(Throughput::Elements(u64::from(PAGES)));
+    let mut check = Pair::new(&wasm);
+    let wg_grow = check.wg.get_typed_func::<u32, u32, _>(&mut check.wg_store, "grow").expect("grow");
+    let wi_grow = check.wi.get_typed_func::<u32, u32>(&check.wi_store, "grow").expect("grow");
+    assert_eq!(wg_grow.call(&mut check.wg_store, 1).expect("grow"), 2);
+    assert_eq!(wi_grow.call(&mut check.wi_store, 1).expect("grow"), 2);
+    assert_eq!(wg_grow.call(&mut check.wg_store, PAGES).expect("grow"), PAGES + 2);
+    assert_eq!(wi_grow.call(&mut check.wi_store, PAGES).expect("grow"), PAGES + 2);
+    group.bench_function("wasmguard", |b| {
+        b.iter_batched_ref(
+            || {
+                let Pair { mut wg_store, wg, .. } = Pair::new(&wasm);
+                let f = wg.get_typed_func::<u32, u32, _>(&mut wg_store, "grow").expect("grow");
+                // As for wasmi below: one call before the measurement.
+                f.call(&mut wg_store, 1).expect("grow");
+                (wg_store, f)
+            },
+            |(store, f)| f.call(store, PAGES).expect("grow"),
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("wasmi", |b| {
+        b.iter_batched_ref(
+            || {
+                let Pair { mut wi_store, wi, .. } = Pair::new(&wasm);
+                let f = wi.get_typed_func::<u32, u32>(&wi_store, "grow").expect("grow");
+                // Translate `grow` (lazily compiled) outside the measurement.
+                f.call(&mut wi_store, 1).expect("grow");
+                (wi_store, f)
+            },
+            |(store, f)| f.call(store, PAGES).expect("grow"),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = engines;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = coremark, kernels, host_call, compile_and_instantiate, memory
+}
+criterion_main!(engines);
