@@ -1,0 +1,20 @@
+(module
+  (global $g (mut i64) (i64.const 5))
+  (func $swap (param i32 i32) (result i32 i32) local.get 1 local.get 0)
+  (func (export "loop") (param $n i32) (result i32) (local $acc i32)
+    (block $out
+      (loop $top
+        (br_if $out (i32.eqz (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $top)))
+    (i32.const 9)
+    (block (param i32) (result i32)
+      (br_table 0 1 0 (i32.const 1)))
+    (drop)
+    (global.set $g (i64.extend32_s (i64.const 0xffffffff)))
+    (drop (i32.trunc_sat_f64_s (f64.const 1e100)))
+    (call $swap (local.get $acc) (i32.const 3)) (drop)
+    (select (result i32) (i32.const 1) (i32.const 0)))
+  (start $s)
+  (func $s (if (i32.const 0) (then unreachable))))

@@ -1,0 +1,12 @@
+(module
+  (memory (export "mem") 1 2)
+  (data (i32.const 16) "hello")
+  (data $p "passive")
+  (func (export "f") (param i32) (result i32)
+    (memory.init $p (i32.const 0) (i32.const 0) (i32.const 7))
+    (memory.copy (i32.const 32) (i32.const 0) (i32.const 7))
+    (memory.fill (i32.const 64) (i32.const 255) (i32.const 8))
+    (data.drop $p)
+    (drop (memory.grow (i32.const 1)))
+    (i64.store offset=8 align=4 (local.get 0) (i64.const -1))
+    (i32.add (i32.load8_s (local.get 0)) (memory.size))))

@@ -1,0 +1,13 @@
+(module
+  (type $t (func (param i32) (result i32)))
+  (table $tab 4 funcref)
+  (table $ext 2 externref)
+  (elem (i32.const 0) $inc $dec)
+  (elem $e func $inc)
+  (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+  (func $dec (type $t) (i32.sub (local.get 0) (i32.const 1)))
+  (func (export "call") (param i32) (result i32)
+    (table.init $tab $e (i32.const 2) (i32.const 0) (i32.const 1))
+    (drop (table.grow $ext (ref.null extern) (i32.const 1)))
+    (drop (ref.is_null (table.get $ext (i32.const 0))))
+    (call_indirect (type $t) (i32.const 7) (local.get 0))))

@@ -1,0 +1,82 @@
+//! Shared pieces of the wasmguard fuzz targets: the wasm-smith configuration of what the
+//! engine supports, and the instantiate-and-call-everything driver.
+
+use arbitrary::{Result, Unstructured};
+use wasmguard::{
+    Config, Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Store, StoreLimits, Table, Val,
+};
+
+/// Fuel for the start function and for each exported call.
+pub const FUEL: u64 = 100_000;
+
+/// A wasm-smith module within what wasmguard supports: Wasm 2.0 without SIMD.
+pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
+    let mut c = wasm_smith::Config::default();
+    (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (false, false, false);
+    (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (false, false, false);
+    (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, false, false);
+    (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (false, false);
+    (c.shared_everything_threads_enabled, c.custom_descriptors_enabled) = (false, false);
+    (c.reference_types_enabled, c.bulk_memory_enabled, c.multi_value_enabled) = (true, true, true);
+    (c.sign_extension_ops_enabled, c.saturating_float_to_int_enabled) = (true, true);
+    c.max_memories = 1;
+    c.max_tables = u.int_in_range(1..=4)?;
+    c.max_memory32_bytes = 16 * 65_536;
+    c.max_table_elements = 1_000;
+    c.min_uleb_size = u.int_in_range(1..=5)?;
+    c.export_everything = u.arbitrary()?;
+    c.canonicalize_nans = u.arbitrary()?;
+    c.disallow_traps = u.arbitrary()?; // traps end calls early; without them code runs deeper
+    wasm_smith::Module::new(c, u)
+}
+
+/// An engine with fuel on and a call depth that recursion reaches before fuel runs out,
+/// and a store whose memories and tables stay small.
+pub fn engine_and_store() -> (Engine, Store<()>) {
+    let engine = Engine::new(Config::new().consume_fuel(true).max_call_depth(1_000)).expect("engine");
+    let mut store = Store::new(&engine, ());
+    store.set_limits(StoreLimits { memory_size_bytes: 16 * 65_536, table_elements: 10_000, ..StoreLimits::default() });
+    (engine, store)
+}
+
+/// A dummy for every import: host functions return zeros; globals, tables and memories
+/// are fresh objects of the imported type.
+pub fn dummy_imports(store: &mut Store<()>, module: &Module) -> wasmguard::Result<Vec<Extern>> {
+    let mut imports = Vec::new();
+    for (_, _, ty) in module.imports() {
+        imports.push(match ty {
+            ExternType::Func(ft) => {
+                let results: Vec<_> = ft.results().collect();
+                Func::new(&mut *store, ft, move |_, _, out| {
+                    for (slot, &t) in out.iter_mut().zip(&results) {
+                        *slot = Val::default_for(t);
+                    }
+                    Ok(())
+                })
+                .into()
+            }
+            ExternType::Global(gt) => Global::new(&mut *store, gt, Val::default_for(gt.content()))?.into(),
+            ExternType::Table(tt) => Table::new(&mut *store, tt, Val::default_for(tt.element().into()))?.into(),
+            ExternType::Memory(mt) => Memory::new(&mut *store, mt)?.into(),
+        });
+    }
+    Ok(imports)
+}
+
+/// Compiles `wasm`, instantiates it with dummy imports and calls every exported function
+/// with zero arguments, under fuel. Errors and traps are fine; a panic is a bug.
+pub fn run(wasm: &[u8]) {
+    let (engine, mut store) = engine_and_store();
+    let Ok(module) = Module::new(&engine, wasm) else { return };
+    let Ok(imports) = dummy_imports(&mut store, &module) else { return };
+    store.set_fuel(FUEL).expect("fuel is on");
+    let Ok(instance) = Instance::new(&mut store, &module, &imports) else { return };
+    let funcs: Vec<Func> = instance.exports(&mut store).filter_map(|e| e.into_extern().into_func()).collect();
+    for func in funcs {
+        let ty = func.ty(&store);
+        let params: Vec<Val> = ty.params().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        store.set_fuel(FUEL).expect("fuel is on");
+        let _ = func.call(&mut store, &params, &mut results);
+    }
+}
