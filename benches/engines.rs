@@ -133,7 +133,7 @@ where
     R: wasmguard::WasmTyList + wasmi::WasmResults + PartialEq + std::fmt::Debug,
 {
     let Pair { mut wg_store, wg, mut wi_store, wi } = Pair::new(wasm);
-    let wg_f = wg.get_typed_func::<u32, R, _>(&mut wg_store, export).expect("wasmguard: export");
+    let wg_f = wg.get_typed_func::<u32, R>(&mut wg_store, export).expect("wasmguard: export");
     let wi_f = wi.get_typed_func::<u32, R>(&wi_store, export).expect("wasmi: export");
     let wg_r = wg_f.call(&mut wg_store, arg).expect("wasmguard: call");
     let wi_r = wi_f.call(&mut wi_store, arg).expect("wasmi: call");
@@ -152,7 +152,7 @@ fn coremark(c: &mut Criterion) {
     // The checksum also carries the number of CRCs that differ from CoreMark's reference
     // values (see `benches/wasm/coremark/src/lib.rs`): zero for a correct run.
     let Pair { mut wg_store, wg, .. } = Pair::new(COREMARK_WASM);
-    let run = wg.get_typed_func::<u32, u32, _>(&mut wg_store, "run").expect("run");
+    let run = wg.get_typed_func::<u32, u32>(&mut wg_store, "run").expect("run");
     assert_eq!(run.call(&mut wg_store, 1).expect("run") >> 16, 0, "CoreMark validation failed");
     compare::<u32>(
         c,
@@ -188,7 +188,7 @@ fn host_call(c: &mut Criterion) {
         .expect("wasmguard: define");
     let mut wg_store = wasmguard::Store::new(&engine, ());
     let wg = linker.instantiate(&mut wg_store, &module).expect("wasmguard: instantiate");
-    let wg_f = wg.get_typed_func::<u32, u64, _>(&mut wg_store, "run").expect("wasmguard: export");
+    let wg_f = wg.get_typed_func::<u32, u64>(&mut wg_store, "run").expect("wasmguard: export");
 
     let engine = wasmi::Engine::default();
     let module = wasmi::Module::new(&engine, &wasm).expect("wasmi: compile");
@@ -273,7 +273,7 @@ fn memory(c: &mut Criterion) {
     let mut group = short_group(c, "memory_grow");
     group.throughput(Throughput::Elements(u64::from(PAGES)));
     let mut check = Pair::new(&wasm);
-    let wg_grow = check.wg.get_typed_func::<u32, u32, _>(&mut check.wg_store, "grow").expect("grow");
+    let wg_grow = check.wg.get_typed_func::<u32, u32>(&mut check.wg_store, "grow").expect("grow");
     let wi_grow = check.wi.get_typed_func::<u32, u32>(&check.wi_store, "grow").expect("grow");
     assert_eq!(wg_grow.call(&mut check.wg_store, 1).expect("grow"), 2);
     assert_eq!(wi_grow.call(&mut check.wi_store, 1).expect("grow"), 2);
@@ -283,7 +283,7 @@ fn memory(c: &mut Criterion) {
         b.iter_batched_ref(
             || {
                 let Pair { mut wg_store, wg, .. } = Pair::new(&wasm);
-                let f = wg.get_typed_func::<u32, u32, _>(&mut wg_store, "grow").expect("grow");
+                let f = wg.get_typed_func::<u32, u32>(&mut wg_store, "grow").expect("grow");
                 // As for wasmi below: one call before the measurement.
                 f.call(&mut wg_store, 1).expect("grow");
                 (wg_store, f)

@@ -21,7 +21,7 @@ fn main() -> wasmguard::Result<()> {
     let module = Module::new(&engine, COREMARK_WASM)?;
     let mut store = Store::new(&engine, ());
     let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
-    let run = instance.get_typed_func::<u32, u32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<u32, u32>(&mut store, "run")?;
 
     let start = Instant::now();
     let result = run.call(&mut store, iterations)?;

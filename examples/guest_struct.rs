@@ -85,7 +85,7 @@ fn main() -> wasmguard::Result<()> {
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module)?;
 
-    let run = instance.get_typed_func::<(), i32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<(), i32>(&mut store, "run")?;
     let answer = run.call(&mut store, ())?;
     // area 15 * 6 = 90, far corner (2 + 15, 3 + 6) = (17, 9): 90 + 17 + 9.
     assert_eq!(answer, 116);
@@ -106,7 +106,7 @@ fn main() -> wasmguard::Result<()> {
 
     // A hostile pointer: the host function's `?` turns the access error into a trap the
     // embedder sees, with the access error inside.
-    let hostile = instance.get_typed_func::<(), (), _>(&mut store, "hostile")?;
+    let hostile = instance.get_typed_func::<(), ()>(&mut store, "hostile")?;
     let err = hostile.call(&mut store, ()).expect_err("out of bounds");
     let access = err.host_error().and_then(|e| e.downcast_ref::<AccessError>());
     assert!(matches!(access, Some(AccessError::OutOfBounds { address: 0xffff_fff0, len: 24, .. })), "{err:?}");

@@ -36,7 +36,7 @@ fn main() -> wasmguard::Result<()> {
     linker.func_wrap("env", "log", log)?;
     let mut store = Store::new(&engine, Logged::new());
     let instance = linker.instantiate(&mut store, &module)?;
-    let run = instance.get_typed_func::<(), (), _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
     run.call(&mut store, ())?;
     assert_eq!(store.data(), &["Hello, wasmguard!"]);
     Ok(())

@@ -25,7 +25,7 @@ fn main() -> wasmguard::Result<()> {
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
     let memory = instance.get_memory(&mut store, "mem").expect("exported memory");
-    let sum = instance.get_typed_func::<(u32, u32), u32, _>(&mut store, "sum")?;
+    let sum = instance.get_typed_func::<(u32, u32), u32>(&mut store, "sum")?;
 
     {
         // SAFETY: while `bytes` is used (to the end of this block) the memory is not grown,

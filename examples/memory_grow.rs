@@ -31,7 +31,7 @@ fn main() -> wasmguard::Result<()> {
              (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
     )?;
     let instance = Instance::new(&mut store, &module, &[])?;
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
     assert_eq!(grow.call(&mut store, 1)?, 1);
     assert_eq!(grow.call(&mut store, 1)?, -1);
     let mem = instance.get_memory(&mut store, "mem").expect("exported memory");

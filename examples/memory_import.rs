@@ -21,7 +21,7 @@ fn main() -> wasmguard::Result<()> {
     let module = Module::new(&engine, WAT)?;
     let instance = Instance::new(&mut store, &module, &[memory.into()])?;
 
-    let squares = instance.get_typed_func::<(u32, u32), (), _>(&mut store, "squares")?;
+    let squares = instance.get_typed_func::<(u32, u32), ()>(&mut store, "squares")?;
     squares.call(&mut store, (0x100, 8))?;
 
     let mut result = [0_u8; 8];

@@ -100,7 +100,7 @@ fn main() -> wasmguard::Result<()> {
     //    also borrowed as immutable. The same holds for slices and `&str`s, and for a wasm
     //    call (which may grow the memory): `func.call(&mut store, ..)` needs the store
     //    exclusively too. Growing *between* borrows is fine:
-    let old_pages = instance.get_typed_func::<(), i32, _>(&mut store, "grow_and_store")?.call(&mut store, ())?;
+    let old_pages = instance.get_typed_func::<(), i32>(&mut store, "grow_and_store")?.call(&mut store, ())?;
     assert_eq!(old_pages, 2);
     let fresh = memory.view(&store);
     assert_eq!(fresh.len(), 3 * 65536);

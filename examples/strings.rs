@@ -93,7 +93,7 @@ fn main() -> wasmguard::Result<()> {
     let mut store = Store::new(&engine, Logged::new());
     let instance = linker.instantiate(&mut store, &module)?;
 
-    let run = instance.get_typed_func::<(), u32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<(), u32>(&mut store, "run")?;
     let written = run.call(&mut store, ())?;
     assert_eq!(written as usize, GREETING.len());
     assert_eq!(store.data(), &["hello from the guest", "café au lait", GREETING]);
@@ -102,25 +102,25 @@ fn main() -> wasmguard::Result<()> {
     }
 
     // Too small a buffer: "👋 H" is the longest prefix that fits in 6 bytes.
-    let small = instance.get_typed_func::<(), u32, _>(&mut store, "small_buffer")?;
+    let small = instance.get_typed_func::<(), u32>(&mut store, "small_buffer")?;
     assert_eq!(small.call(&mut store, ())?, 6);
     assert_eq!(store.data().last().map(String::as_str), Some("👋 H"));
     println!("in 6 bytes: {}", store.data()[3]);
 
     // Invalid UTF-8: the host function's `?` traps the guest with the access error.
-    let bad = instance.get_typed_func::<(), (), _>(&mut store, "bad_utf8")?;
+    let bad = instance.get_typed_func::<(), ()>(&mut store, "bad_utf8")?;
     let err = bad.call(&mut store, ()).expect_err("invalid UTF-8");
     assert_eq!(access_error(&err), Some(&AccessError::InvalidUtf8 { address: 96, len: 12 }));
     println!("bad_utf8: {err}");
 
     // No NUL within `MAX_CSTR` bytes.
-    let unterminated = instance.get_typed_func::<(), (), _>(&mut store, "unterminated")?;
+    let unterminated = instance.get_typed_func::<(), ()>(&mut store, "unterminated")?;
     let err = unterminated.call(&mut store, ()).expect_err("unterminated");
     assert_eq!(access_error(&err), Some(&AccessError::Unterminated { address: 128, max_len: u64::from(MAX_CSTR) }));
     println!("unterminated: {err}");
 
     // A buffer outside the memory: nothing is written.
-    let hostile = instance.get_typed_func::<(), u32, _>(&mut store, "hostile_buffer")?;
+    let hostile = instance.get_typed_func::<(), u32>(&mut store, "hostile_buffer")?;
     let err = hostile.call(&mut store, ()).expect_err("out of bounds");
     assert!(matches!(access_error(&err), Some(AccessError::OutOfBounds { address: 0xffff_fff0, .. })), "{err:?}");
     println!("hostile_buffer: {err}");

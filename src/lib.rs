@@ -16,7 +16,7 @@
 //! "#)?;
 //! let mut store = Store::new(&engine, ());
 //! let instance = Instance::new(&mut store, &module, &[])?;
-//! let add = instance.get_typed_func::<(i32, i32), i32, _>(&mut store, "add")?;
+//! let add = instance.get_typed_func::<(i32, i32), i32>(&mut store, "add")?;
 //! assert_eq!(add.call(&mut store, (1, 2))?, 3);
 //! let memory = instance.get_memory(&mut store, "mem").expect("exported memory");
 //! assert_eq!(memory.size(&store), 1);

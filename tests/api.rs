@@ -47,7 +47,7 @@ fn engine_default_and_new() -> Result {
         let module = Module::new(&engine, wat)?;
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
-        assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "f")?.call(&mut store, ())?, 7);
+        assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "f")?.call(&mut store, ())?, 7);
     }
     Ok(())
 }
@@ -63,7 +63,7 @@ fn config_max_call_depth_bounds_recursion() -> Result {
     )?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
-    let f = instance.get_typed_func::<i32, i32, _>(&mut store, "f")?;
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
     assert_eq!(f.call(&mut store, 50)?, 50);
     let err = f.call(&mut store, 500).unwrap_err();
     assert_eq!(err.trap_code(), Some(TrapCode::StackOverflow), "{err}");
@@ -146,13 +146,13 @@ fn running_out_of_fuel_traps_and_refuelling_works() -> Result {
     store.set_fuel(10_000)?;
     let instance = Instance::new(&mut store, &module, &[])?;
     // An infinite loop always ends under fuel.
-    let spin = instance.get_typed_func::<(), (), _>(&mut store, "spin")?;
+    let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
     let err = spin.call(&mut store, ()).unwrap_err();
     assert_eq!(err.trap_code(), Some(TrapCode::OutOfFuel), "{err}");
     assert!(store.get_fuel()? < 10_000);
     // Refuel: the store is usable again, and fuel is consumed by ordinary calls.
     store.set_fuel(1_000_000)?;
-    let count = instance.get_typed_func::<i32, i32, _>(&mut store, "count")?;
+    let count = instance.get_typed_func::<i32, i32>(&mut store, "count")?;
     assert_eq!(count.call(&mut store, 1000)?, 1000);
     let left = store.get_fuel()?;
     assert!(left < 1_000_000 - 1000, "1000 iterations used only {} fuel", 1_000_000 - left);
@@ -174,7 +174,7 @@ fn module_from_text_and_binary() -> Result {
     for module in [Module::new(&engine, wat)?, Module::new(&engine, &binary)?, Module::new(&engine, wat.as_bytes())?] {
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
-        assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "f")?.call(&mut store, ())?, 42);
+        assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "f")?.call(&mut store, ())?, 42);
     }
     Ok(())
 }
@@ -258,12 +258,12 @@ fn trap_codes_reachable_from_wasm() -> Result {
         ("recursion", TrapCode::StackOverflow),
     ];
     for (name, code) in cases {
-        let f = instance.get_typed_func::<(), (), _>(&mut store, name)?;
+        let f = instance.get_typed_func::<(), ()>(&mut store, name)?;
         let err = f.call(&mut store, ()).unwrap_err();
         assert_eq!(err.trap_code(), Some(code), "{name}: {err}");
         assert!(err.to_string().contains(code.message()), "{name}: `{err}` lacks `{}`", code.message());
         // Every trap leaves the store usable.
-        assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "ok")?.call(&mut store, ())?, 1);
+        assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "ok")?.call(&mut store, ())?, 1);
     }
     Ok(())
 }
@@ -295,7 +295,7 @@ fn store_limits_bound_memory_growth_and_instantiation() -> Result {
     store.set_limits(StoreLimits { memory_size_bytes: 4 * 65_536, ..StoreLimits::default() });
     assert_eq!(store.limits().memory_size_bytes, 4 * 65_536);
     let instance = Instance::new(&mut store, &module, &[])?;
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
     assert_eq!(grow.call(&mut store, 3)?, 1);
     assert_eq!(grow.call(&mut store, 1)?, -1, "memory.grow past the store limit returns -1");
     assert_eq!(grow.call(&mut store, 0)?, 4);
@@ -326,7 +326,7 @@ fn store_limits_bound_tables_and_instances() -> Result {
              (func (export "grow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#,
     )?;
     let instance = Instance::new(&mut store, &module, &[])?;
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
     assert_eq!(grow.call(&mut store, 5)?, 5);
     assert_eq!(grow.call(&mut store, 1)?, -1);
     assert!(Instance::new(&mut store, &Module::new(&engine, "(module (table 11 funcref))")?, &[]).is_err());
@@ -357,7 +357,7 @@ fn instance_new_with_imports_of_all_four_kinds() -> Result {
     let g = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Var), Val::I32(10))?;
     let t = Table::new(&mut store, TableType::new(RefType::FuncRef, 2, None), Val::FuncRef(None))?;
     let instance = Instance::new(&mut store, &module, &[f.into(), mem.into(), g.into(), t.into()])?;
-    let run = instance.get_typed_func::<i32, i32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
     assert_eq!(run.call(&mut store, 7)?, 21);
     assert_eq!(&mem.data(&store)[8..12], &7_i32.to_le_bytes());
     assert_eq!(g.get(&store).i32(), Some(11));
@@ -413,9 +413,9 @@ fn get_export_by_kind() -> Result {
     assert!(instance.get_memory(&mut store, "zeta").is_none());
     assert!(instance.get_global(&mut store, "nope").is_none());
     assert!(instance.get_table(&mut store, "glob").is_none());
-    assert!(instance.get_typed_func::<(), i32, _>(&mut store, "nope").is_err());
-    assert!(instance.get_typed_func::<(), i64, _>(&mut store, "zeta").is_err());
-    assert_eq!(instance.get_typed_func::<(), (), _>(&mut store, "alpha")?.call(&mut store, ())?, ());
+    assert!(instance.get_typed_func::<(), i32>(&mut store, "nope").is_err());
+    assert!(instance.get_typed_func::<(), i64>(&mut store, "zeta").is_err());
+    assert_eq!(instance.get_typed_func::<(), ()>(&mut store, "alpha")?.call(&mut store, ())?, ());
     Ok(())
 }
 
@@ -509,9 +509,9 @@ fn val_f32_f64_raw_bits_keep_nan_payloads() -> Result {
     instance.get_func(&mut store, "neg32").expect("neg32").call(&mut store, &[Val::F32(snan32)], &mut out)?;
     assert!(matches!(out[0], Val::F32(b) if b == snan32 | 0x8000_0000), "{:?}", out[0]);
     // Through typed calls too.
-    let bits = instance.get_typed_func::<f32, i32, _>(&mut store, "bits32")?;
+    let bits = instance.get_typed_func::<f32, i32>(&mut store, "bits32")?;
     assert_eq!(bits.call(&mut store, f32::from_bits(snan32))? as u32, snan32);
-    let id64 = instance.get_typed_func::<f64, f64, _>(&mut store, "id64")?;
+    let id64 = instance.get_typed_func::<f64, f64>(&mut store, "id64")?;
     assert_eq!(id64.call(&mut store, f64::from_bits(snan64))?.to_bits(), snan64);
     // Accessors and conversions.
     assert_eq!(Val::from(1.5_f32).f32(), Some(1.5));
@@ -575,7 +575,7 @@ fn global_get_and_set() -> Result {
     let c = instance.get_global(&mut store, "c").expect("c");
     assert_eq!(m.get(&store).i32(), Some(1));
     m.set(&mut store, Val::I32(-8))?;
-    assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "read")?.call(&mut store, ())?, -8);
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "read")?.call(&mut store, ())?, -8);
     assert!(m.set(&mut store, Val::I64(1)).is_err(), "wrong type");
     assert_eq!(m.get(&store).i32(), Some(-8));
     assert_eq!(c.get(&store).f64(), Some(2.5));
@@ -604,7 +604,7 @@ fn table_size_get_grow() -> Result {
     assert!(t.get(&mut store, u32::MAX).is_none());
     assert_eq!(t.grow(&mut store, 1, Val::FuncRef(Some(f)))?, 2);
     assert_eq!(t.size(&store), 3);
-    let call = instance.get_typed_func::<i32, i32, _>(&mut store, "call")?;
+    let call = instance.get_typed_func::<i32, i32>(&mut store, "call")?;
     assert_eq!(call.call(&mut store, 2)?, 5);
     assert!(t.grow(&mut store, 2, Val::FuncRef(None)).is_err(), "past the maximum of 4");
     assert!(t.grow(&mut store, 1, Val::I32(0)).is_err(), "wrong element type");
@@ -638,21 +638,21 @@ fn typed_func_tuples_and_single_values() -> Result {
                local.get 3 local.get 2 local.get 1 local.get 0)
              (func (export "unit")))"#,
     );
-    assert_eq!(instance.get_typed_func::<i32, i32, _>(&mut store, "i32")?.call(&mut store, 41)?, 42);
-    assert_eq!(instance.get_typed_func::<i64, i64, _>(&mut store, "i64")?.call(&mut store, 1 << 40)?, (1 << 40) + 1);
-    assert_eq!(instance.get_typed_func::<f32, f32, _>(&mut store, "f32")?.call(&mut store, 1.25)?, 2.5);
-    assert_eq!(instance.get_typed_func::<f64, f64, _>(&mut store, "f64")?.call(&mut store, -0.75)?, -1.5);
+    assert_eq!(instance.get_typed_func::<i32, i32>(&mut store, "i32")?.call(&mut store, 41)?, 42);
+    assert_eq!(instance.get_typed_func::<i64, i64>(&mut store, "i64")?.call(&mut store, 1 << 40)?, (1 << 40) + 1);
+    assert_eq!(instance.get_typed_func::<f32, f32>(&mut store, "f32")?.call(&mut store, 1.25)?, 2.5);
+    assert_eq!(instance.get_typed_func::<f64, f64>(&mut store, "f64")?.call(&mut store, -0.75)?, -1.5);
     // u32 / u64 are the same wasm types, reinterpreted.
-    assert_eq!(instance.get_typed_func::<u32, u32, _>(&mut store, "i32")?.call(&mut store, u32::MAX)?, 0);
-    assert_eq!(instance.get_typed_func::<u32, i32, _>(&mut store, "i32")?.call(&mut store, u32::MAX - 1)?, -1);
-    assert_eq!(instance.get_typed_func::<u64, u64, _>(&mut store, "i64")?.call(&mut store, u64::MAX)?, 0);
-    assert_eq!(instance.get_typed_func::<(i32,), (i32,), _>(&mut store, "i32")?.call(&mut store, (1,))?, (2,));
-    let swap = instance.get_typed_func::<(i32, i64, f32, f64), (f64, f32, i64, i32), _>(&mut store, "swap")?;
+    assert_eq!(instance.get_typed_func::<u32, u32>(&mut store, "i32")?.call(&mut store, u32::MAX)?, 0);
+    assert_eq!(instance.get_typed_func::<u32, i32>(&mut store, "i32")?.call(&mut store, u32::MAX - 1)?, -1);
+    assert_eq!(instance.get_typed_func::<u64, u64>(&mut store, "i64")?.call(&mut store, u64::MAX)?, 0);
+    assert_eq!(instance.get_typed_func::<(i32,), (i32,)>(&mut store, "i32")?.call(&mut store, (1,))?, (2,));
+    let swap = instance.get_typed_func::<(i32, i64, f32, f64), (f64, f32, i64, i32)>(&mut store, "swap")?;
     assert_eq!(swap.call(&mut store, (1, -2, 3.5, -4.5))?, (-4.5, 3.5, -2, 1));
-    let swap_u = instance.get_typed_func::<(u32, u64, f32, f64), (f64, f32, u64, u32), _>(&mut store, "swap")?;
+    let swap_u = instance.get_typed_func::<(u32, u64, f32, f64), (f64, f32, u64, u32)>(&mut store, "swap")?;
     assert_eq!(swap_u.call(&mut store, (u32::MAX, u64::MAX, 0.0, 1.0))?, (1.0, 0.0, u64::MAX, u32::MAX));
-    instance.get_typed_func::<(), (), _>(&mut store, "unit")?.call(&mut store, ())?;
-    let f = instance.get_typed_func::<i32, i32, _>(&mut store, "i32")?;
+    instance.get_typed_func::<(), ()>(&mut store, "unit")?.call(&mut store, ())?;
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "i32")?;
     assert_eq!(f.func().ty(&store).params().len(), 1);
     Ok(())
 }
@@ -734,7 +734,7 @@ fn memory_shared_between_host_and_wasm() -> Result {
     let mem = instance.get_memory(&mut store, "mem").expect("mem");
     assert_eq!(&mem.data(&store)[100..103], &[1, 2, 3]);
     mem.write(&mut store, 103, &[4, 5])?;
-    let sum = instance.get_typed_func::<(i32, i32), i32, _>(&mut store, "sum")?;
+    let sum = instance.get_typed_func::<(i32, i32), i32>(&mut store, "sum")?;
     assert_eq!(sum.call(&mut store, (100, 5))?, 15);
     Ok(())
 }

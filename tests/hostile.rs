@@ -217,7 +217,7 @@ fn seed_module_runs() -> Result {
     let mut store = Store::new(&engine, ());
     store.set_fuel(1_000_000)?;
     let instance = Instance::new(&mut store, &module, &[])?;
-    let run = instance.get_typed_func::<(i32, i64, f32, f64), i32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<(i32, i64, f32, f64), i32>(&mut store, "run")?;
     assert_eq!(run.call(&mut store, (3, 2, 5.0, 4.0))?, 6 + 5, "fac(3) + 5");
     assert_eq!(instance.get_global(&mut store, "g").expect("g").get(&store).i32(), Some(6));
     Ok(())
@@ -400,7 +400,7 @@ fn hundred_thousand_nested_blocks() -> Result {
     let module = Module::new(&engine, &wat)?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
-    let f = instance.get_typed_func::<i32, i32, _>(&mut store, "f")?;
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "f")?;
     assert_eq!(f.call(&mut store, 0)?, 7);
     assert_eq!(f.call(&mut store, 1)?, 7);
 
@@ -413,7 +413,7 @@ fn hundred_thousand_nested_blocks() -> Result {
     let [types, funcs] = one_func_prelude();
     let module = Module::new(&engine, binary(&[types, funcs, section(7, &[1, 1, b'g', 0, 0]), code_section(&body)]))?;
     let instance = Instance::new(&mut store, &module, &[])?;
-    instance.get_typed_func::<(), (), _>(&mut store, "g")?.call(&mut store, ())?;
+    instance.get_typed_func::<(), ()>(&mut store, "g")?.call(&mut store, ())?;
     Ok(())
 }
 
@@ -433,7 +433,7 @@ fn deep_operand_stack() -> Result {
     wat.push_str(&"i32.add\n".repeat(N - 1));
     wat.push_str("))");
     let (mut store, instance) = instantiate(&wat)?;
-    assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "f")?.call(&mut store, ())?, N as i32);
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "f")?.call(&mut store, ())?, N as i32);
     Ok(())
 }
 
@@ -445,7 +445,7 @@ fn fifty_thousand_locals() -> Result {
                    (i64.add (local.get 2) (i64.trunc_f64_s (local.get 49999)))))"#;
     // 1 param + 4 + 49,995 = 50,000 locals in all (wasmparser's limit).
     let (mut store, instance) = instantiate(&wat.replace("LOCALS", &"f64 ".repeat(49_995)))?;
-    let f = instance.get_typed_func::<i32, i64, _>(&mut store, "f")?;
+    let f = instance.get_typed_func::<i32, i64>(&mut store, "f")?;
     assert_eq!(f.call(&mut store, 40)?, 41);
     assert_eq!(f.call(&mut store, 1)?, 2, "locals are zeroed on every call");
 
@@ -454,7 +454,7 @@ fn fifty_thousand_locals() -> Result {
                    (local.set 1 (i64.extend_i32_u (local.get 0)))
                    (call $r (i32.add (local.get 0) (i32.const 1)))))"#;
     let (mut store, instance) = instantiate(&rec.replace("LOCALS", &"i64 ".repeat(49_998)))?;
-    let r = instance.get_typed_func::<i32, (), _>(&mut store, "r")?;
+    let r = instance.get_typed_func::<i32, ()>(&mut store, "r")?;
     assert_eq!(r.call(&mut store, 0).unwrap_err().trap_code(), Some(TrapCode::StackOverflow));
 
     // One more local is a clean compile error.
@@ -501,13 +501,13 @@ fn memory_of_65536_pages_instantiates_or_fails_cleanly() {
     let mem = instance.get_memory(&mut store, "mem").expect("mem");
     assert_eq!(mem.size(&store), 65_536);
     assert_eq!(mem.data_size(&store) as u64, 1 << 32);
-    let poke = instance.get_typed_func::<(u32, u32), (), _>(&mut store, "poke").expect("poke");
-    let peek = instance.get_typed_func::<u32, u32, _>(&mut store, "peek").expect("peek");
+    let poke = instance.get_typed_func::<(u32, u32), ()>(&mut store, "poke").expect("poke");
+    let peek = instance.get_typed_func::<u32, u32>(&mut store, "peek").expect("peek");
     poke.call(&mut store, (0xFFFF_FFFC, 0xA5A5_5A5A)).expect("last word is in bounds");
     assert_eq!(peek.call(&mut store, 0xFFFF_FFFC).expect("peek"), 0xA5A5_5A5A);
     let err = peek.call(&mut store, 0xFFFF_FFFD).unwrap_err();
     assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds));
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow").expect("grow");
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow").expect("grow");
     assert_eq!(grow.call(&mut store, 1).expect("grow"), -1);
     assert_eq!(grow.call(&mut store, 0).expect("grow"), 65_536);
 }
@@ -517,7 +517,7 @@ fn memory_grow_to_the_4gib_limit() -> Result {
     let wat = r#"(module (memory (export "mem") 1)
                    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
     let (mut store, instance) = instantiate(wat)?;
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
     assert_eq!(grow.call(&mut store, 65_536)?, -1, "one page past 4 GiB");
     assert_eq!(grow.call(&mut store, -1)?, -1, "0xFFFF_FFFF pages");
     assert_eq!(grow.call(&mut store, i32::MIN)?, -1);
@@ -533,7 +533,7 @@ fn memory_grow_to_the_4gib_limit() -> Result {
     // Under a store limit, growth fails exactly at the limit, without allocating.
     let (mut store, instance) = instantiate(wat)?;
     store.set_limits(StoreLimits { memory_size_bytes: 1 << 30, ..StoreLimits::default() });
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
     assert_eq!(grow.call(&mut store, 16_384)?, -1);
     assert_eq!(grow.call(&mut store, 16_383)?, 1);
     assert_eq!(grow.call(&mut store, 1)?, -1);
@@ -560,11 +560,11 @@ fn table_of_ten_million_elements() -> Result {
     };
     let t = instance.get_table(&mut store, "t").expect("t");
     assert_eq!(t.size(&store), 10_000_000);
-    let call = instance.get_typed_func::<i32, i32, _>(&mut store, "call")?;
+    let call = instance.get_typed_func::<i32, i32>(&mut store, "call")?;
     assert_eq!(call.call(&mut store, 9_999_999)?, 3);
     assert_eq!(call.call(&mut store, 5).unwrap_err().trap_code(), Some(TrapCode::IndirectCallToNull));
     assert_eq!(call.call(&mut store, 10_000_000).unwrap_err().trap_code(), Some(TrapCode::TableOutOfBounds));
-    let grow = instance.get_typed_func::<i32, i32, _>(&mut store, "grow")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
     assert_eq!(grow.call(&mut store, -1)?, -1);
     assert_eq!(grow.call(&mut store, 1)?, -1, "at the default store limit of 10 million");
 
@@ -595,7 +595,7 @@ const RECURSION: &str = r#"(module
 #[test]
 fn hundred_thousand_deep_recursion_succeeds_by_default() -> Result {
     let (mut store, instance) = instantiate(RECURSION)?;
-    let down = instance.get_typed_func::<i32, i32, _>(&mut store, "down")?;
+    let down = instance.get_typed_func::<i32, i32>(&mut store, "down")?;
     assert_eq!(down.call(&mut store, 100_000)?, 100_000);
     assert_eq!(down.call(&mut store, 10)?, 10);
     Ok(())
@@ -605,12 +605,12 @@ fn hundred_thousand_deep_recursion_succeeds_by_default() -> Result {
 fn infinite_recursion_is_a_stack_overflow_trap() -> Result {
     let (mut store, instance) = instantiate(RECURSION)?;
     for name in ["inf", "ind"] {
-        let f = instance.get_typed_func::<i32, i32, _>(&mut store, name)?;
+        let f = instance.get_typed_func::<i32, i32>(&mut store, name)?;
         let err = f.call(&mut store, 0).unwrap_err();
         assert_eq!(err.trap_code(), Some(TrapCode::StackOverflow), "{name}: {err}");
     }
     // The store is still usable afterwards.
-    assert_eq!(instance.get_typed_func::<i32, i32, _>(&mut store, "down")?.call(&mut store, 3)?, 3);
+    assert_eq!(instance.get_typed_func::<i32, i32>(&mut store, "down")?.call(&mut store, 3)?, 3);
     Ok(())
 }
 
@@ -652,7 +652,7 @@ fn host_wasm_host_recursion_ends_in_a_trap() -> Result {
     let module = Module::new(&engine, REENTRANT)?;
     let mut store = Store::new(&engine, 0_u32);
     let instance = reentrant_linker(&engine).instantiate(&mut store, &module)?;
-    let enter = instance.get_typed_func::<i32, i32, _>(&mut store, "enter")?;
+    let enter = instance.get_typed_func::<i32, i32>(&mut store, "enter")?;
     let err = enter.call(&mut store, 0).unwrap_err();
     assert_eq!(err.trap_code(), Some(TrapCode::StackOverflow), "{err}");
     assert!(*store.data() >= 10, "the host was re-entered only {} times", store.data());
@@ -669,7 +669,7 @@ fn host_wasm_host_recursion_on_a_small_thread_stack() {
             let module = Module::new(&engine, REENTRANT).map_err(|e| e.to_string())?;
             let mut store = Store::new(&engine, 0_u32);
             let instance = reentrant_linker(&engine).instantiate(&mut store, &module).map_err(|e| e.to_string())?;
-            let enter = instance.get_typed_func::<i32, i32, _>(&mut store, "enter").map_err(|e| e.to_string())?;
+            let enter = instance.get_typed_func::<i32, i32>(&mut store, "enter").map_err(|e| e.to_string())?;
             Ok(enter.call(&mut store, 0).err().and_then(|e| e.trap_code()))
         })
         .expect("spawn");
@@ -690,7 +690,7 @@ fn recursion_without_locals_is_bounded_by_the_value_stack() -> Result {
         let mut store = Store::new(&engine, ());
         store.set_fuel(4_000_000)?;
         let instance = Instance::new(&mut store, &module, &[])?;
-        let f = instance.get_typed_func::<(), (), _>(&mut store, "f")?;
+        let f = instance.get_typed_func::<(), ()>(&mut store, "f")?;
         let err = f.call(&mut store, ()).unwrap_err();
         assert_eq!(err.trap_code(), Some(TrapCode::StackOverflow), "{wat}: {err}");
     }
@@ -714,7 +714,7 @@ fn panicking_host_function_leaves_the_store_usable() -> Result {
     })?;
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module)?;
-    let run = instance.get_typed_func::<i32, i32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
     for i in 1..=150 {
         // The embedder catches the host's panic; it must reach it intact every time.
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, i)));
@@ -789,13 +789,13 @@ fn loads_and_stores_at_the_top_of_the_address_space() -> Result {
     )?;
     let memory_oob = ["load", "load64", "load8", "store", "store_end", "f64_store", "fill", "fill_len", "copy", "init"];
     for name in memory_oob {
-        let err = instance.get_typed_func::<(), (), _>(&mut store, name)?.call(&mut store, ()).unwrap_err();
+        let err = instance.get_typed_func::<(), ()>(&mut store, name)?.call(&mut store, ()).unwrap_err();
         assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds), "{name}: {err}");
     }
     for name in ["table_init", "table_copy", "table_fill"] {
-        let err = instance.get_typed_func::<(), (), _>(&mut store, name)?.call(&mut store, ()).unwrap_err();
+        let err = instance.get_typed_func::<(), ()>(&mut store, name)?.call(&mut store, ()).unwrap_err();
         assert_eq!(err.trap_code(), Some(TrapCode::TableOutOfBounds), "{name}: {err}");
     }
-    assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "ok")?.call(&mut store, ())?, 0);
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "ok")?.call(&mut store, ())?, 0);
     Ok(())
 }

@@ -65,7 +65,7 @@ impl Instance {
     }
 
     /// The exports, in the module's export order.
-    pub fn exports<T>(&self, mut store: impl AsContextMut<Data = T>) -> std::vec::IntoIter<Export> {
+    pub fn exports(&self, mut store: impl AsContextMut) -> std::vec::IntoIter<Export> {
         let ctx = store.as_context_mut();
         let e = self.entity(ctx.0);
         let list: Vec<Export> = e
@@ -78,28 +78,28 @@ impl Instance {
     }
 
     /// The export named `name`.
-    pub fn get_export<T>(&self, mut store: impl AsContextMut<Data = T>, name: &str) -> Option<Extern> {
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
         let ctx = store.as_context_mut();
         self.entity(ctx.0).export(&ctx.0.inner, name)
     }
 
     /// The exported function `name`.
-    pub fn get_func<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Func> {
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
     }
 
     /// The exported memory `name`.
-    pub fn get_memory<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Memory> {
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
     }
 
     /// The exported global `name`.
-    pub fn get_global<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Global> {
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
     }
 
     /// The exported table `name`.
-    pub fn get_table<T>(&self, store: impl AsContextMut<Data = T>, name: &str) -> Option<Table> {
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
 
@@ -108,9 +108,9 @@ impl Instance {
     /// # Errors
     ///
     /// If there is no such function export or its type does not match.
-    pub fn get_typed_func<Params: WasmTyList, Results: WasmTyList, T>(
+    pub fn get_typed_func<Params: WasmTyList, Results: WasmTyList>(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        mut store: impl AsContextMut,
         name: &str,
     ) -> Result<TypedFunc<Params, Results>> {
         let mut ctx = store.as_context_mut();

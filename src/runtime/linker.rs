@@ -41,7 +41,7 @@ impl<T> Clone for Definition<T> {
 /// linker.func_wrap("env", "double", |x: i32| x * 2)?;
 /// let mut store = Store::new(&engine, ());
 /// let instance = linker.instantiate(&mut store, &module)?;
-/// let run = instance.get_typed_func::<i32, i32, _>(&mut store, "run")?;
+/// let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
 /// assert_eq!(run.call(&mut store, 21)?, 42);
 /// # Ok(()) }
 /// ```

@@ -139,7 +139,7 @@ impl MemoryEntity {
 /// # let mut store = Store::new(&engine, ());
 /// # let instance = Instance::new(&mut store, &module, &[]).unwrap();
 /// let memory = instance.get_memory(&mut store, "m").unwrap();
-/// let f = instance.get_typed_func::<(), (), _>(&mut store, "f").unwrap();
+/// let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
 /// let view = memory.view(&store);
 /// f.call(&mut store, ()).unwrap(); // error: `store` is borrowed by `view`
 /// println!("{:?}", view.bytes(0, 4));

@@ -19,11 +19,11 @@ fn linker_func_wrap_define_instantiate() -> Result {
     linker.define(&mut store, "env", "mem", mem)?.define(&mut store, "env", "g", g)?;
     linker.define(&mut store, "env", "t", t)?;
     let instance = linker.instantiate(&mut store, &module)?;
-    assert_eq!(instance.get_typed_func::<i32, i32, _>(&mut store, "run")?.call(&mut store, 10)?, 9);
+    assert_eq!(instance.get_typed_func::<i32, i32>(&mut store, "run")?.call(&mut store, 10)?, 9);
     assert_eq!(g.get(&store).i32(), Some(1));
     // One linker, many instances.
     let again = linker.instantiate(&mut store, &module)?;
-    assert_eq!(again.get_typed_func::<i32, i32, _>(&mut store, "run")?.call(&mut store, 1)?, 0);
+    assert_eq!(again.get_typed_func::<i32, i32>(&mut store, "run")?.call(&mut store, 1)?, 0);
     assert_eq!(g.get(&store).i32(), Some(2));
     // A definition of the wrong type is a link error naming the import.
     let mut bad = Linker::new(&engine);
@@ -77,20 +77,20 @@ fn host_closures_with_and_without_caller_and_all_result_shapes() -> Result {
     })?;
     let mut store = Store::new(&engine, Vec::new());
     let instance = linker.instantiate(&mut store, &module)?;
-    assert_eq!(instance.get_typed_func::<i32, i32, _>(&mut store, "value")?.call(&mut store, 21)?, 42);
-    let tuple = instance.get_typed_func::<(i64, f64), (f64, i64), _>(&mut store, "tuple")?;
+    assert_eq!(instance.get_typed_func::<i32, i32>(&mut store, "value")?.call(&mut store, 21)?, 42);
+    let tuple = instance.get_typed_func::<(i64, f64), (f64, i64)>(&mut store, "tuple")?;
     assert_eq!(tuple.call(&mut store, (9, 0.5))?, (1.0, 10));
-    let unit = instance.get_typed_func::<i32, (), _>(&mut store, "unit")?;
+    let unit = instance.get_typed_func::<i32, ()>(&mut store, "unit")?;
     unit.call(&mut store, 4)?;
     unit.call(&mut store, 5)?;
     assert_eq!(store.data(), &[4, 5]);
-    assert_eq!(instance.get_typed_func::<u32, u32, _>(&mut store, "ok")?.call(&mut store, u32::MAX)?, 0);
-    let fails = instance.get_typed_func::<i32, i32, _>(&mut store, "fails")?;
+    assert_eq!(instance.get_typed_func::<u32, u32>(&mut store, "ok")?.call(&mut store, u32::MAX)?, 0);
+    let fails = instance.get_typed_func::<i32, i32>(&mut store, "fails")?;
     assert_eq!(fails.call(&mut store, 1)?, 2);
     let err = fails.call(&mut store, -7).unwrap_err();
     assert!(err.to_string().contains("host refused -7"), "{err}");
     assert!(err.trap_code().is_none(), "a host error is not a wasm trap code: {err}");
-    let state = instance.get_typed_func::<i32, i32, _>(&mut store, "state")?;
+    let state = instance.get_typed_func::<i32, i32>(&mut store, "state")?;
     assert_eq!(state.call(&mut store, 1)?, 5);
     assert!(state.call(&mut store, 9).unwrap_err().to_string().contains("no such entry"));
     Ok(())
@@ -120,7 +120,7 @@ fn host_error_reaches_the_caller_intact() -> Result {
     linker.func_wrap("h", "boom", || -> Result<()> { Err(Error::new(CustomHostError(17))) })?;
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module)?;
-    let err = instance.get_typed_func::<(), (), _>(&mut store, "run")?.call(&mut store, ()).unwrap_err();
+    let err = instance.get_typed_func::<(), ()>(&mut store, "run")?.call(&mut store, ()).unwrap_err();
     assert!(err.to_string().contains("custom host error #17"), "{err}");
     let inner = err.host_error().expect("a host error");
     assert_eq!(inner.downcast_ref::<CustomHostError>().map(|e| e.0), Some(17));
@@ -174,7 +174,7 @@ fn caller_works_wherever_a_store_does() -> Result {
     })?;
     let mut store = Store::new(&engine, 0_u32);
     let instance = linker.instantiate(&mut store, &module)?;
-    let run = instance.get_typed_func::<i32, i32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
     assert_eq!(run.call(&mut store, 3)?, 3 * 8 + 100);
     assert_eq!(*store.data(), 1);
     assert_eq!(instance.get_global(&mut store, "g").expect("g").get(&store).i32(), Some(12));
@@ -214,7 +214,7 @@ fn host_can_catch_a_guest_trap_and_continue() -> Result {
     })?;
     let mut store = Store::new(&engine, None);
     let instance = linker.instantiate(&mut store, &module)?;
-    let run = instance.get_typed_func::<(), i32, _>(&mut store, "run")?;
+    let run = instance.get_typed_func::<(), i32>(&mut store, "run")?;
     for _ in 0..3 {
         assert_eq!(run.call(&mut store, ())?, 42, "the outer call continues after the inner trap");
         assert_eq!(*store.data(), Some(TrapCode::IntegerDivisionByZero));
@@ -245,7 +245,7 @@ fn instantiate_from_inside_a_host_function() -> Result {
     })?;
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &outer)?;
-    assert_eq!(instance.get_typed_func::<(), i32, _>(&mut store, "run")?.call(&mut store, ())?, 38);
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "run")?.call(&mut store, ())?, 38);
     Ok(())
 }
 
@@ -295,7 +295,7 @@ fn runtime_objects_are_send_and_sync() {
     let handle = std::thread::spawn(move || {
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[]).expect("instance");
-        instance.get_typed_func::<(), i32, _>(&mut store, "f").expect("f").call(&mut store, ()).expect("call")
+        instance.get_typed_func::<(), i32>(&mut store, "f").expect("f").call(&mut store, ()).expect("call")
     });
     assert_eq!(handle.join().expect("thread"), 3);
 }
