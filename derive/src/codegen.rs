@@ -41,7 +41,7 @@ fn expand_struct(def: &StructDef) -> TokenStream {
         let range = Names::field_range(index);
         quote!(#read(&bytes[#range])?)
     });
-    let value = construct(def.shape, &def.fields, reads);
+    let value = construct(&quote!(Self), def.shape, &def.fields, reads);
     let writes = def.fields.iter().enumerate().map(|(index, field)| {
         let write = layout::guest_type_item(&field.ty, &write_item);
         let member = &field.member;
@@ -88,7 +88,7 @@ fn expand_struct(def: &StructDef) -> TokenStream {
     };
     let field_values =
         def.fields.iter().enumerate().map(|(index, _)| quote!(::wasmguard::__private::Field::new(#offsets[#index])));
-    let fields_value = construct_fields(def.shape, &fields_ident, &def.fields, field_values);
+    let fields_value = construct(&quote!(#fields_ident), def.shape, &def.fields, field_values);
     let fields_struct = fields_struct(def, &fields_ident);
 
     quote! {
@@ -115,8 +115,10 @@ fn expand_struct(def: &StructDef) -> TokenStream {
     }
 }
 
-/// `Self { a: .., b: .. }`, `Self(.., ..)` or `Self` from one expression per field.
+/// `Path { a: .., b: .. }`, `Path(.., ..)` or `Path` from one expression per field, where
+/// `path` is `Self` or the `<Name>GuestFields` type.
 fn construct(
+    path: &TokenStream,
     shape: Shape,
     fields: &[crate::parse::FieldDef],
     values: impl Iterator<Item = TokenStream>,
@@ -124,27 +126,10 @@ fn construct(
     match shape {
         Shape::Named => {
             let members = fields.iter().map(|f| &f.member);
-            quote!(Self { #(#members: #values),* })
+            quote!(#path { #(#members: #values),* })
         }
-        Shape::Tuple => quote!(Self(#(#values),*)),
-        Shape::Unit => quote!(Self),
-    }
-}
-
-/// The value of `<Name>GuestFields`, from one `Field` expression per field.
-fn construct_fields(
-    shape: Shape,
-    fields_ident: &Ident,
-    fields: &[crate::parse::FieldDef],
-    values: impl Iterator<Item = TokenStream>,
-) -> TokenStream {
-    match shape {
-        Shape::Named => {
-            let members = fields.iter().map(|f| &f.member);
-            quote!(#fields_ident { #(#members: #values),* })
-        }
-        Shape::Tuple => quote!(#fields_ident(#(#values),*)),
-        Shape::Unit => quote!(#fields_ident),
+        Shape::Tuple => quote!(#path(#(#values),*)),
+        Shape::Unit => quote!(#path),
     }
 }
 
