@@ -26,8 +26,15 @@ mod sequences;
 
 use wasmguard::{AccessError, Engine, GuestType, Memory, MemoryType, Store, WASM_PAGE_SIZE, WasmPtr, WasmSlice};
 
-/// Cases per property.
-const CASES: u32 = 1000;
+/// Cases per property: a thousand natively, a handful under Miri (which also cannot read
+/// the persisted-failures files while isolated).
+fn proptest_config() -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config::with_cases(if cfg!(miri) { 4 } else { 1000 });
+    if cfg!(miri) {
+        config.failure_persistence = None;
+    }
+    config
+}
 
 // ---------------------------------------------------------------------------------------------
 // Edge cases outside the random sequences

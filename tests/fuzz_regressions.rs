@@ -88,3 +88,32 @@ fn execute_driver_smoke() {
     assert_eq!(traps, [None, Some(Some(TrapCode::IntegerDivisionByZero)), Some(Some(TrapCode::OutOfFuel))]);
     decode(b"\0asm\x01\0\0\0\x01");
 }
+
+/// Found by `differential`: wasmi 2.0.0 returns `a` from `select(a, x, eqz(x))` when `x` is
+/// non-zero (the shape wasm-smith uses to guard divisors). The right answer is `x`; this
+/// keeps wasmguard's lowering of `select` with a fused or retargeted condition honest.
+#[test]
+fn differential_select_of_eqz_of_the_same_local() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (func (export "guard") (param i32) (result i32) (local i32)
+            (local.set 1 (local.get 0))
+            (i32.div_u (i32.const 524296)
+              (select (i32.const 1) (local.get 1) (i32.eqz (local.get 1)))))
+          (func (export "pick") (param i64) (result i64)
+            (select (i64.const 5) (local.get 0) (i64.eqz (local.get 0)))))"#,
+    )
+    .expect("valid text");
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wasm).expect("valid module");
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("no imports");
+    let guard = instance.get_typed_func::<u32, u32>(&mut store, "guard").expect("export");
+    let pick = instance.get_typed_func::<i64, i64>(&mut store, "pick").expect("export");
+    for (x, want) in [(0, 524_296), (1, 524_296), (7, 74_899), (524_297, 0)] {
+        assert_eq!(guard.call(&mut store, x).expect("no trap"), want, "guard({x})");
+    }
+    for (x, want) in [(0, 5), (1, 1), (-9, -9)] {
+        assert_eq!(pick.call(&mut store, x).expect("no trap"), want, "pick({x})");
+    }
+}

@@ -1,10 +1,19 @@
-//! Turns an `execute` fuzz input into the `.wasm` module the target ran:
-//! `cargo run --example smith_to_wasm -- INPUT OUTPUT.wasm`.
+//! Turns an `execute` or `differential` fuzz input into the `.wasm` module the target ran:
+//! `cargo run --example smith_to_wasm -- [--differential] INPUT OUTPUT.wasm`.
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, input, output] = &args[..] else { panic!("usage: smith_to_wasm INPUT OUTPUT.wasm") };
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let differential = args.first().is_some_and(|a| a == "--differential");
+    if differential {
+        args.remove(0);
+    }
+    let [input, output] = &args[..] else { panic!("usage: smith_to_wasm [--differential] INPUT OUTPUT.wasm") };
     let data = std::fs::read(input).expect("read input");
-    let module = wasmguard_fuzz::smith_module(&mut arbitrary::Unstructured::new(&data)).expect("a module");
-    std::fs::write(output, module.to_bytes()).expect("write output");
+    let mut u = arbitrary::Unstructured::new(&data);
+    let module = if differential {
+        wasmguard_fuzz::differential::smith_module(&mut u)
+    } else {
+        wasmguard_fuzz::smith_module(&mut u)
+    };
+    std::fs::write(output, module.expect("a module").to_bytes()).expect("write output");
 }

@@ -1,5 +1,11 @@
 //! Shared pieces of the wasmguard fuzz targets: the wasm-smith configuration of what the
-//! engine supports, and the instantiate-and-call-everything driver.
+//! engine supports, the instantiate-and-call-everything driver, and the checks behind the
+//! `differential`, `memory_ops` and `guest_types` targets (in their own modules, so that a
+//! crashing input can be replayed from a test or a debugger without libFuzzer).
+
+pub mod differential;
+pub mod guest_types;
+pub mod memory_ops;
 
 use arbitrary::{Result, Unstructured};
 use wasmguard::{
@@ -11,6 +17,14 @@ pub const FUEL: u64 = 100_000;
 
 /// A wasm-smith module within what wasmguard supports: Wasm 2.0 without SIMD.
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
+    smith_module_with(u, |_| {})
+}
+
+/// As [`smith_module`], with `tweak` applied to the configuration last.
+pub fn smith_module_with(
+    u: &mut Unstructured<'_>,
+    tweak: impl FnOnce(&mut wasm_smith::Config),
+) -> Result<wasm_smith::Module> {
     let mut c = wasm_smith::Config::default();
     (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (false, false, false);
     (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (false, false, false);
@@ -27,6 +41,7 @@ pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     c.export_everything = u.arbitrary()?;
     c.canonicalize_nans = u.arbitrary()?;
     c.disallow_traps = u.arbitrary()?; // traps end calls early; without them code runs deeper
+    tweak(&mut c);
     wasm_smith::Module::new(c, u)
 }
 

@@ -11,7 +11,6 @@ use proptest::test_runner::TestCaseResult;
 use wasmguard::access::{Guard, GuardMut};
 use wasmguard::{AccessError, Engine, Memory, MemoryType, Store, WASM_PAGE_SIZE, WasmPtr, WasmSlice};
 
-use crate::CASES;
 use crate::model::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,7 +283,7 @@ fn run_guards(ops: &[GuardOp]) -> TestCaseResult {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(crate::proptest_config())]
 
     /// Guard acquisition and release sequences on one `MemoryViewMut` follow the model of
     /// the live set, and writes through mutable guards land in memory. (Zero-length

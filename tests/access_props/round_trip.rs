@@ -6,14 +6,13 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
 use wasmguard::{AccessError, Engine, GuestType, Memory, MemoryType, Store, WasmPtr};
 
-use crate::CASES;
 use crate::model::*;
 use crate::sequences::{Op, Sim};
 
 macro_rules! round_trips {
     ($($name:ident $test:ident: $t:ty),* $(,)?) => {
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(CASES))]
+            #![proptest_config(crate::proptest_config())]
             $(
                 #[test]
                 fn $test(
@@ -95,7 +94,7 @@ fn project_offset(address: u32, offset: u32, actual: Result<u64, AccessError>) -
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(crate::proptest_config())]
 
     /// `WasmPtr::project` lands on the wasm32 C field offsets, and reading a field through
     /// it agrees with reading the whole struct.

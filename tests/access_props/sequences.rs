@@ -8,7 +8,6 @@ use proptest::strategy::Union;
 use proptest::test_runner::TestCaseResult;
 use wasmguard::{AccessError, Engine, Memory, MemoryType, Store, WASM_PAGE_SIZE, WasmPtr, WasmSlice};
 
-use crate::CASES;
 use crate::model::*;
 
 macro_rules! dispatch {
@@ -448,7 +447,7 @@ pub(crate) fn memory_config() -> impl Strategy<Value = (u32, u32)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(crate::proptest_config())]
 
     /// Random operation sequences agree with the model, and nothing panics.
     #[test]
