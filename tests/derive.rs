@@ -536,3 +536,65 @@ fn slices_of_derived_types() -> wasmguard::Result<()> {
     );
     Ok(())
 }
+
+/// A C tagged union: `struct { u8 tag; union { struct { u32 id; u64 timeout; } clock; u32 fd; } }`.
+#[derive(GuestType, Debug, Clone, Copy, PartialEq)]
+#[repr(C, u8)]
+#[guest(size = 24, align = 8)]
+enum Wait {
+    Clock {
+        #[guest(offset = 8)]
+        id: u32,
+        #[guest(offset = 16)]
+        timeout: u64,
+    },
+    Fd(#[guest(offset = 8)] u32) = 4,
+    Nothing,
+}
+
+/// A tag wider than a byte, and a union of small members: the union follows the tag.
+#[derive(GuestType, Debug, Clone, Copy, PartialEq)]
+#[repr(C, u16)]
+#[guest(size = 4, align = 2)]
+enum WideTag {
+    Byte(#[guest(offset = 2)] u8),
+    Pair([u8; 2]),
+}
+
+#[test]
+fn tagged_unions_have_the_c_layout() {
+    let clock = Wait::Clock { id: 1, timeout: 0x0102_0304_0506_0708 };
+    let mut bytes = encode(&clock);
+    assert_eq!(bytes, [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1]);
+    // Explicit and implicit discriminants, as the language assigns them.
+    assert_eq!(encode(&Wait::Fd(9))[..12], [4, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0]);
+    assert_eq!(encode(&Wait::Nothing)[0], 5);
+    round_trip(clock);
+    round_trip(Wait::Fd(u32::MAX));
+    round_trip(Wait::Nothing);
+    round_trip(WideTag::Byte(7));
+    round_trip(WideTag::Pair([1, 2]));
+    assert_eq!(encode(&WideTag::Pair([1, 2])), [1, 0, 1, 2]);
+    // Writing zeroes what the live variant does not use.
+    let mut dirty = [0xAA; 24];
+    Wait::Fd(1).write_to(&mut dirty);
+    assert_eq!(dirty, encode(&Wait::Fd(1)).as_slice());
+    // An unknown tag is an error, never an invalid value.
+    bytes[0] = 2;
+    assert_eq!(Wait::read_from(&bytes), Err(AccessError::InvalidValue { type_name: "Wait", value: 2 }));
+    assert_eq!(WideTag::read_from(&[0, 1, 0, 0]), Err(AccessError::InvalidValue { type_name: "WideTag", value: 256 }));
+}
+
+#[test]
+fn tagged_unions_in_guest_memory() -> wasmguard::Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+    let waits = [Wait::Fd(3), Wait::Clock { id: 2, timeout: 1000 }, Wait::Nothing];
+    let slice = WasmSlice::new(WasmPtr::<Wait>::new(0x101), 3); // unaligned is fine
+    slice.write_from(&mut memory.view_mut(&mut store), &waits)?;
+    assert_eq!(slice.read_to_vec(&memory.view(&store))?, waits);
+    memory.view_mut(&mut store).write(0x101 + 24, &[99])?;
+    assert!(matches!(slice.read_to_vec(&memory.view(&store)), Err(AccessError::InvalidValue { value: 99, .. })));
+    Ok(())
+}

@@ -142,6 +142,12 @@ fn bench_coremark() {
 }
 
 #[test]
+fn wasi_capture() {
+    let out = run_example("wasi_capture");
+    assert_lines("wasi_capture", &out, &["captured stdout: argc=3", "exit status: 7"]);
+}
+
+#[test]
 fn every_example_is_tested() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut found: Vec<String> = std::fs::read_dir(&dir)
@@ -160,6 +166,7 @@ fn every_example_is_tested() {
         "memory_ty",
         "safe_memory",
         "strings",
+        "wasi_capture",
     ];
     for name in &found {
         assert!(tested.contains(&name.as_str()), "examples/{name}.rs has no test in tests/examples.rs");

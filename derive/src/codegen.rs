@@ -12,13 +12,14 @@ use quote::{format_ident, quote};
 use syn::{Ident, Member};
 
 use crate::layout::{self, Names};
-use crate::parse::{EnumDef, Input, Shape, StructDef};
+use crate::parse::{EnumDef, Input, Shape, StructDef, TaggedDef};
 
 /// The code derived for `input`.
 pub(crate) fn expand(input: &Input) -> TokenStream {
     match input {
         Input::Struct(def) => expand_struct(def),
         Input::Enum(def) => expand_enum(def),
+        Input::Tagged(def) => expand_tagged(def),
     }
 }
 
@@ -231,6 +232,112 @@ fn expand_enum(def: &EnumDef) -> TokenStream {
     }
 }
 
+/// `GuestType` for an enum with fields: a C tagged union. Reading validates the tag (an
+/// unknown one is `AccessError::InvalidValue`) and reads only the live variant's fields;
+/// writing zeroes every byte first (padding and the unused part of the union).
+fn expand_tagged(def: &TaggedDef) -> TokenStream {
+    let ident = &def.ident;
+    let name = ident.to_string();
+    let layout = layout::tagged_layout(def);
+    let (size, align) = (Names::size(), Names::align());
+    let repr = &def.repr.ty;
+    let unsigned = &def.repr.unsigned;
+    let tag_range = Names::tag_range();
+    let read_item = format_ident!("read_from");
+    let write_item = format_ident!("write_to");
+    let consts: Vec<_> = (0..def.variants.len()).map(|i| format_ident!("__WASMGUARD_DISCRIMINANT_{}", i)).collect();
+    // Discriminants as the language assigns them: the written one, or the previous plus one.
+    let mut discriminants = Vec::new();
+    for (i, variant) in def.variants.iter().enumerate() {
+        let value = match (&variant.discriminant, i) {
+            (Some(expr), _) => quote!((#expr) as #repr as #unsigned),
+            (None, 0) => quote!(0),
+            (None, _) => {
+                let previous = &consts[i - 1];
+                quote!(#previous.wrapping_add(1))
+            }
+        };
+        discriminants.push(value);
+    }
+    let mut read_arms = Vec::new();
+    let mut write_arms = Vec::new();
+    for (v, variant) in def.variants.iter().enumerate() {
+        let vident = &variant.ident;
+        let tag = &consts[v];
+        let path = quote!(Self::#vident);
+        let reads = variant.fields.iter().enumerate().map(|(index, field)| {
+            let read = layout::guest_type_item(&field.ty, &read_item);
+            let range = Names::variant_field_range(v, index);
+            quote!(#read(&bytes[#range])?)
+        });
+        let value = construct(&path, variant.shape, &variant.fields, reads);
+        read_arms.push(quote!(#tag => ::wasmguard::__private::Result::Ok(#value),));
+        let bindings: Vec<_> = (0..variant.fields.len()).map(|i| format_ident!("__wasmguard_field_{}", i)).collect();
+        let pattern = match variant.shape {
+            Shape::Named => {
+                let members = variant.fields.iter().map(|f| &f.member);
+                quote!(#path { #(#members: #bindings),* })
+            }
+            Shape::Tuple => quote!(#path(#(#bindings),*)),
+            Shape::Unit => quote!(#path),
+        };
+        let writes = variant.fields.iter().enumerate().map(|(index, field)| {
+            let write = layout::guest_type_item(&field.ty, &write_item);
+            let range = Names::variant_field_range(v, index);
+            let binding = &bindings[index];
+            quote!(#write(#binding, &mut bytes[#range]);)
+        });
+        write_arms.push(quote! {
+            #pattern => {
+                <#unsigned as ::wasmguard::__private::GuestType>::write_to(&#tag, &mut bytes[#tag_range]);
+                #(#writes)*
+            }
+        });
+    }
+
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #layout
+            #(const #consts: #unsigned = #discriminants;)*
+
+            #[automatically_derived]
+            impl ::wasmguard::__private::GuestType for #ident {
+                const SIZE: u32 = #size;
+                const ALIGN: u32 = #align;
+
+                #[inline]
+                fn read_from(
+                    bytes: &[u8],
+                ) -> ::wasmguard::__private::Result<Self, ::wasmguard::__private::AccessError> {
+                    let bytes = &bytes[..#size as usize];
+                    #[allow(unreachable_patterns)]
+                    match <#unsigned as ::wasmguard::__private::GuestType>::read_from(&bytes[#tag_range])? {
+                        #(#read_arms)*
+                        value => ::wasmguard::__private::Result::Err(
+                            ::wasmguard::__private::AccessError::InvalidValue {
+                                type_name: #name,
+                                value: <::core::primitive::u64 as ::core::convert::From<#unsigned>>::from(
+                                    value,
+                                ),
+                            },
+                        ),
+                    }
+                }
+
+                #[inline]
+                fn write_to(&self, bytes: &mut [u8]) {
+                    let bytes = &mut bytes[..#size as usize];
+                    bytes.fill(0);
+                    match self {
+                        #(#write_arms)*
+                    }
+                }
+            }
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +377,17 @@ mod tests {
         let out = expansion("#[repr(i8)] enum E { A = -1, B }");
         assert_safe_and_absolute(&out);
         assert!(out.contains("E :: A as i8 as u8"), "{out}");
+        assert!(out.contains("type_name : \"E\""), "{out}");
+    }
+
+    #[test]
+    fn tagged_expansion_is_safe_and_absolute() {
+        let out = expansion("#[repr(C, u8)] enum E { A(u32), B { x: u64 } = 4, C }");
+        assert_safe_and_absolute(&out);
+        assert!(
+            out.contains("__WASMGUARD_DISCRIMINANT_2 : u8 = __WASMGUARD_DISCRIMINANT_1 . wrapping_add (1)"),
+            "{out}"
+        );
         assert!(out.contains("type_name : \"E\""), "{out}");
     }
 

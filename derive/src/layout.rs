@@ -13,7 +13,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Member};
 
-use crate::parse::{EnumDef, Expectations, StructDef};
+use crate::parse::{EnumDef, Expectations, StructDef, TaggedDef};
 
 /// Expressions that refer to the layout constants emitted by [`struct_layout`] and
 /// [`enum_layout`].
@@ -43,6 +43,24 @@ impl Names {
     /// `[u32; N]`: the offset one past the last byte of each field.
     fn ends() -> Ident {
         format_ident!("__WASMGUARD_ENDS")
+    }
+
+    /// `u32`: the offset of the union of a tagged enum (the tag is at 0).
+    pub(crate) fn payload_offset() -> Ident {
+        format_ident!("__WASMGUARD_PAYLOAD_OFFSET")
+    }
+
+    /// `usize` range: the bytes of the tag of a tagged enum.
+    pub(crate) fn tag_range() -> TokenStream {
+        quote!(0..__WASMGUARD_TAG_SIZE as usize)
+    }
+
+    /// `usize` range: the bytes of field `index` of variant `variant` of a tagged enum,
+    /// within the enum.
+    pub(crate) fn variant_field_range(variant: usize, index: usize) -> TokenStream {
+        let offsets = format_ident!("__WASMGUARD_V{}_OFFSETS", variant);
+        let ends = format_ident!("__WASMGUARD_V{}_ENDS", variant);
+        quote!(#offsets[#index] as usize..#ends[#index] as usize)
     }
 
     /// `usize` range: the bytes of field `index` within the struct.
@@ -161,6 +179,99 @@ pub(crate) fn enum_layout(def: &EnumDef) -> TokenStream {
     }
 }
 
+/// The layout constants and assertions of a tagged enum: the C struct
+/// `{ tag; union { struct { variant 0 fields }; ... } }`.
+///
+/// Per variant `i`, `__WASMGUARD_V{i}_OFFSETS` / `_ENDS` hold its fields' byte ranges from
+/// the start of the enum (the union's offset included).
+pub(crate) fn tagged_layout(def: &TaggedDef) -> TokenStream {
+    let name = def.ident.to_string();
+    let repr = &def.repr.ty;
+    let (size, align, payload) = (Names::size(), Names::align(), Names::payload_offset());
+    let size_item = format_ident!("SIZE");
+    let align_item = format_ident!("ALIGN");
+    let mut items = TokenStream::new();
+    let mut variant_layouts = Vec::new();
+    for (v, variant) in def.variants.iter().enumerate() {
+        let count = variant.fields.len();
+        let sizes: Vec<_> = variant.fields.iter().map(|f| guest_type_item(&f.ty, &size_item)).collect();
+        let aligns: Vec<_> = variant.fields.iter().map(|f| guest_type_item(&f.ty, &align_item)).collect();
+        let layout = format_ident!("__WASMGUARD_V{}_LAYOUT", v);
+        let offsets = format_ident!("__WASMGUARD_V{}_OFFSETS", v);
+        let ends = format_ident!("__WASMGUARD_V{}_ENDS", v);
+        items.extend(quote! {
+            const #layout: ([u32; #count], u32, u32) = ::wasmguard::__private::layout_offsets([
+                #((#sizes, #aligns)),*
+            ]);
+            const #offsets: [u32; #count] = {
+                let mut offsets = #layout.0;
+                let mut i = 0;
+                while i < #count {
+                    offsets[i] += #payload;
+                    i += 1;
+                }
+                offsets
+            };
+            const #ends: [u32; #count] = {
+                let sizes: [u32; #count] = [#(#sizes),*];
+                let mut ends = [0u32; #count];
+                let mut i = 0;
+                while i < #count {
+                    ends[i] = #offsets[i] + sizes[i];
+                    i += 1;
+                }
+                ends
+            };
+        });
+        for (index, field) in variant.fields.iter().enumerate() {
+            let Some(expected) = field.expect_offset else { continue };
+            let value = expected.value;
+            let field_name = match &field.member {
+                Member::Named(ident) => ident.to_string(),
+                Member::Unnamed(index) => index.index.to_string(),
+            };
+            let message = format!(
+                "#[guest(offset = {value})] does not hold: field `{field_name}` of variant `{}` of \
+                 `{name}` is at another offset from the start of the enum in the C tagged-union \
+                 layout (the actual offset is the array size found in the next error)",
+                variant.ident
+            );
+            items.extend(assertion(expected.span, quote!(#offsets[#index]), value, &message));
+        }
+        variant_layouts.push(layout);
+    }
+    let user_checks = expectations(&def.expect, &name, "its tag and variants");
+    quote! {
+        const __WASMGUARD_TAG_SIZE: u32 = <#repr as ::wasmguard::__private::GuestType>::SIZE;
+        const __WASMGUARD_TAG_ALIGN: u32 = <#repr as ::wasmguard::__private::GuestType>::ALIGN;
+        /// The union's size (before rounding) and alignment: the largest of the variants'.
+        const __WASMGUARD_UNION: (u32, u32) = {
+            let variants: &[(u32, u32)] = &[#((#variant_layouts.1, #variant_layouts.2)),*];
+            let (mut size, mut align) = (0u32, 1u32);
+            let mut i = 0;
+            while i < variants.len() {
+                if variants[i].0 > size {
+                    size = variants[i].0;
+                }
+                if variants[i].1 > align {
+                    align = variants[i].1;
+                }
+                i += 1;
+            }
+            (size.div_ceil(align) * align, align)
+        };
+        const #payload: u32 = __WASMGUARD_TAG_SIZE.div_ceil(__WASMGUARD_UNION.1) * __WASMGUARD_UNION.1;
+        const #align: u32 = if __WASMGUARD_UNION.1 > __WASMGUARD_TAG_ALIGN {
+            __WASMGUARD_UNION.1
+        } else {
+            __WASMGUARD_TAG_ALIGN
+        };
+        const #size: u32 = (#payload + __WASMGUARD_UNION.0).div_ceil(#align) * #align;
+        #items
+        #user_checks
+    }
+}
+
 /// Assertions for `#[guest(size = .., align = ..)]`.
 fn expectations(expect: &Expectations, name: &str, source: &str) -> TokenStream {
     let mut checks = TokenStream::new();
@@ -201,6 +312,7 @@ mod tests {
         match parse(&input).expect("accepted") {
             Input::Struct(def) => struct_layout(&def).to_string(),
             Input::Enum(def) => enum_layout(&def).to_string(),
+            Input::Tagged(def) => tagged_layout(&def).to_string(),
         }
     }
 

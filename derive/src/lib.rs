@@ -83,11 +83,41 @@ use proc_macro::TokenStream;
 /// );
 /// ```
 ///
+/// # Tagged unions
+///
+/// An enum with fields and `#[repr(C, u8)]` (or `u16`, `u32`, ... for the tag) is a C
+/// tagged union: the tag, then a union of one `#[repr(C)]` struct per variant, at the
+/// next offset aligned to the largest variant alignment — the layout Rust itself gives
+/// that repr, and that of C's `struct { uint8_t tag; union { .. } u; }`. Discriminants
+/// are the language's (written, or the previous plus one). Reading an unknown tag is an
+/// `AccessError::InvalidValue`; reading reads only the live variant's fields; writing
+/// zeroes the padding and the unused part of the union. A variant field's
+/// `#[guest(offset = N)]` is checked from the start of the enum.
+///
+/// ```
+/// use wasmguard::{AccessError, GuestType};
+///
+/// #[derive(GuestType, Debug, PartialEq)]
+/// #[repr(C, u8)]
+/// #[guest(size = 16, align = 8)]
+/// enum Wait {
+///     Clock { #[guest(offset = 8)] timeout: u64 },
+///     Fd(#[guest(offset = 8)] u32),
+/// }
+///
+/// let mut bytes = [0u8; 16];
+/// Wait::Fd(3).write_to(&mut bytes);
+/// assert_eq!(bytes[..12], [1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]);
+/// assert_eq!(Wait::read_from(&bytes), Ok(Wait::Fd(3)));
+/// bytes[0] = 9;
+/// assert_eq!(Wait::read_from(&bytes), Err(AccessError::InvalidValue { type_name: "Wait", value: 9 }));
+/// ```
+///
 /// # Refused
 ///
 /// With an error that says what to use instead: structs without `#[repr(C)]`,
-/// `repr(packed)` and `repr(transparent)`, unions, enums with fields or without an
-/// integer repr, generic parameters and lifetimes, and fields of host-only types:
+/// `repr(packed)` and `repr(transparent)`, unions, enums with fields without
+/// `#[repr(C, <int>)]`, field-less enums without an integer repr, generic parameters and lifetimes, and fields of host-only types:
 /// `usize`/`isize` (use `u32`/`i32`), references, raw pointers and `Box` (use
 /// `WasmPtr<T>`), `String`/`Vec` (a `WasmPtr<T>` and a length), function pointers.
 ///

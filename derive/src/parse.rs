@@ -22,6 +22,8 @@ pub(crate) enum Input {
     Struct(StructDef),
     /// A field-less enum with an integer repr.
     Enum(EnumDef),
+    /// An enum with fields and `#[repr(C, <int>)]`: a C tagged union.
+    Tagged(TaggedDef),
 }
 
 /// How a struct spells its fields.
@@ -73,6 +75,33 @@ pub(crate) struct EnumDef {
     pub(crate) variants: Vec<Ident>,
     /// Layout assertions from `#[guest(size = .., align = ..)]`.
     pub(crate) expect: Expectations,
+}
+
+/// An enum with fields, `#[repr(C, u8)]` (or another integer): laid out as the C struct
+/// `{ tag; union { struct variant_0 { fields.. }; .. } }`, which is also what Rust gives
+/// that repr.
+pub(crate) struct TaggedDef {
+    /// The enum's name.
+    pub(crate) ident: Ident,
+    /// The integer type of the tag.
+    pub(crate) repr: IntRepr,
+    /// The variants, in declaration order.
+    pub(crate) variants: Vec<VariantDef>,
+    /// Layout assertions from `#[guest(size = .., align = ..)]`.
+    pub(crate) expect: Expectations,
+}
+
+/// A variant of a [`TaggedDef`].
+pub(crate) struct VariantDef {
+    /// The variant's name.
+    pub(crate) ident: Ident,
+    /// Named, tuple or unit.
+    pub(crate) shape: Shape,
+    /// The fields, laid out as a `#[repr(C)]` struct inside the union. A field's
+    /// `#[guest(offset = N)]` is checked against its offset from the start of the enum.
+    pub(crate) fields: Vec<FieldDef>,
+    /// `= expr`, if written.
+    pub(crate) discriminant: Option<syn::Expr>,
 }
 
 /// An integer type usable as an enum's repr.
@@ -149,6 +178,11 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Input> {
     let expect = parse_type_attrs(&input.attrs, &mut errors);
     let def = match &input.data {
         Data::Struct(data) => Some(Input::Struct(parse_struct(input, data, &repr, expect, &mut errors))),
+        Data::Enum(data)
+            if data.variants.iter().any(|v| !matches!(v.fields, Fields::Unit)) || (repr.c && repr.int.is_some()) =>
+        {
+            parse_tagged(input, data, &repr, expect, &mut errors).map(Input::Tagged)
+        }
         Data::Enum(data) => parse_enum(input, data, &repr, expect, &mut errors).map(Input::Enum),
         Data::Union(data) => {
             errors.push(
@@ -349,13 +383,23 @@ fn parse_struct(
         }
         value
     });
-    let shape = match &data.fields {
+    let shape = shape_of(&data.fields);
+    let fields = parse_fields(&data.fields, errors);
+    StructDef { ident: input.ident.clone(), vis: input.vis.clone(), shape, fields, repr_align, expect }
+}
+
+/// How `fields` are spelled.
+fn shape_of(fields: &Fields) -> Shape {
+    match fields {
         Fields::Named(_) => Shape::Named,
         Fields::Unnamed(_) => Shape::Tuple,
         Fields::Unit => Shape::Unit,
-    };
-    let fields = data
-        .fields
+    }
+}
+
+/// Validates the fields of a struct or of an enum variant.
+fn parse_fields(fields: &Fields, errors: &mut Errors) -> Vec<FieldDef> {
+    fields
         .iter()
         .enumerate()
         .map(|(index, field)| {
@@ -371,8 +415,76 @@ fn parse_struct(
                 expect_offset: parse_field_attrs(&field.attrs, errors),
             }
         })
-        .collect();
-    StructDef { ident: input.ident.clone(), vis: input.vis.clone(), shape, fields, repr_align, expect }
+        .collect()
+}
+
+/// The unsigned integer of the same width as the repr `int`.
+fn int_repr(int: &Ident) -> IntRepr {
+    let unsigned = match int.to_string().as_str() {
+        "u8" | "i8" => "u8",
+        "u16" | "i16" => "u16",
+        "u32" | "i32" => "u32",
+        _ => "u64",
+    };
+    IntRepr { ty: int.clone(), unsigned: Ident::new(unsigned, int.span()) }
+}
+
+/// Validates an enum with fields (a tagged union). `None` only if an error was recorded.
+fn parse_tagged(
+    input: &DeriveInput,
+    data: &DataEnum,
+    repr: &Repr,
+    expect: Expectations,
+    errors: &mut Errors,
+) -> Option<TaggedDef> {
+    if let Some((_, span)) = repr.align {
+        errors.push(span, "#[repr(align(N))] on enums is not supported by #[derive(GuestType)]");
+    }
+    let int = match (&repr.int, repr.c) {
+        (Some(int), true) => Some(int.clone()),
+        _ if repr.refused => None,
+        (Some(int), false) => {
+            errors.push(
+                int.span(),
+                format!(
+                    "enums with fields need #[repr(C, {int})] for #[derive(GuestType)]: the guest \
+                     layout is the C tagged union `struct {{ {int} tag; union {{ .. }} }}`; \
+                     #[repr({int})] alone gives each variant its own layout"
+                ),
+            );
+            None
+        }
+        (None, _) => {
+            errors.push(
+                input.ident.span(),
+                "#[derive(GuestType)] needs #[repr(C, u8)] (or another integer tag: u16, u32...) \
+                 on enums with fields: the guest layout is the C tagged union \
+                 `struct { u8 tag; union { .. } }`",
+            );
+            None
+        }
+    };
+    if data.variants.is_empty() {
+        errors.push(input.ident.span(), "an enum without variants has no guest values; add a variant");
+    }
+    let mut variants = Vec::new();
+    for variant in &data.variants {
+        for attr in variant.attrs.iter().filter(|a| a.path().is_ident("guest")) {
+            errors.push_spanned(
+                attr,
+                "#[guest] attributes are not supported on enum variants (on a variant's field: \
+                 `offset = N`, from the start of the enum)",
+            );
+        }
+        variants.push(VariantDef {
+            ident: variant.ident.clone(),
+            shape: shape_of(&variant.fields),
+            fields: parse_fields(&variant.fields, errors),
+            discriminant: variant.discriminant.as_ref().map(|(_, expr)| expr.clone()),
+        });
+    }
+    let int = int?;
+    Some(TaggedDef { ident: input.ident.clone(), repr: int_repr(&int), variants, expect })
 }
 
 /// Validates an enum. `None` only if an error was recorded.
@@ -384,17 +496,6 @@ fn parse_enum(
     errors: &mut Errors,
 ) -> Option<EnumDef> {
     for variant in &data.variants {
-        if !matches!(variant.fields, Fields::Unit) {
-            errors.push_spanned(
-                &variant.fields,
-                format!(
-                    "enums with fields are not supported by #[derive(GuestType)]: variant `{}` \
-                     has fields; only field-less enums map to a guest integer (use a #[repr(C)] \
-                     struct with a tag field instead)",
-                    variant.ident
-                ),
-            );
-        }
         for attr in variant.attrs.iter().filter(|a| a.path().is_ident("guest")) {
             errors.push_spanned(attr, "#[guest] attributes are not supported on enum variants");
         }
@@ -413,15 +514,9 @@ fn parse_enum(
         );
         return None;
     };
-    let unsigned = match int.to_string().as_str() {
-        "u8" | "i8" => "u8",
-        "u16" | "i16" => "u16",
-        "u32" | "i32" => "u32",
-        _ => "u64",
-    };
     Some(EnumDef {
         ident: input.ident.clone(),
-        repr: IntRepr { ty: int.clone(), unsigned: Ident::new(unsigned, int.span()) },
+        repr: int_repr(int),
         variants: data.variants.iter().map(|v| v.ident.clone()).collect(),
         expect,
     })
@@ -568,6 +663,21 @@ mod tests {
     }
 
     #[test]
+    fn accepts_tagged_unions() {
+        let Input::Tagged(def) =
+            accepted("#[repr(C, u8)] enum E { A(u32), B { x: u64, #[guest(offset = 8)] y: u8 } = 5, C }")
+        else {
+            panic!("not a tagged union")
+        };
+        assert_eq!(def.repr.unsigned, "u8");
+        assert_eq!(def.variants.len(), 3);
+        assert_eq!(def.variants[1].shape, Shape::Named);
+        assert!(def.variants[1].discriminant.is_some());
+        assert_eq!(def.variants[1].fields[1].expect_offset.map(|e| e.value), Some(8));
+        assert_eq!(def.variants[2].shape, Shape::Unit);
+    }
+
+    #[test]
     fn refusals_say_what_to_do() {
         for (src, needle) in [
             ("struct S { a: u8 }", "add #[repr(C)]"),
@@ -590,8 +700,14 @@ mod tests {
             ("#[repr(C)] #[guest(offset = 3)] struct S { a: u8 }", "unknown #[guest]"),
             ("#[repr(C)] struct S { #[guest(size = 1)] a: u8 }", "unknown #[guest]"),
             ("#[repr(C)] union U { a: u8 }", "unions are not supported"),
-            ("#[repr(u8)] enum E { A(u8) }", "enums with fields"),
-            ("#[repr(u8)] enum E { A { x: u8 } }", "enums with fields"),
+            ("#[repr(u8)] enum E { A(u8) }", "need #[repr(C, u8)]"),
+            ("#[repr(u8)] enum E { A { x: u8 } }", "need #[repr(C, u8)]"),
+            ("enum E { A(u8) }", "needs #[repr(C, u8)]"),
+            ("#[repr(C)] enum E { A(u8) }", "needs #[repr(C, u8)]"),
+            ("#[repr(C, u8)] enum E { A(usize) }", "use u32"),
+            ("#[repr(C, u8)] enum E { #[guest(offset = 1)] A(u8) }", "enum variants"),
+            ("#[repr(C, u8, align(8))] enum E { A(u8) }", "align(N)"),
+            ("#[repr(C, u8)] enum E {}", "without variants"),
             ("enum E { A }", "add #[repr(u8)]"),
             ("#[repr(C)] enum E { A }", "add #[repr(u8)]"),
             ("#[repr(usize)] enum E { A }", "use #[repr(u32)]"),

@@ -45,6 +45,15 @@ pub trait GuestType: Sized {
     /// May panic if `bytes.len() != SIZE` (see [`GuestType::read_from`]).
     fn write_to(&self, bytes: &mut [u8]);
 
+    /// The value's `SIZE` guest bytes (little-endian, padding zeroed), for packing guest
+    /// records into a host buffer that is then copied into guest memory in one piece:
+    /// such as WASI directory entries, a header followed by a name, possibly truncated.
+    fn to_guest_bytes(&self) -> Vec<u8> {
+        let mut bytes = vec![0; Self::SIZE as usize];
+        self.write_to(&mut bytes);
+        bytes
+    }
+
     /// Decodes `bytes.len() / SIZE` values, appending them to `out`. Primitive types
     /// override this with a bulk copy.
     ///

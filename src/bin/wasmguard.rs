@@ -1,15 +1,23 @@
 //! The `wasmguard` command-line tool.
 //!
 //! - `wasmguard wast FILE...` runs `.wast` spec scripts and reports passed/failed directives.
-//! - `wasmguard run FILE --invoke NAME [ARGS...]` instantiates a module (text or binary) and calls
-//!   one of its exported functions, printing each result on its own line. Without `--invoke` it
-//!   calls `_start` if the module exports it, and otherwise only instantiates the module.
+//! - `wasmguard run [--dir HOST[::GUEST]]... [--env K=V]... FILE [ARGS...]` runs a WASI command
+//!   (a module exporting `_start`, built for `wasm32-wasip1` or `wasm32-wasi`): `ARGS` are its
+//!   arguments, and the exit status is the program's `proc_exit` status (0 if `_start` returns).
+//!   A trap prints the trap and the wasm backtrace and exits with 134 (as an abort would).
+//! - `wasmguard run [--dir ..] [--env ..] --invoke NAME FILE [ARGS...]` instantiates the module
+//!   (text or binary) and calls one of its exported functions with `ARGS` parsed by its
+//!   parameter types, printing each result on its own line.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wasmguard::{Engine, Linker, Module, Store, Val, ValType};
+use wasmguard::wasi::{self, WasiCtx, WasiCtxBuilder};
+use wasmguard::{Engine, Error, Linker, Module, Store, Val, ValType};
+
+/// The exit status after a trap: what a shell reports for a process killed by `SIGABRT`.
+const TRAP_EXIT_STATUS: u8 = 134;
 
 /// A WebAssembly runtime with safe, typed access to guest memory.
 #[derive(Parser)]
@@ -30,15 +38,22 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Instantiate a module and call one of its exported functions.
+    /// Run a WASI command, or call one exported function of a module with `--invoke`.
     Run {
-        /// The module, `.wasm` (binary) or `.wat` (text).
-        file: PathBuf,
+        /// Give the program the host directory HOST, named GUEST inside (default: HOST).
+        #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+        dirs: Vec<String>,
+        /// Set an environment variable of the program.
+        #[arg(long = "env", value_name = "K=V")]
+        envs: Vec<String>,
         /// The exported function to call (default: `_start`, if exported).
         #[arg(long, value_name = "NAME")]
         invoke: Option<String>,
-        /// Arguments, parsed by the function's parameter types (`-1`, `0x10`, `1.5`, `nan`, `-inf`).
-        #[arg(allow_hyphen_values = true)]
+        /// The module, `.wasm` (binary) or `.wat` (text).
+        file: PathBuf,
+        /// The program's arguments; with `--invoke`, the function's arguments, parsed by its
+        /// parameter types (`-1`, `0x10`, `1.5`, `nan`, `-inf`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
 }
@@ -46,7 +61,10 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Wast { verbose, files } => run_wast(&files, verbose),
-        Command::Run { file, invoke, args } => run_module(&file, invoke.as_deref(), &args),
+        Command::Run { dirs, envs, invoke, file, args } => {
+            wasi_ctx(&file, &dirs, &envs, invoke.is_none().then_some(args.as_slice()))
+                .and_then(|ctx| run_module(&file, ctx, invoke.as_deref(), &args))
+        }
     };
     result.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -82,19 +100,69 @@ fn run_wast(files: &[PathBuf], verbose: bool) -> Result<ExitCode, String> {
     Ok(if failed == 0 && broken == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// `wasmguard run`: instantiate, call, print the results.
-fn run_module(file: &Path, invoke: Option<&str>, args: &[String]) -> Result<ExitCode, String> {
+/// The WASI context of `wasmguard run`: the standard streams are the tool's, the program's
+/// arguments are `FILE ARGS...` (`program_args`, only for a command run without
+/// `--invoke`).
+fn wasi_ctx(file: &Path, dirs: &[String], envs: &[String], program_args: Option<&[String]>) -> Result<WasiCtx, String> {
+    let mut builder = WasiCtxBuilder::new().inherit_stdio();
+    if let Some(args) = program_args {
+        builder = builder.arg(file.to_string_lossy()).args(args);
+    }
+    for var in envs {
+        let (key, value) = var.split_once('=').ok_or_else(|| format!("--env {var:?}: expected K=V"))?;
+        builder = builder.env(key, value);
+    }
+    for dir in dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder = builder.preopened_dir(host, guest).map_err(|e| format!("--dir {dir:?}: {e}"))?;
+    }
+    Ok(builder.build())
+}
+
+/// The process exit status for the error a run ended with: the program's `proc_exit`
+/// status (modulo 256, as the OS keeps it), or [`TRAP_EXIT_STATUS`] after printing the
+/// error and its wasm backtrace.
+fn exit_status(error: &Error) -> ExitCode {
+    if let Some(code) = wasi::exit_code(error) {
+        return ExitCode::from((code & 0xff) as u8);
+    }
+    eprintln!("error: {error:#}");
+    ExitCode::from(TRAP_EXIT_STATUS)
+}
+
+/// `wasmguard run`: instantiate with WASI, then run `_start` or call the `--invoke`d
+/// function and print its results.
+fn run_module(file: &Path, ctx: WasiCtx, invoke: Option<&str>, args: &[String]) -> Result<ExitCode, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let engine = Engine::default();
-    let mut store = Store::new(&engine, ());
+    let mut store = Store::new(&engine, ctx);
     let module = Module::new(&engine, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-    let linker = Linker::new(&engine);
-    let instance =
-        linker.instantiate(&mut store, &module).map_err(|e| format!("cannot instantiate {}: {e:#}", file.display()))?;
+    let mut linker = Linker::new(&engine);
+    wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx).map_err(|e| e.to_string())?;
+    wasi::add_stubs_for_unknown_imports(&mut linker, &module).map_err(|e| e.to_string())?;
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        // A start function may run the whole program.
+        Err(e) if e.wasm_backtrace().is_some() || wasi::exit_code(&e).is_some() => return Ok(exit_status(&e)),
+        Err(e) => return Err(format!("cannot instantiate {}: {e:#}", file.display())),
+    };
 
     let name = match invoke {
-        Some(name) => name,
-        None if instance.get_func(&mut store, "_start").is_some() => "_start",
+        Some(name) => {
+            if let Some(init) = instance.get_func(&mut store, "_initialize")
+                && let Err(e) = init.call(&mut store, &[], &mut [])
+            {
+                return Ok(exit_status(&e));
+            }
+            name
+        }
+        None if instance.get_func(&mut store, "_start").is_some() => {
+            let start = instance.get_func(&mut store, "_start").ok_or("no _start")?;
+            return Ok(match start.call(&mut store, &[], &mut []) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => exit_status(&e),
+            });
+        }
         None if args.is_empty() => return Ok(ExitCode::SUCCESS),
         None => return Err("arguments given without --invoke".to_string()),
     };
@@ -113,7 +181,12 @@ fn run_module(file: &Path, invoke: Option<&str>, args: &[String]) -> Result<Exit
         .map(|(i, (param, arg))| parse_arg(arg, param).map_err(|e| format!("argument {} ({arg:?}): {e}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
-    func.call(&mut store, &params, &mut results).map_err(|e| format!("{e:#}"))?;
+    if let Err(e) = func.call(&mut store, &params, &mut results) {
+        if wasi::exit_code(&e).is_some() {
+            return Ok(exit_status(&e));
+        }
+        return Err(format!("{e:#}"));
+    }
     for value in &results {
         println!("{}", format_val(value));
     }

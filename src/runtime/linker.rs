@@ -84,6 +84,11 @@ impl<T> Linker<T> {
         Ok(self)
     }
 
+    /// True if `module::name` is defined.
+    pub fn is_defined(&self, module: &str, name: &str) -> bool {
+        self.defs.contains_key(&(module.to_string(), name.to_string()))
+    }
+
     /// Defines a host function from a Rust closure (see [`Func::wrap`] for the shapes).
     ///
     /// # Errors
