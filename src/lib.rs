@@ -55,6 +55,7 @@ pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
 pub use runtime::memory::Memory;
 pub use runtime::table::Table;
+pub use runtime::v128::V128;
 pub use runtime::value::{Export, Extern, ExternRef, Val};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, StoreLimits};
 pub use types::{

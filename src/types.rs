@@ -27,6 +27,11 @@ impl ValType {
     pub fn is_ref(self) -> bool {
         matches!(self, ValType::FuncRef | ValType::ExternRef)
     }
+
+    /// How many 64-bit value-stack slots a value of this type occupies (two for `v128`).
+    pub(crate) fn slot_count(self) -> usize {
+        if self == ValType::V128 { 2 } else { 1 }
+    }
 }
 
 impl fmt::Display for ValType {

@@ -2,7 +2,8 @@
 
 use wasmguard::{
     AsContextMut, Caller, Config, Engine, Error, ExternRef, Func, FuncType, Global, GlobalType, Instance, Linker,
-    Memory, MemoryType, Module, Mutability, RefType, Store, StoreLimits, Table, TableType, TrapCode, Val, ValType,
+    Memory, MemoryType, Module, Mutability, RefType, Store, StoreLimits, Table, TableType, TrapCode, V128, Val,
+    ValType,
 };
 
 type Result<T = ()> = wasmguard::Result<T>;
@@ -202,15 +203,78 @@ fn malformed_and_invalid_modules_carry_the_decoder_message() {
 }
 
 #[test]
-fn simd_module_is_refused_naming_simd() {
+fn v128_crosses_every_boundary() -> Result {
     let engine = Engine::default();
-    let wat = r#"(module (func (export "f") (result i32)
-                   (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))"#;
-    let err = Module::new(&engine, wat).unwrap_err();
-    assert!(err.to_string().contains("SIMD"), "{err}");
-    let binary = wat::parse_str(wat).expect("valid wat");
-    let err = Module::new(&engine, binary).unwrap_err();
-    assert!(err.to_string().contains("SIMD"), "{err}");
+    let mut store = Store::new(&engine, ());
+    let wat = r#"(module
+        (import "host" "twice" (func $twice (param v128 i32) (result i32 v128)))
+        (import "host" "g" (global $g (mut v128)))
+        (global (export "h") (mut v128) (v128.const i64x2 7 8))
+        (func (export "lanes") (result i32)
+            (i32x4.extract_lane 2 (v128.const i32x4 1 2 3 4)))
+        (func (export "mix") (param i32 v128 i64 v128) (result v128 i64)
+            (i32x4.add (local.get 1) (local.get 3))
+            (i64.add (local.get 2) (i64.extend_i32_u (local.get 0))))
+        (func (export "call_host") (param v128) (result v128)
+            (local $n i32)
+            (call $twice (local.get 0) (i32.const 5))
+            (local.set 0)
+            (local.set $n)
+            (i32x4.add (local.get 0) (i32x4.splat (local.get $n))))
+        (func (export "globals") (param v128)
+            (global.set $g (i32x4.add (global.get $g) (local.get 0)))
+            (global.set 1 (global.get $g))))"#;
+    let module = Module::new(&engine, wat)?;
+    let twice = Func::wrap(&mut store, |v: V128, n: i32| (n + 1, V128::from_i32x4(v.to_i32x4().map(|x| x * 2))));
+    let g = Global::new(&mut store, GlobalType::new(ValType::V128, Mutability::Var), Val::V128(1))?;
+    let instance = Instance::new(&mut store, &module, &[twice.into(), g.into()])?;
+
+    let lanes = instance.get_typed_func::<(), i32>(&mut store, "lanes")?;
+    assert_eq!(lanes.call(&mut store, ())?, 3);
+
+    let mix = instance.get_typed_func::<(i32, V128, i64, V128), (V128, i64)>(&mut store, "mix")?;
+    let (v, n) = mix.call(&mut store, (2, V128::from_i32x4([1, 2, 3, 4]), 40, V128::from_i32x4([10, 20, 30, -4])))?;
+    assert_eq!((v.to_i32x4(), n), ([11, 22, 33, 0], 42));
+
+    let call_host = instance.get_typed_func::<V128, V128>(&mut store, "call_host")?;
+    assert_eq!(call_host.call(&mut store, V128::from_i32x4([1, 2, 3, 4]))?.to_i32x4(), [8, 10, 12, 14]);
+
+    // Untyped calls and dynamically typed host functions.
+    let func = instance.get_func(&mut store, "mix").expect("exported");
+    let mut results = [Val::I32(0), Val::I32(0)];
+    let args = [Val::I32(1), Val::V128(5), Val::I64(1), Val::V128(1 << 64)];
+    func.call(&mut store, &args, &mut results)?;
+    assert_eq!(results[0].v128(), Some(5 | (1 << 64)));
+    assert_eq!(results[1].i64(), Some(2));
+    let ty = FuncType::new([ValType::V128], [ValType::V128]);
+    let swap = Func::new(&mut store, ty, |_, args, results| {
+        let v = args[0].v128().unwrap_or_default();
+        results[0] = Val::V128(v.rotate_left(64));
+        Ok(())
+    });
+    let mut out = [Val::V128(0)];
+    swap.call(&mut store, &[Val::V128(1)], &mut out)?;
+    assert_eq!(out[0].v128(), Some(1 << 64));
+
+    // Globals: imported and exported, read and written from both sides.
+    let globals = instance.get_typed_func::<V128, ()>(&mut store, "globals")?;
+    globals.call(&mut store, V128::from_u64x2([2, 3]))?;
+    assert_eq!(g.get(&store).v128(), Some(3 | (3 << 64)));
+    let h = instance.get_global(&mut store, "h").expect("exported");
+    assert_eq!(h.get(&store).v128(), Some(3 | (3 << 64)));
+    h.set(&mut store, Val::V128(u128::MAX))?;
+    assert_eq!(h.get(&store).v128(), Some(u128::MAX));
+    assert!(h.set(&mut store, Val::I64(1)).is_err());
+    Ok(())
+}
+
+#[test]
+fn v128_lanes() {
+    let v = V128::from_f32x4([1.0, -0.0, f32::INFINITY, 2.5]);
+    assert_eq!(v.to_f32x4()[3], 2.5);
+    assert_eq!(V128::from_u8x16([0xff; 16]).to_i64x2(), [-1, -1]);
+    assert_eq!(V128::from_i16x8([1, 0, 0, 0, 0, 0, 0, -1]).to_bits(), 1 | (0xffff << 112));
+    assert_eq!(V128::from_f64x2([1.0, 2.0]).to_u64x2(), [1.0f64.to_bits(), 2.0f64.to_bits()]);
 }
 
 // ---------------------------------------------------------------------------------------------

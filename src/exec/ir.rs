@@ -11,7 +11,11 @@
 //! callee's frame starts: arguments are already there, and results come back there.
 //! Memory instructions of memory 0 fold their static offset; other memories and 64-bit
 //! memories get their own variants as those proposals land, so memory 0 stays the fast path.
-//! `v128` values will occupy two consecutive slots.
+//! A `v128` value occupies two consecutive slots (low half first); its 16-byte immediates
+//! live in [`CompiledFunc::consts`], named by index, so every instruction stays 16 bytes
+//! and the scalar instructions are untouched by SIMD.
+
+use super::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 
 /// A slot index relative to the current frame's base.
 pub(crate) type Slot = u32;
@@ -907,6 +911,109 @@ pub(crate) enum Instr {
         dst: Slot,
         src: Slot,
     },
+
+    // ---- v128 (each value in two consecutive slots) ----
+    /// `dst = consts[index]`.
+    V128Const {
+        dst: Slot,
+        index: u32,
+    },
+    GlobalGetV128 {
+        dst: Slot,
+        global: u32,
+    },
+    GlobalSetV128 {
+        src: Slot,
+        global: u32,
+    },
+    V128Load {
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    /// The widening, splatting and zero-filling loads.
+    V128LoadExt {
+        kind: SimdLoad,
+        dst: Slot,
+        addr: Slot,
+        offset: u32,
+    },
+    V128Store {
+        addr: Slot,
+        val: Slot,
+        offset: u32,
+    },
+    /// `dst = v` with lane `lane` (of `len_bytes` bytes) loaded; the offset is in the next `Extra`.
+    V128LoadLane {
+        len_bytes: u8,
+        lane: u8,
+        dst: Slot,
+        v: Slot,
+        addr: Slot,
+    },
+    /// Stores lane `lane` (of `len_bytes` bytes) of `v`.
+    V128StoreLane {
+        len_bytes: u8,
+        lane: u8,
+        addr: Slot,
+        v: Slot,
+        offset: u32,
+    },
+    V128Unary {
+        op: SimdUnary,
+        dst: Slot,
+        src: Slot,
+    },
+    V128Binary {
+        op: SimdBinary,
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `dst = a <op> b` with `b` an `i32` shift amount.
+    V128Shift {
+        op: SimdShift,
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `dst` (an `i32`) `= op(src)`.
+    V128Test {
+        op: SimdTest,
+        dst: Slot,
+        src: Slot,
+    },
+    /// `dst` (a `v128`) `= op(src)` for a scalar `src`.
+    V128Splat {
+        op: SimdSplat,
+        dst: Slot,
+        src: Slot,
+    },
+    /// `dst` (a scalar) `=` lane `lane` of `src`.
+    V128ExtractLane {
+        shape: LaneShape,
+        lane: u8,
+        dst: Slot,
+        src: Slot,
+    },
+    /// `dst = v` with lane `lane` replaced by the scalar `x`.
+    V128ReplaceLane {
+        shape: LaneShape,
+        lane: u8,
+        dst: Slot,
+        v: Slot,
+        x: Slot,
+    },
+    /// `dst = shuffle(a, b)`; the lane indices are `consts[a]` of the next `Extra`.
+    I8x16Shuffle {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// Operands `a, b, c` (two slots each) from `base`; the result goes to `base`.
+    V128Bitselect {
+        base: Slot,
+    },
 }
 
 impl Instr {
@@ -1093,7 +1200,13 @@ pub(crate) struct CompiledFunc {
     pub(crate) frame_slots: u32,
     /// `call_indirect` sites: (module type index, table index).
     pub(crate) indirect_sites: Box<[(u32, u32)]>,
+    /// 16-byte immediates (`v128.const` values, `i8x16.shuffle` lane indices), indexed by
+    /// the instructions that use them.
+    pub(crate) consts: Box<[u128]>,
 }
+
+// The dispatch loop's cache footprint depends on this.
+const _: () = assert!(std::mem::size_of::<Instr>() == 16);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 mod interp;
 pub(crate) mod ir;
 mod num;
+mod simd;
 mod translate;
 
 pub(crate) use interp::{Stack, call_func};

@@ -1,7 +1,8 @@
 //! Translation of one validated function body into the slot IR ([`super::ir`]).
 //!
-//! The translator keeps a *virtual operand stack*: entry `i` lives in slot
-//! `num_locals + i` (its canonical slot) unless it is a pending `local.get`, which is
+//! The translator keeps a *virtual operand stack*: each entry has a canonical slot right
+//! after the entries below it (a `v128` takes two slots, the first after the locals is
+//! `num_locals`) and lives there unless it is a pending `local.get`, which is
 //! read straight from the local's slot until something could change that local. At
 //! every control-flow join (block entry, `else`, `end`, branches) the values that flow
 //! across are in their canonical slots, so all paths agree. Operators are validated by
@@ -12,14 +13,31 @@ use wasmparser::{BlockType, FuncValidator, FuncValidatorAllocations, FunctionBod
 use super::ir::{CompiledFunc, Instr, Slot};
 use crate::error::{Error, ErrorKind, Result};
 use crate::module::ModuleInner;
+use crate::types::ValType;
 
 /// Where a value on the virtual operand stack lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operand {
     /// In its canonical slot.
     Temp,
-    /// Still in this local's slot (a `local.get` not yet copied).
-    Local(u32),
+    /// Still in the slot of a local (a `local.get` not yet copied); holds the local's slot.
+    Local(Slot),
+}
+
+/// One entry of the virtual operand stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    op: Operand,
+    /// The entry's canonical slot: the slot after the entries below it.
+    slot: Slot,
+    /// A `v128`, occupying `slot` and `slot + 1`.
+    wide: bool,
+}
+
+impl Entry {
+    fn width(&self) -> u32 {
+        if self.wide { 2 } else { 1 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +54,10 @@ struct Ctrl {
     kind: CtrlKind,
     /// Stack index where this label's values go (block results / loop params).
     height: u32,
+    /// Canonical slot of stack index `height`.
+    height_slot: Slot,
+    /// The block's type (results and parameters pushed at `else` / `end`).
+    ty: BlockType,
     params: u32,
     results: u32,
     /// Loop header (branch target of a loop).
@@ -49,9 +71,14 @@ struct Ctrl {
 struct Translator<'m> {
     module: &'m ModuleInner,
     code: Vec<Instr>,
-    stack: Vec<Operand>,
+    stack: Vec<Entry>,
     ctrl: Vec<Ctrl>,
+    /// Slots taken by parameters and declared locals (the first operand-stack slot).
     num_locals: u32,
+    /// Slot and width (`v128`) of each local, by local index.
+    locals: Vec<(Slot, bool)>,
+    /// Constants of 16-byte immediates (`v128.const`, `i8x16.shuffle`), by index.
+    consts: Vec<u128>,
     max_slots: u32,
     reachable: bool,
     /// Nesting depth of blocks inside unreachable code being skipped.
@@ -80,15 +107,26 @@ pub(crate) fn translate_function(
 ) -> Result<(CompiledFunc, FuncValidatorAllocations)> {
     use crate::module::decode_error;
     let ty = module.func_type(func_index);
-    let num_params = ty.params_slice().len() as u32;
-    let num_results = ty.results_slice().len() as u32;
-    let mut num_locals = num_params;
+    let mut local_slots: Vec<(Slot, bool)> = Vec::with_capacity(ty.params_slice().len());
+    let mut num_locals: u32 = 0;
+    for t in ty.params_slice() {
+        let wide = *t == ValType::V128;
+        local_slots.push((num_locals, wide));
+        num_locals = num_locals.checked_add(if wide { 2 } else { 1 }).ok_or_else(too_large)?;
+    }
+    let num_params = num_locals;
+    let num_results = ty.results_slice().iter().map(|t| t.slot_count() as u32).sum::<u32>();
     let mut locals = body.get_locals_reader().map_err(decode_error)?;
     for _ in 0..locals.get_count() {
         let offset = locals.original_position();
         let (count, ty) = locals.read().map_err(decode_error)?;
+        // The validator bounds the total number of locals, so the loop below is bounded.
         validator.define_locals(offset, count, ty).map_err(decode_error)?;
-        num_locals = num_locals.checked_add(count).ok_or_else(too_large)?;
+        let wide = ty == wasmparser::ValType::V128;
+        for _ in 0..count {
+            local_slots.push((num_locals, wide));
+            num_locals = num_locals.checked_add(if wide { 2 } else { 1 }).ok_or_else(too_large)?;
+        }
     }
     let mut t = Translator {
         module,
@@ -96,6 +134,8 @@ pub(crate) fn translate_function(
         stack: Vec::new(),
         ctrl: Vec::new(),
         num_locals,
+        locals: local_slots,
+        consts: Vec::new(),
         max_slots: num_locals.max(num_results),
         reachable: true,
         dead_depth: 0,
@@ -107,8 +147,10 @@ pub(crate) fn translate_function(
     t.ctrl.push(Ctrl {
         kind: CtrlKind::Func,
         height: 0,
+        height_slot: num_locals,
+        ty: BlockType::Empty,
         params: 0,
-        results: num_results,
+        results: ty.results_slice().len() as u32,
         start: 0,
         patches: Vec::new(),
         else_patch: None,
@@ -139,6 +181,7 @@ pub(crate) fn translate_function(
         num_results,
         frame_slots: t.max_slots,
         indirect_sites: t.sites.into(),
+        consts: t.consts.into(),
     };
     Ok((compiled, validator.into_allocations()))
 }
@@ -146,8 +189,17 @@ pub(crate) fn translate_function(
 impl Translator<'_> {
     // ---- slots and the virtual stack ----
 
+    /// The canonical slot of stack index `index` (at most the stack's length).
     fn canonical(&self, index: usize) -> Slot {
-        self.num_locals + index as u32
+        match self.stack.get(index) {
+            Some(e) => e.slot,
+            None => self.stack.last().map_or(self.num_locals, |e| e.slot + e.width()),
+        }
+    }
+
+    /// Slot and width of local `index` (validated, so in range).
+    fn local(&self, index: u32) -> (Slot, bool) {
+        self.locals.get(index as usize).copied().unwrap_or((0, false))
     }
 
     fn top_index(&self) -> usize {
@@ -155,8 +207,8 @@ impl Translator<'_> {
     }
 
     fn slot_of(&self, index: usize) -> Slot {
-        match self.stack[index] {
-            Operand::Temp => self.canonical(index),
+        match self.stack[index].op {
+            Operand::Temp => self.stack[index].slot,
             Operand::Local(l) => l,
         }
     }
@@ -169,11 +221,55 @@ impl Translator<'_> {
     }
 
     fn push_temp(&mut self) -> Result<Slot> {
-        self.stack.push(Operand::Temp);
-        let slot = self.canonical(self.top_index());
-        let needed = slot.checked_add(1).ok_or_else(too_large)?;
+        self.push_entry(Operand::Temp, false)
+    }
+
+    /// Pushes a `v128` temporary; returns its first slot.
+    fn push_temp_v128(&mut self) -> Result<Slot> {
+        self.push_entry(Operand::Temp, true)
+    }
+
+    fn push_typed(&mut self, ty: ValType) -> Result<Slot> {
+        self.push_entry(Operand::Temp, ty == ValType::V128)
+    }
+
+    /// Pushes an entry; makes sure its canonical slots exist in the frame.
+    fn push_entry(&mut self, op: Operand, wide: bool) -> Result<Slot> {
+        let slot = self.canonical(self.stack.len());
+        let entry = Entry { op, slot, wide };
+        let needed = slot.checked_add(entry.width()).ok_or_else(too_large)?;
+        self.stack.push(entry);
         self.max_slots = self.max_slots.max(needed);
         Ok(slot)
+    }
+
+    /// Pushes the result (or, with `params`, parameter) types of a block type.
+    fn push_block_types(&mut self, bt: BlockType, params: bool) -> Result<()> {
+        let module = self.module;
+        match bt {
+            BlockType::Empty => {}
+            BlockType::Type(t) => {
+                if !params {
+                    self.push_entry(Operand::Temp, t == wasmparser::ValType::V128)?;
+                }
+            }
+            BlockType::FuncType(idx) => {
+                let ty = &module.types[idx as usize];
+                let types = if params { ty.params_slice() } else { ty.results_slice() };
+                for &t in types {
+                    self.push_typed(t)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `dst = src` for one value (two slots for a `v128`).
+    fn emit_copy(&mut self, dst: Slot, src: Slot, wide: bool) {
+        self.emit(Instr::Copy { dst, src });
+        if wide {
+            self.emit(Instr::Copy { dst: dst + 1, src: src + 1 });
+        }
     }
 
     /// Makes sure slots up to `slot_end` exist in the frame.
@@ -218,10 +314,10 @@ impl Translator<'_> {
     }
 
     fn materialize(&mut self, index: usize) {
-        if let Operand::Local(l) = self.stack[index] {
-            let dst = self.canonical(index);
-            self.emit(Instr::Copy { dst, src: l });
-            self.stack[index] = Operand::Temp;
+        let e = self.stack[index];
+        if let Operand::Local(l) = e.op {
+            self.emit_copy(e.slot, l, e.wide);
+            self.stack[index].op = Operand::Temp;
         }
     }
 
@@ -241,7 +337,7 @@ impl Translator<'_> {
     /// Copies pending reads of `local` before it is overwritten.
     fn materialize_local(&mut self, local: u32, below: usize) {
         for i in 0..below {
-            if self.stack[i] == Operand::Local(local) {
+            if self.stack[i].op == Operand::Local(local) {
                 self.materialize(i);
             }
         }
@@ -269,7 +365,7 @@ impl Translator<'_> {
     fn branch_dest(&self, depth: u32) -> (u32, Option<Slot>) {
         let l = self.label(depth);
         let arity = if l.kind == CtrlKind::Loop { l.params } else { l.results };
-        let dest = if l.kind == CtrlKind::Func { None } else { Some(self.canonical(l.height as usize)) };
+        let dest = if l.kind == CtrlKind::Func { None } else { Some(l.height_slot) };
         (arity, dest)
     }
 
@@ -277,12 +373,13 @@ impl Translator<'_> {
     /// Values must be materialized. Returns whether any copy was emitted.
     fn emit_branch_copies(&mut self, arity: u32, dest: Slot) -> bool {
         let len = self.stack.len();
+        let first = self.canonical(len - arity as usize);
         let mut any = false;
-        for i in 0..arity as usize {
-            let src = self.canonical(len - arity as usize + i);
-            let dst = dest + i as u32;
-            if src != dst {
-                self.emit(Instr::Copy { dst, src });
+        for i in len - arity as usize..len {
+            let e = self.stack[i];
+            let dst = dest + (e.slot - first);
+            if e.slot != dst {
+                self.emit_copy(dst, e.slot, e.wide);
                 any = true;
             }
         }
@@ -329,19 +426,30 @@ impl Translator<'_> {
         }
     }
 
-    fn push_ctrl(&mut self, kind: CtrlKind, params: u32, results: u32) {
+    fn push_ctrl(&mut self, kind: CtrlKind, ty: BlockType, params: u32, results: u32) {
         let height = (self.stack.len() - params as usize) as u32;
+        let height_slot = self.canonical(height as usize);
         let start = self.pc();
-        self.ctrl.push(Ctrl { kind, height, params, results, start, patches: Vec::new(), else_patch: None });
+        self.ctrl.push(Ctrl {
+            kind,
+            height,
+            height_slot,
+            ty,
+            params,
+            results,
+            start,
+            patches: Vec::new(),
+            else_patch: None,
+        });
     }
 
     fn visit_else(&mut self) -> Result<()> {
         let Some(frame) = self.ctrl.last() else {
             return Err(Error::compile("else outside if"));
         };
-        let (height, params, results) = (frame.height, frame.params, frame.results);
+        let (height, height_slot, results, ty) = (frame.height, frame.height_slot, frame.results, frame.ty);
         if self.reachable {
-            let dest = self.canonical(height as usize);
+            let dest = height_slot;
             self.materialize_top(results);
             self.emit_branch_copies(results, dest);
             let at = self.emit(Instr::Br { target: u32::MAX });
@@ -357,9 +465,7 @@ impl Translator<'_> {
             }
         }
         self.stack.truncate(height as usize);
-        for _ in 0..params {
-            self.push_temp()?;
-        }
+        self.push_block_types(ty, true)?;
         self.reachable = true;
         self.bind_label();
         Ok(())
@@ -382,7 +488,7 @@ impl Translator<'_> {
             return Ok(());
         }
         if self.reachable {
-            let dest = self.canonical(frame.height as usize);
+            let dest = frame.height_slot;
             self.materialize_top(frame.results);
             self.emit_branch_copies(frame.results, dest);
         }
@@ -396,9 +502,7 @@ impl Translator<'_> {
             }
         }
         self.stack.truncate(frame.height as usize);
-        for _ in 0..frame.results {
-            self.push_temp()?;
-        }
+        self.push_block_types(frame.ty, false)?;
         self.reachable = true;
         self.bind_label();
         Ok(())
@@ -466,39 +570,46 @@ impl Translator<'_> {
 
     fn visit_call(&mut self, func: u32) -> Result<()> {
         let ty = self.module.func_type(func);
-        let (np, nr) = (ty.params_slice().len() as u32, ty.results_slice().len() as u32);
+        let np = ty.params_slice().len() as u32;
         self.materialize_top(np);
         let base = self.canonical(self.stack.len() - np as usize);
         self.emit(Instr::Call { func, base });
-        self.finish_call(base, np, nr)
+        self.finish_call(base, ty.params_slice(), ty.results_slice())
     }
 
     fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
         let index = self.pop();
-        let ty = &self.module.types[type_index as usize];
-        let (np, nr) = (ty.params_slice().len() as u32, ty.results_slice().len() as u32);
+        let module = self.module;
+        let ty = &module.types[type_index as usize];
+        let np = ty.params_slice().len() as u32;
         self.materialize_top(np);
         let base = self.canonical(self.stack.len() - np as usize);
         let site = u32::try_from(self.sites.len()).map_err(|_| too_large())?;
         self.sites.push((type_index, table));
         self.emit(Instr::CallIndirect { index, base, site });
-        self.finish_call(base, np, nr)
+        self.finish_call(base, ty.params_slice(), ty.results_slice())
     }
 
-    fn finish_call(&mut self, base: Slot, np: u32, nr: u32) -> Result<()> {
-        self.reserve(base.checked_add(np.max(nr)).ok_or_else(too_large)?);
-        self.stack.truncate(self.stack.len() - np as usize);
-        for _ in 0..nr {
-            self.push_temp()?;
+    /// Pops the arguments and pushes the results of a call whose frame starts at `base`;
+    /// the callee's parameter and result areas (host calls use them in place) are reserved.
+    fn finish_call(&mut self, base: Slot, params: &[ValType], results: &[ValType]) -> Result<()> {
+        let param_slots: u32 = params.iter().map(|t| t.slot_count() as u32).sum();
+        let result_slots: u32 = results.iter().map(|t| t.slot_count() as u32).sum();
+        self.reserve(base.checked_add(param_slots.max(result_slots)).ok_or_else(too_large)?);
+        self.stack.truncate(self.stack.len() - params.len());
+        for &t in results {
+            self.push_typed(t)?;
         }
         Ok(())
     }
 
-    fn visit_local_set(&mut self, local: u32, tee: bool) -> Result<()> {
+    fn visit_local_set(&mut self, local_index: u32, tee: bool) -> Result<()> {
+        let (local, wide) = self.local(local_index);
         let top = self.top_index();
-        let retarget = self.stack[top] == Operand::Temp
+        let retarget = !wide
+            && self.stack[top].op == Operand::Temp
             && self.producer.is_some_and(|p| p + 1 == self.code.len())
-            && !self.stack[..top].contains(&Operand::Local(local));
+            && !self.stack[..top].iter().any(|e| e.op == Operand::Local(local));
         if retarget {
             let canonical = self.canonical(top);
             if let Some(p) = self.producer
@@ -509,8 +620,7 @@ impl Translator<'_> {
                 self.producer = None;
                 self.stack.pop();
                 if tee {
-                    self.stack.push(Operand::Local(local));
-                    self.reserve(canonical + 1);
+                    self.push_entry(Operand::Local(local), false)?;
                 }
                 return Ok(());
             }
@@ -519,12 +629,11 @@ impl Translator<'_> {
         let src = self.pop();
         self.materialize_local(local, self.stack.len());
         if src != local {
-            self.emit(Instr::Copy { dst: local, src });
+            self.emit_copy(local, src, wide);
         }
         if tee {
-            self.stack.push(if entry == Operand::Temp { Operand::Temp } else { Operand::Local(local) });
-            let end = self.canonical(self.top_index()) + 1;
-            self.reserve(end);
+            let op = if entry.op == Operand::Temp { Operand::Temp } else { Operand::Local(local) };
+            self.push_entry(op, wide)?;
         }
         Ok(())
     }
@@ -593,7 +702,7 @@ impl Translator<'_> {
             && p + 1 == self.code.len()
             && let Instr::Const32 { dst, val } = self.code[p]
             && dst == self.canonical(self.top_index())
-            && self.stack[self.top_index()] == Operand::Temp
+            && self.stack[self.top_index()].op == Operand::Temp
         {
             self.code.pop();
             self.producer = None;
@@ -607,4 +716,5 @@ impl Translator<'_> {
     }
 }
 
+mod simd;
 mod visit;

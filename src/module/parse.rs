@@ -19,7 +19,7 @@ use crate::types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableT
 
 /// The WebAssembly features wasmguard implements.
 pub(crate) fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
 }
 
 /// Converts a decoder error, telling unsupported proposals apart from bad input.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::instance::InstanceEntity;
 use super::memory::Memory;
+use super::v128::V128;
 use super::value::{Extern, Val};
 use crate::error::{Error, Result};
 use crate::exec::{CompiledFunc, call_func};
@@ -75,8 +76,8 @@ impl Func {
         store.inner.funcs.push(FuncEntity::Host {
             type_id,
             host: host_index,
-            num_params: ty.params().len() as u32,
-            num_results: ty.results().len() as u32,
+            num_params: ty.params().map(ValType::slot_count).sum::<usize>() as u32,
+            num_results: ty.results().map(ValType::slot_count).sum::<usize>() as u32,
         });
         Func(store.inner.stored(store.inner.funcs.len() - 1))
     }
@@ -105,17 +106,22 @@ impl Func {
                 results.len()
             )));
         }
-        let mut slots = vec![0u64; params.len().max(results.len())];
+        let param_slots: usize = ty.params().map(ValType::slot_count).sum();
+        let result_slots: usize = ty.results().map(ValType::slot_count).sum();
+        let mut slots = vec![0u64; param_slots.max(result_slots)];
+        let mut at = 0;
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != t {
                 return Err(Error::type_mismatch(format!("argument {i} must be {t}, got {}", p.ty())));
             }
-            slots[i] = p.to_slot(&mut store.inner)?;
+            at += p.to_slots(&mut store.inner, &mut slots[at..])?;
         }
         let index = store.inner.index(self.0);
         call_func(store, index, &mut slots)?;
+        let mut at = 0;
         for (i, t) in ty.results().enumerate() {
-            results[i] = Val::from_slot(slots[i], t, &store.inner);
+            results[i] = Val::from_slots(&slots[at..], t, &store.inner);
+            at += t.slot_count();
         }
         Ok(())
     }
@@ -288,6 +294,11 @@ pub trait WasmTy: Send + Sized + 'static {
     /// Encodes into exactly `val_types().len()` slots.
     #[doc(hidden)]
     fn into_slots(self, slots: &mut [u64]);
+    /// Number of 64-bit slots the value occupies (two per `v128`).
+    #[doc(hidden)]
+    fn num_slots() -> usize {
+        Self::val_types().iter().map(|t| t.slot_count()).sum()
+    }
 }
 
 macro_rules! wasm_ty {
@@ -315,6 +326,23 @@ wasm_ty!(u64, I64, |s| s, |v| v);
 wasm_ty!(f32, F32, |s| f32::from_bits(s as u32), |v| u64::from(v.to_bits()));
 wasm_ty!(f64, F64, |s| f64::from_bits(s), |v| v.to_bits());
 
+impl WasmTy for V128 {
+    fn val_types() -> &'static [ValType] {
+        &[ValType::V128]
+    }
+    fn from_slots(slots: &[u64]) -> Self {
+        V128::from_bits(u128::from(slots[0]) | (u128::from(slots[1]) << 64))
+    }
+    fn into_slots(self, slots: &mut [u64]) {
+        let bits = self.to_bits();
+        slots[0] = bits as u64;
+        slots[1] = (bits >> 64) as u64;
+    }
+    fn num_slots() -> usize {
+        2
+    }
+}
+
 /// A list of [`WasmTy`] values: `()`, a single value, or a tuple. Used for typed
 /// parameters and results.
 pub trait WasmTyList: Send + Sized + 'static {
@@ -335,13 +363,13 @@ impl<A: WasmTy> WasmTyList for A {
         out.extend_from_slice(A::val_types());
     }
     fn num_slots() -> usize {
-        A::val_types().len()
+        <A as WasmTy>::num_slots()
     }
     fn from_slots(slots: &[u64]) -> Self {
-        A::from_slots(&slots[..A::val_types().len()])
+        A::from_slots(&slots[..<A as WasmTy>::num_slots()])
     }
     fn into_slots(self, slots: &mut [u64]) {
-        let n = A::val_types().len();
+        let n = <A as WasmTy>::num_slots();
         A::into_slots(self, &mut slots[..n]);
     }
 }
@@ -353,19 +381,19 @@ macro_rules! tuple_list {
                 $( _out.extend_from_slice($a::val_types()); )*
             }
             fn num_slots() -> usize {
-                0 $( + $a::val_types().len() )*
+                0 $( + <$a as WasmTy>::num_slots() )*
             }
             #[allow(non_snake_case, unused_assignments, unused_mut, clippy::unused_unit)]
             fn from_slots(_slots: &[u64]) -> Self {
                 let mut _at = 0;
-                $( let n = $a::val_types().len(); let $a = $a::from_slots(&_slots[_at.._at + n]); _at += n; )*
+                $( let n = <$a as WasmTy>::num_slots(); let $a = $a::from_slots(&_slots[_at.._at + n]); _at += n; )*
                 ($($a,)*)
             }
             #[allow(non_snake_case, unused_assignments, unused_mut)]
             fn into_slots(self, _slots: &mut [u64]) {
                 let ($($a,)*) = self;
                 let mut _at = 0;
-                $( let n = $a::val_types().len(); $a.into_slots(&mut _slots[_at.._at + n]); _at += n; )*
+                $( let n = <$a as WasmTy>::num_slots(); $a.into_slots(&mut _slots[_at.._at + n]); _at += n; )*
             }
         }
     };
@@ -484,17 +512,25 @@ pub(crate) fn dynamic_host_func<T: 'static>(
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> Arc<HostFunc<T>> {
     Arc::new(move |caller: Caller<'_, T>, slots: &mut [u64]| -> Result<()> {
-        let params: Vec<Val> =
-            ty.params().enumerate().map(|(i, t)| Val::from_slot(slots[i], t, &caller.store.inner)).collect();
+        let mut at = 0;
+        let params: Vec<Val> = ty
+            .params()
+            .map(|t| {
+                let v = Val::from_slots(&slots[at..], t, &caller.store.inner);
+                at += t.slot_count();
+                v
+            })
+            .collect();
         let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
         let store: &mut Store<T> = caller.store;
         let instance = caller.instance;
         func(Caller { store, instance }, &params, &mut results)?;
+        let mut at = 0;
         for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
             if r.ty() != t {
                 return Err(Error::type_mismatch(format!("host function result {i} must be {t}, got {}", r.ty())));
             }
-            slots[i] = r.to_slot(&mut store.inner)?;
+            at += r.to_slots(&mut store.inner, &mut slots[at..])?;
         }
         Ok(())
     })

@@ -10,6 +10,8 @@ use crate::types::{GlobalType, Mutability};
 pub(crate) struct GlobalEntity {
     pub(crate) ty: GlobalType,
     pub(crate) value: u64,
+    /// The high 64 bits of a `v128` global (zero otherwise).
+    pub(crate) value_hi: u64,
 }
 
 /// A WebAssembly global: a handle, used together with the store that owns it.
@@ -27,12 +29,13 @@ impl Global {
         if val.ty() != ty.content() {
             return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
         }
-        let value = val.to_slot(inner)?;
-        Ok(Global::new_in(inner, ty, value))
+        let mut bits = [0u64; 2];
+        val.to_slots(inner, &mut bits)?;
+        Ok(Global::new_in(inner, ty, u128::from(bits[0]) | (u128::from(bits[1]) << 64)))
     }
 
-    pub(crate) fn new_in(inner: &mut StoreInner, ty: GlobalType, value: u64) -> Global {
-        inner.globals.push(GlobalEntity { ty, value });
+    pub(crate) fn new_in(inner: &mut StoreInner, ty: GlobalType, value: u128) -> Global {
+        inner.globals.push(GlobalEntity { ty, value: value as u64, value_hi: (value >> 64) as u64 });
         Global(inner.stored(inner.globals.len() - 1))
     }
 
@@ -46,7 +49,7 @@ impl Global {
     pub fn get(&self, store: impl AsContext) -> Val {
         let inner = &store.as_context().0.inner;
         let g = &inner.globals[inner.index(self.0)];
-        Val::from_slot(g.value, g.ty.content(), inner)
+        Val::from_slots(&[g.value, g.value_hi], g.ty.content(), inner)
     }
 
     /// Sets the value.
@@ -64,8 +67,10 @@ impl Global {
         if val.ty() != ty.content() {
             return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
         }
-        let bits = val.to_slot(inner)?;
-        inner.globals[i].value = bits;
+        let mut bits = [0u64; 2];
+        val.to_slots(inner, &mut bits)?;
+        inner.globals[i].value = bits[0];
+        inner.globals[i].value_hi = bits[1];
         Ok(())
     }
 }

@@ -189,18 +189,21 @@ fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &Module
 }
 
 /// Evaluates a constant expression in the context of a partly built instance.
-pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], expr: &ConstExpr) -> u64 {
-    let mut stack: Vec<u64> = Vec::with_capacity(2);
+pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], expr: &ConstExpr) -> u128 {
+    let mut stack: Vec<u128> = Vec::with_capacity(2);
     for op in expr.ops.iter() {
         let v = match *op {
-            ConstOp::I32(v) => u64::from(v as u32),
-            ConstOp::I64(v) => v as u64,
-            ConstOp::F32(v) => u64::from(v),
-            ConstOp::F64(v) => v,
-            ConstOp::V128(v) => v as u64,
+            ConstOp::I32(v) => u128::from(v as u32),
+            ConstOp::I64(v) => u128::from(v as u64),
+            ConstOp::F32(v) => u128::from(v),
+            ConstOp::F64(v) => u128::from(v),
+            ConstOp::V128(v) => v,
             ConstOp::RefNull => 0,
-            ConstOp::RefFunc(f) => u64::from(funcs[f as usize]) + 1,
-            ConstOp::GlobalGet(g) => inner.globals[globals[g as usize] as usize].value,
+            ConstOp::RefFunc(f) => u128::from(funcs[f as usize]) + 1,
+            ConstOp::GlobalGet(g) => {
+                let g = &inner.globals[globals[g as usize] as usize];
+                u128::from(g.value) | (u128::from(g.value_hi) << 64)
+            }
             ConstOp::I32Add
             | ConstOp::I32Sub
             | ConstOp::I32Mul
@@ -209,14 +212,15 @@ pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], exp
             | ConstOp::I64Mul => {
                 let b = stack.pop().unwrap_or(0);
                 let a = stack.pop().unwrap_or(0);
-                match *op {
+                let (a, b) = (a as u64, b as u64);
+                u128::from(match *op {
                     ConstOp::I32Add => u64::from((a as u32).wrapping_add(b as u32)),
                     ConstOp::I32Sub => u64::from((a as u32).wrapping_sub(b as u32)),
                     ConstOp::I32Mul => u64::from((a as u32).wrapping_mul(b as u32)),
                     ConstOp::I64Add => a.wrapping_add(b),
                     ConstOp::I64Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
-                }
+                })
             }
         };
         stack.push(v);
@@ -264,7 +268,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         globals.push(Global::new_in(inner, *ty, value).0.index);
     }
     for (i, ty) in m.tables[m.num_imported_tables as usize..].iter().enumerate() {
-        let init = m.table_inits[i].as_ref().map_or(0, |e| eval_const(inner, &funcs, &globals, e));
+        let init = m.table_inits[i].as_ref().map_or(0, |e| eval_const(inner, &funcs, &globals, e) as u64);
         tables.push(Table::new_in(inner, *ty, init)?.0.index);
     }
     for ty in &m.memories[m.num_imported_memories as usize..] {
@@ -275,7 +279,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     for seg in &m.elems {
         let items: Vec<u64> = match &seg.items {
             ElemItems::Funcs(fs) => fs.iter().map(|&f| u64::from(funcs[f as usize]) + 1).collect(),
-            ElemItems::Exprs(es) => es.iter().map(|e| eval_const(inner, &funcs, &globals, e)).collect(),
+            ElemItems::Exprs(es) => es.iter().map(|e| eval_const(inner, &funcs, &globals, e) as u64).collect(),
         };
         elems.push(items.into());
     }

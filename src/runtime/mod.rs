@@ -8,4 +8,5 @@ pub(crate) mod linker;
 pub(crate) mod memory;
 pub(crate) mod storage;
 pub(crate) mod table;
+pub(crate) mod v128;
 pub(crate) mod value;

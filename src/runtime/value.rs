@@ -117,7 +117,7 @@ impl Val {
             Val::I64(v) => *v as u64,
             Val::F32(v) => u64::from(*v),
             Val::F64(v) => *v,
-            Val::V128(_) => return Err(Error::msg("v128 values are not supported yet")),
+            Val::V128(_) => return Err(Error::msg("internal error: a v128 value does not fit one slot")),
             Val::FuncRef(None) | Val::ExternRef(None) => 0,
             Val::FuncRef(Some(f)) => {
                 if !store.owns(f.0) {
@@ -129,7 +129,31 @@ impl Val {
         })
     }
 
-    /// Decodes a stack slot of type `ty`.
+    /// Encodes the value into `slot_count()` slots at the start of `out`; returns how many.
+    pub(crate) fn to_slots(&self, store: &mut StoreInner, out: &mut [u64]) -> Result<usize> {
+        if let Val::V128(v) = self {
+            out[0] = *v as u64;
+            out[1] = (*v >> 64) as u64;
+            return Ok(2);
+        }
+        out[0] = self.to_slot(store)?;
+        Ok(1)
+    }
+
+    /// Decodes a value of type `ty` from the start of `slots` (two slots for `v128`).
+    pub(crate) fn from_slots(slots: &[u64], ty: ValType, store: &StoreInner) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(u128::from(slots[0]) | (u128::from(slots[1]) << 64)),
+            _ => Val::from_slot(slots[0], ty, store),
+        }
+    }
+
+    /// The `v128`, if this is one.
+    pub fn v128(&self) -> Option<u128> {
+        if let Val::V128(v) = self { Some(*v) } else { None }
+    }
+
+    /// Decodes a stack slot of type `ty` (the low half only, for `v128`).
     pub(crate) fn from_slot(bits: u64, ty: ValType, store: &StoreInner) -> Val {
         match ty {
             ValType::I32 => Val::I32(bits as u32 as i32),

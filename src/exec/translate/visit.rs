@@ -54,13 +54,13 @@ impl Translator<'_> {
             O::Block { blockty } => {
                 let (p, r) = self.block_arity(blockty);
                 self.materialize_all();
-                self.push_ctrl(CtrlKind::Block, p, r);
+                self.push_ctrl(CtrlKind::Block, blockty, p, r);
             }
             O::Loop { blockty } => {
                 let (p, r) = self.block_arity(blockty);
                 self.materialize_all();
                 self.producer = None;
-                self.push_ctrl(CtrlKind::Loop, p, r);
+                self.push_ctrl(CtrlKind::Loop, blockty, p, r);
                 self.new_fuel_segment();
             }
             O::If { blockty } => {
@@ -68,15 +68,15 @@ impl Translator<'_> {
                 let cond = self.pop();
                 self.materialize_all();
                 let at = self.emit(Instr::BrIfEqz { cond, target: u32::MAX });
-                self.push_ctrl(CtrlKind::If, p, r);
+                self.push_ctrl(CtrlKind::If, blockty, p, r);
                 if p > 0 {
                     // The `then` arm works on copies of the parameters so that the
                     // originals survive for the `else` arm.
                     let len = self.stack.len();
                     for i in 0..p as usize {
-                        let src = self.canonical(len - p as usize + i);
-                        let dst = self.push_temp()?;
-                        self.emit(Instr::Copy { dst, src });
+                        let src = self.stack[len - p as usize + i];
+                        let dst = self.push_entry(super::Operand::Temp, src.wide)?;
+                        self.emit_copy(dst, src.slot, src.wide);
                     }
                 }
                 if let Some(f) = self.ctrl.last_mut() {
@@ -107,28 +107,40 @@ impl Translator<'_> {
             }
             O::Select | O::TypedSelect { .. } => {
                 let cond = self.pop();
+                let wide = self.stack[self.top_index()].wide;
                 let b = self.pop();
                 let top = self.top_index();
                 self.materialize(top);
                 let dst = self.canonical(top);
                 self.emit(Instr::Select { dst, b, cond });
+                if wide {
+                    self.emit(Instr::Select { dst: dst + 1, b: b + 1, cond });
+                }
             }
             O::LocalGet { local_index } => {
-                self.stack.push(super::Operand::Local(local_index));
+                let (slot, wide) = self.local(local_index);
                 // The entry may be materialized into its canonical slot later.
-                let end = self.canonical(self.top_index()) + 1;
-                self.reserve(end);
+                self.push_entry(super::Operand::Local(slot), wide)?;
                 self.producer = None;
             }
             O::LocalSet { local_index } => self.visit_local_set(local_index, false)?,
             O::LocalTee { local_index } => self.visit_local_set(local_index, true)?,
             O::GlobalGet { global_index } => {
-                let dst = self.push_temp()?;
-                self.emit_producer(Instr::GlobalGet { dst, global: global_index });
+                if self.global_is_v128(global_index) {
+                    let dst = self.push_temp_v128()?;
+                    self.emit(Instr::GlobalGetV128 { dst, global: global_index });
+                } else {
+                    let dst = self.push_temp()?;
+                    self.emit_producer(Instr::GlobalGet { dst, global: global_index });
+                }
             }
             O::GlobalSet { global_index } => {
                 let src = self.pop();
-                self.emit(Instr::GlobalSet { src, global: global_index });
+                if self.global_is_v128(global_index) {
+                    self.emit(Instr::GlobalSetV128 { src, global: global_index });
+                } else {
+                    self.emit(Instr::GlobalSet { src, global: global_index });
+                }
             }
             O::I32Load { memarg } => ld!(self, &memarg, I32Load)?,
             O::I64Load { memarg } => ld!(self, &memarg, I64Load)?,
@@ -367,11 +379,13 @@ impl Translator<'_> {
             O::I64TruncSatF32U => un!(self, I64TruncSatF32U)?,
             O::I64TruncSatF64S => un!(self, I64TruncSatF64S)?,
             O::I64TruncSatF64U => un!(self, I64TruncSatF64U)?,
-            other => {
-                return Err(ErrorKind::Unsupported(format!("operator {other:?}")).into());
-            }
+            other => self.visit_simd(other)?,
         }
         Ok(())
+    }
+
+    fn global_is_v128(&self, global: u32) -> bool {
+        self.module.globals.get(global as usize).is_some_and(|g| g.content() == crate::types::ValType::V128)
     }
 
     fn check_mem0(&self, mem: u32) -> Result<()> {
