@@ -207,10 +207,7 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
         }
         ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
         ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
-        ValType::V128 => {
-            let v = parse_int(text, 0, i128::MAX)?;
-            Val::V128(v as u128)
-        }
+        ValType::V128 => Val::V128(parse_v128(text)?),
         ValType::FuncRef | ValType::ExternRef => {
             if text != "null" {
                 return Err(format!("only `null` can be passed as a {ty}"));
@@ -218,6 +215,49 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
             if ty == ValType::FuncRef { Val::FuncRef(None) } else { Val::ExternRef(None) }
         }
     })
+}
+
+/// Parses a `v128`: `0x` and up to 32 hex digits (lane 0 in the lowest bits), or a lane shape
+/// and its lanes, lane 0 first: `i8x16:`, `i16x8:`, `i32x4:`, `i64x2:` (integers, signed or
+/// unsigned, decimal or `0x` hex), `f32x4:`, `f64x2:` (floats as for `f32` / `f64`), with the
+/// lanes separated by commas, e.g. `i32x4:1,-2,0xff,4` or `f64x2:1.5,nan`.
+fn parse_v128(text: &str) -> Result<u128, String> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if hex.is_empty() || hex.starts_with(['+', '-']) {
+            return Err("not a v128: expected hex digits after 0x".to_string());
+        }
+        return u128::from_str_radix(hex, 16).map_err(|_| "not a v128: at most 32 hex digits".to_string());
+    }
+    let Some((shape, lanes)) = text.split_once(':') else {
+        return Err("not a v128: expected 0x<hex> or <shape>:<lanes>, e.g. i32x4:1,2,3,4".to_string());
+    };
+    let (bits, count): (u32, usize) = match shape {
+        "i8x16" => (8, 16),
+        "i16x8" => (16, 8),
+        "i32x4" | "f32x4" => (32, 4),
+        "i64x2" | "f64x2" => (64, 2),
+        _ => return Err(format!("unknown v128 lane shape `{shape}`")),
+    };
+    let lanes: Vec<&str> = lanes.split(',').map(str::trim).collect();
+    if lanes.len() != count {
+        return Err(format!("{shape} needs {count} lanes, got {}", lanes.len()));
+    }
+    let mut value = 0u128;
+    for (i, lane) in lanes.iter().enumerate() {
+        let bits_of_lane: u128 = match shape {
+            "f32x4" => u128::from(parse_float::<f32>(lane)?.to_bits()),
+            "f64x2" => u128::from(parse_float::<f64>(lane)?.to_bits()),
+            _ => {
+                let min = -(1i128 << (bits - 1));
+                let max = (1i128 << bits) - 1;
+                let v = parse_int(lane, min, max).map_err(|e| format!("lane {i}: {e}"))?;
+                // Two's complement in the lane's width: in range by the check above.
+                (v as u128) & ((1u128 << bits) - 1)
+            }
+        };
+        value |= bits_of_lane << (bits * i as u32);
+    }
+    Ok(value)
 }
 
 /// Parses a decimal or `0x` hexadecimal integer, optionally negative, within `min..=max`.
@@ -246,7 +286,8 @@ fn parse_float<F: std::str::FromStr>(text: &str) -> Result<F, String> {
     text.parse::<F>().map_err(|_| "not a number".to_string())
 }
 
-/// Formats a result: integers signed decimal, floats with `Display`, references `null` / `ref`.
+/// Formats a result: integers signed decimal, floats with `Display`, `v128` as `0x` and 32 hex
+/// digits (lane 0 in the lowest bits), references `null` / `ref`.
 fn format_val(value: &Val) -> String {
     match value {
         Val::I32(v) => v.to_string(),

@@ -149,18 +149,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
             slots[base + $x as usize]
         };
     }
-    macro_rules! get_v128 {
-        ($x:expr) => {
-            u128::from(s!($x)) | (u128::from(s!($x + 1)) << 64)
-        };
-    }
-    macro_rules! set_v128 {
-        ($dst:expr, $v:expr) => {{
-            let v: u128 = $v;
-            s!($dst) = v as u64;
-            s!($dst + 1) = (v >> 64) as u64;
-        }};
-    }
     macro_rules! mem {
         () => {
             store.inner.memories[mem0]
@@ -758,82 +746,139 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
             }
             Instr::I64TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u64),
 
-            Instr::V128Const { dst, index } => set_v128!(dst, code.consts[index as usize]),
-            Instr::GlobalGetV128 { dst, global } => {
-                let g = store.inner.instances[*instance as usize].globals[global as usize];
-                let g = &store.inner.globals[g as usize];
-                let (lo, hi) = (g.value, g.value_hi);
-                s!(dst) = lo;
-                s!(dst + 1) = hi;
-            }
-            Instr::GlobalSetV128 { src, global } => {
-                let g = store.inner.instances[*instance as usize].globals[global as usize];
-                let (lo, hi) = (s!(src), s!(src + 1));
-                let g = &mut store.inner.globals[g as usize];
-                g.value = lo;
-                g.value_hi = hi;
-            }
-            Instr::V128Load { dst, addr, offset } => {
-                let mut b = [0u8; 16];
-                simd::read_mem(mem!().data(), s!(addr) as u32, offset, &mut b).map_err(trap)?;
-                set_v128!(dst, u128::from_le_bytes(b));
-            }
-            Instr::V128LoadExt { kind, dst, addr, offset } => {
-                let bits = simd::read_le(mem!().data(), s!(addr) as u32, offset, kind.len_bytes()).map_err(trap)?;
-                set_v128!(dst, kind.apply(bits));
-            }
-            Instr::V128Store { addr, val, offset } => {
-                let bytes = get_v128!(val).to_le_bytes();
-                let a = s!(addr) as u32;
-                simd::write_mem(mem!().data_mut(), a, offset, &bytes).map_err(trap)?;
-            }
-            Instr::V128LoadLane { len_bytes, lane, dst, v, addr } => {
-                let Instr::Extra { a: offset, .. } = code.code[ip] else {
-                    return Err(Error::msg("internal error: v128 lane load without its offset"));
-                };
-                ip += 1;
-                let len = usize::from(len_bytes);
-                let bits = simd::read_le(mem!().data(), s!(addr) as u32, offset, len).map_err(trap)?;
-                let shape = simd::lane_shape_of_len(len);
-                let r = simd::replace_lane(shape, lane, get_v128!(v), bits);
-                set_v128!(dst, r);
-            }
-            Instr::V128StoreLane { len_bytes, lane, addr, v, offset } => {
-                let len = usize::from(len_bytes);
-                let x = simd::extract_lane(simd::lane_shape_of_len(len), lane, get_v128!(v));
-                let a = s!(addr) as u32;
-                simd::write_mem(mem!().data_mut(), a, offset, &x.to_le_bytes()[..len.min(8)]).map_err(trap)?;
-            }
-            Instr::V128Unary { op, dst, src } => set_v128!(dst, simd::unary(op, get_v128!(src))),
-            Instr::V128Binary { op, dst, a, b } => {
-                let r = simd::binary(op, get_v128!(a), get_v128!(b));
-                set_v128!(dst, r);
-            }
-            Instr::V128Shift { op, dst, a, b } => {
-                let r = simd::shift(op, get_v128!(a), s!(b) as u32);
-                set_v128!(dst, r);
-            }
-            Instr::V128Test { op, dst, src } => s!(dst) = u64::from(simd::test(op, get_v128!(src))),
-            Instr::V128Splat { op, dst, src } => set_v128!(dst, simd::splat(op, s!(src))),
-            Instr::V128ExtractLane { shape, lane, dst, src } => {
-                s!(dst) = simd::extract_lane(shape, lane, get_v128!(src));
-            }
-            Instr::V128ReplaceLane { shape, lane, dst, v, x } => {
-                let r = simd::replace_lane(shape, lane, get_v128!(v), s!(x));
-                set_v128!(dst, r);
-            }
-            Instr::I8x16Shuffle { dst, a, b } => {
-                let Instr::Extra { a: index, .. } = code.code[ip] else {
-                    return Err(Error::msg("internal error: i8x16.shuffle without its lanes"));
-                };
-                ip += 1;
-                let r = simd::shuffle(code.consts[index as usize], get_v128!(a), get_v128!(b));
-                set_v128!(dst, r);
-            }
-            Instr::V128Bitselect { base: b } => {
-                let r = simd::bitselect(get_v128!(b), get_v128!(b + 2), get_v128!(b + 4));
-                set_v128!(b, r);
+            Instr::V128Const { .. }
+            | Instr::GlobalGetV128 { .. }
+            | Instr::GlobalSetV128 { .. }
+            | Instr::V128Load { .. }
+            | Instr::V128LoadExt { .. }
+            | Instr::V128Store { .. }
+            | Instr::V128LoadLane { .. }
+            | Instr::V128StoreLane { .. }
+            | Instr::V128Unary { .. }
+            | Instr::V128Binary { .. }
+            | Instr::V128Shift { .. }
+            | Instr::V128Test { .. }
+            | Instr::V128Splat { .. }
+            | Instr::V128ExtractLane { .. }
+            | Instr::V128ReplaceLane { .. }
+            | Instr::I8x16Shuffle { .. }
+            | Instr::V128Bitselect { .. } => {
+                // Out of line, so that the scalar arms' code is unaffected.
+                ip = exec_simd(instr, code, ip, &mut slots[base..], &mut store.inner, *instance, mem0)?;
             }
         }
     }
+}
+
+/// Runs one SIMD instruction in the frame `frame`; returns the next instruction index
+/// (past the instruction's `Extra`, if it has one).
+#[inline(never)]
+fn exec_simd(
+    instr: Instr,
+    code: &CompiledFunc,
+    mut ip: usize,
+    frame: &mut [u64],
+    inner: &mut StoreInner,
+    instance: u32,
+    mem0: usize,
+) -> Result<usize> {
+    macro_rules! s {
+        ($x:expr) => {
+            frame[$x as usize]
+        };
+    }
+    macro_rules! get_v128 {
+        ($x:expr) => {
+            u128::from(s!($x)) | (u128::from(s!($x + 1)) << 64)
+        };
+    }
+    macro_rules! set_v128 {
+        ($dst:expr, $v:expr) => {{
+            let v: u128 = $v;
+            s!($dst) = v as u64;
+            s!($dst + 1) = (v >> 64) as u64;
+        }};
+    }
+    match instr {
+        Instr::V128Const { dst, index } => set_v128!(dst, code.consts[index as usize]),
+        Instr::GlobalGetV128 { dst, global } => {
+            let g = inner.instances[instance as usize].globals[global as usize];
+            let g = &inner.globals[g as usize];
+            let (lo, hi) = (g.value, g.value_hi);
+            s!(dst) = lo;
+            s!(dst + 1) = hi;
+        }
+        Instr::GlobalSetV128 { src, global } => {
+            let g = inner.instances[instance as usize].globals[global as usize];
+            let (lo, hi) = (s!(src), s!(src + 1));
+            let g = &mut inner.globals[g as usize];
+            g.value = lo;
+            g.value_hi = hi;
+        }
+        Instr::V128Load { dst, addr, offset } => {
+            let mut b = [0u8; 16];
+            simd::read_mem(inner.memories[mem0].data(), s!(addr) as u32, offset, &mut b).map_err(trap)?;
+            set_v128!(dst, u128::from_le_bytes(b));
+        }
+        Instr::V128LoadExt { kind, dst, addr, offset } => {
+            let bits =
+                simd::read_le(inner.memories[mem0].data(), s!(addr) as u32, offset, kind.len_bytes()).map_err(trap)?;
+            set_v128!(dst, kind.apply(bits));
+        }
+        Instr::V128Store { addr, val, offset } => {
+            let bytes = get_v128!(val).to_le_bytes();
+            let a = s!(addr) as u32;
+            simd::write_mem(inner.memories[mem0].data_mut(), a, offset, &bytes).map_err(trap)?;
+        }
+        Instr::V128LoadLane { len_bytes, lane, dst, v, addr } => {
+            let Instr::Extra { a: offset, .. } = code.code[ip] else {
+                return Err(Error::msg("internal error: v128 lane load without its offset"));
+            };
+            ip += 1;
+            let len = usize::from(len_bytes);
+            let bits = simd::read_le(inner.memories[mem0].data(), s!(addr) as u32, offset, len).map_err(trap)?;
+            let shape = simd::lane_shape_of_len(len);
+            let r = simd::replace_lane(shape, lane, get_v128!(v), bits);
+            set_v128!(dst, r);
+        }
+        Instr::V128StoreLane { len_bytes, lane, addr, v, offset } => {
+            let len = usize::from(len_bytes);
+            let x = simd::extract_lane(simd::lane_shape_of_len(len), lane, get_v128!(v));
+            let a = s!(addr) as u32;
+            simd::write_mem(inner.memories[mem0].data_mut(), a, offset, &x.to_le_bytes()[..len.min(8)])
+                .map_err(trap)?;
+        }
+        Instr::V128Unary { op, dst, src } => set_v128!(dst, simd::unary(op, get_v128!(src))),
+        Instr::V128Binary { op, dst, a, b } => {
+            let r = simd::binary(op, get_v128!(a), get_v128!(b));
+            set_v128!(dst, r);
+        }
+        Instr::V128Shift { op, dst, a, b } => {
+            let r = simd::shift(op, get_v128!(a), s!(b) as u32);
+            set_v128!(dst, r);
+        }
+        Instr::V128Test { op, dst, src } => s!(dst) = u64::from(simd::test(op, get_v128!(src))),
+        Instr::V128Splat { op, dst, src } => set_v128!(dst, simd::splat(op, s!(src))),
+        Instr::V128ExtractLane { shape, lane, dst, src } => {
+            s!(dst) = simd::extract_lane(shape, lane, get_v128!(src));
+        }
+        Instr::V128ReplaceLane { shape, lane, dst, v, x } => {
+            let r = simd::replace_lane(shape, lane, get_v128!(v), s!(x));
+            set_v128!(dst, r);
+        }
+        Instr::I8x16Shuffle { dst, a, b } => {
+            let Instr::Extra { a: index, .. } = code.code[ip] else {
+                return Err(Error::msg("internal error: i8x16.shuffle without its lanes"));
+            };
+            ip += 1;
+            let r = simd::shuffle(code.consts[index as usize], get_v128!(a), get_v128!(b));
+            set_v128!(dst, r);
+        }
+        Instr::V128Bitselect { base: b } => {
+            let r = simd::bitselect(get_v128!(b), get_v128!(b + 2), get_v128!(b + 4));
+            set_v128!(b, r);
+        }
+        other => return Err(Error::msg(format!("internal error: {other:?} is not a SIMD instruction"))),
+    }
+    Ok(ip)
 }
