@@ -1190,11 +1190,11 @@ pub(crate) struct CompiledFunc {
     pub(crate) func_index: u32,
     /// The instructions.
     pub(crate) code: Box<[Instr]>,
-    /// Number of parameters (slots `0..num_params`).
+    /// Slots taken by the parameters (`0..num_params`; two per `v128`).
     pub(crate) num_params: u32,
-    /// Parameters plus declared locals (zeroed on entry: slots `num_params..num_locals`).
+    /// Slots of parameters plus declared locals (zeroed on entry: `num_params..num_locals`).
     pub(crate) num_locals: u32,
-    /// Number of results.
+    /// Slots taken by the results (`0..num_results` on return; two per `v128`).
     pub(crate) num_results: u32,
     /// Slots the frame needs, including call argument/result areas.
     pub(crate) frame_slots: u32,

@@ -17,7 +17,8 @@ use crate::types::{FuncType, ValType};
 /// its results back into them.
 pub(crate) type HostFunc<T> = dyn Fn(Caller<'_, T>, &mut [u64]) -> Result<()> + Send + Sync + 'static;
 
-/// A function as the store holds it.
+/// A function as the store holds it. A host function's `num_params` / `num_results` count
+/// value-stack slots (two per `v128`).
 #[derive(Debug)]
 pub(crate) enum FuncEntity {
     Wasm { type_id: u32, instance: u32, code: Arc<CompiledFunc> },
