@@ -1,4 +1,4 @@
-//! A valid wasm-smith module (Wasm 2.0 minus SIMD), instantiated with dummy imports, every
+//! A valid wasm-smith module (Wasm 2.0), instantiated with dummy imports, every
 //! exported function called with zeros under fuel: errors and traps are fine, panics are not.
 #![no_main]
 

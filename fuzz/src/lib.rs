@@ -15,7 +15,7 @@ use wasmguard::{
 /// Fuel for the start function and for each exported call.
 pub const FUEL: u64 = 100_000;
 
-/// A wasm-smith module within what wasmguard supports: Wasm 2.0 without SIMD.
+/// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included).
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
 }
@@ -26,7 +26,7 @@ pub fn smith_module_with(
     tweak: impl FnOnce(&mut wasm_smith::Config),
 ) -> Result<wasm_smith::Module> {
     let mut c = wasm_smith::Config::default();
-    (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (false, false, false);
+    (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (true, false, false);
     (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (false, false, false);
     (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, false, false);
     (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (false, false);
