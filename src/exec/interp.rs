@@ -764,7 +764,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
             | Instr::I8x16Shuffle { .. }
             | Instr::V128Bitselect { .. } => {
                 // Out of line, so that the scalar arms' code is unaffected.
-                ip = exec_simd(instr, code, ip, &mut slots[base..], &mut store.inner, *instance, mem0)?;
+                ip = exec_simd(code, ip, &mut slots[base..], &mut store.inner, *instance, mem0)?;
             }
         }
     }
@@ -774,7 +774,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
 /// (past the instruction's `Extra`, if it has one).
 #[inline(never)]
 fn exec_simd(
-    instr: Instr,
     code: &CompiledFunc,
     mut ip: usize,
     frame: &mut [u64],
@@ -799,6 +798,7 @@ fn exec_simd(
             s!($dst + 1) = (v >> 64) as u64;
         }};
     }
+    let instr = code.code[ip - 1];
     match instr {
         Instr::V128Const { dst, index } => set_v128!(dst, code.consts[index as usize]),
         Instr::GlobalGetV128 { dst, global } => {
