@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use wasmparser::WasmFeatures;
+
 use crate::error::Result;
 use crate::types::FuncType;
 
@@ -12,11 +14,23 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) max_call_depth: u32,
     pub(crate) max_stack_slots: usize,
+    pub(crate) simd: bool,
+    pub(crate) multi_memory: bool,
+    pub(crate) memory64: bool,
+    pub(crate) threads: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { consume_fuel: false, max_call_depth: 250_000, max_stack_slots: 1 << 22 }
+        Config {
+            consume_fuel: false,
+            max_call_depth: 250_000,
+            max_stack_slots: 1 << 22,
+            simd: true,
+            multi_memory: true,
+            memory64: true,
+            threads: true,
+        }
     }
 }
 
@@ -47,6 +61,49 @@ impl Config {
     pub fn max_stack_slots(&mut self, slots: usize) -> &mut Self {
         self.max_stack_slots = slots.max(1024);
         self
+    }
+
+    /// Whether modules may use the 128-bit SIMD instructions and the `v128` type (on by
+    /// default; part of WebAssembly 2.0).
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.simd = enable;
+        self
+    }
+
+    /// Whether a module may define or import more than one memory (on by default; part of
+    /// WebAssembly 3.0). Off, such modules are invalid, as WebAssembly 2.0 says.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.multi_memory = enable;
+        self
+    }
+
+    /// Whether modules may declare 64-bit memories (`i64` addresses; on by default; part of
+    /// WebAssembly 3.0).
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.memory64 = enable;
+        self
+    }
+
+    /// Whether modules may declare shared memories and use the atomic instructions of the
+    /// threads proposal (on by default).
+    pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
+        self.threads = enable;
+        self
+    }
+
+    /// Only the features of WebAssembly 2.0: SIMD on; multi-memory, memory64 and threads off.
+    pub fn wasm2(&mut self) -> &mut Self {
+        self.wasm_simd(true).wasm_multi_memory(false).wasm_memory64(false).wasm_threads(false)
+    }
+
+    /// The features the validator accepts under this configuration.
+    pub(crate) fn wasm_features(&self) -> WasmFeatures {
+        let mut features = WasmFeatures::WASM2;
+        features.set(WasmFeatures::SIMD, self.simd);
+        features.set(WasmFeatures::MULTI_MEMORY, self.multi_memory);
+        features.set(WasmFeatures::MEMORY64, self.memory64);
+        features.set(WasmFeatures::THREADS, self.threads);
+        features
     }
 }
 

@@ -34,8 +34,8 @@ use wast::token::{F32, F64, Id};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
 use crate::{
-    Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, RefType,
-    Store, Table, TableType, TrapCode, Val, ValType,
+    Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
+    RefType, Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 /// Outcome of one script: how many directives passed and failed, and why each failure failed.
@@ -66,12 +66,23 @@ impl WastReport {
 /// Only if the script itself cannot be lexed or parsed (or, which would be a bug, the `spectest`
 /// host module cannot be set up). Failing directives are reported in the [`WastReport`].
 pub fn run_wast_str(name: &str, text: &str) -> Result<WastReport, Error> {
+    run_wast_str_with(&Config::default(), name, text)
+}
+
+/// As [`run_wast_str`], with modules compiled under `config` (for example
+/// [`Config::wasm2`] for the WebAssembly 2.0 suite, which asserts that later features are
+/// invalid).
+///
+/// # Errors
+///
+/// As [`run_wast_str`], and if `config` is rejected by [`Engine::new`].
+pub fn run_wast_str_with(config: &Config, name: &str, text: &str) -> Result<WastReport, Error> {
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(|e| script_error(name, text, e))?;
     let script = parser::parse::<Wast<'_>>(&buffer).map_err(|e| script_error(name, text, e))?;
 
-    let mut runner = Runner::new()?;
+    let mut runner = Runner::new(config)?;
     let mut report = WastReport::default();
     for directive in script.directives {
         let (line, col) = directive.span().linecol_in(text);
@@ -94,8 +105,17 @@ pub fn run_wast_str(name: &str, text: &str) -> Result<WastReport, Error> {
 ///
 /// If the file cannot be read, or as [`run_wast_str`].
 pub fn run_wast_file(path: &Path) -> Result<WastReport, Error> {
+    run_wast_file_with(&Config::default(), path)
+}
+
+/// As [`run_wast_file`], with modules compiled under `config`.
+///
+/// # Errors
+///
+/// As [`run_wast_file`] and [`run_wast_str_with`].
+pub fn run_wast_file_with(config: &Config, path: &Path) -> Result<WastReport, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
-    run_wast_str(&path.display().to_string(), &text)
+    run_wast_str_with(config, &path.display().to_string(), &text)
 }
 
 /// A script-level parse error, rendered with file name, line and column.
@@ -152,8 +172,8 @@ struct Runner {
 
 impl Runner {
     /// A fresh engine, store and linker with the `spectest` module defined.
-    fn new() -> Result<Self, Error> {
-        let engine = Engine::default();
+    fn new(config: &Config) -> Result<Self, Error> {
+        let engine = Engine::new(config)?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         define_spectest(&mut linker, &mut store)?;

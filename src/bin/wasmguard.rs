@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use wasmguard::wasi::{self, WasiCtx, WasiCtxBuilder};
-use wasmguard::{Engine, Error, Linker, Module, Store, Val, ValType};
+use wasmguard::{Config, Engine, Error, Linker, Module, Store, Val, ValType};
 
 /// The exit status after a trap: what a shell reports for a process killed by `SIGABRT`.
 const TRAP_EXIT_STATUS: u8 = 134;
@@ -34,12 +34,16 @@ enum Command {
         /// Print every failure under its file.
         #[arg(short, long)]
         verbose: bool,
+        #[command(flatten)]
+        features: Features,
         /// The scripts to run.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Run a WASI command, or call one exported function of a module with `--invoke`.
     Run {
+        #[command(flatten)]
+        features: Features,
         /// Give the program the host directory HOST, named GUEST inside (default: HOST).
         #[arg(long = "dir", value_name = "HOST[::GUEST]")]
         dirs: Vec<String>,
@@ -58,13 +62,51 @@ enum Command {
     },
 }
 
+/// WebAssembly feature switches, shared by the subcommands.
+#[derive(clap::Args)]
+struct Features {
+    /// Turn a WebAssembly feature on or off: `simd`, `multi-memory`, `memory64`, `threads`
+    /// (`=y`, the default, or `=n`), or `wasm2` for exactly the WebAssembly 2.0 features.
+    /// All features are on unless turned off.
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
+    switches: Vec<String>,
+}
+
+impl Features {
+    /// The engine configuration these switches describe, applied in order.
+    fn config(&self) -> Result<Config, String> {
+        let mut config = Config::new();
+        for switch in &self.switches {
+            let (name, value) = switch.split_once('=').unwrap_or((switch, "y"));
+            let on = match value {
+                "y" | "yes" | "true" | "on" => true,
+                "n" | "no" | "false" | "off" => false,
+                _ => return Err(format!("-W {switch}: expected FEATURE=y or FEATURE=n")),
+            };
+            match name {
+                "simd" => config.wasm_simd(on),
+                "multi-memory" => config.wasm_multi_memory(on),
+                "memory64" => config.wasm_memory64(on),
+                "threads" => config.wasm_threads(on),
+                "wasm2" if on => config.wasm2(),
+                _ => {
+                    return Err(format!(
+                        "-W {switch}: unknown feature {name:?} (expected simd, multi-memory, memory64, threads or wasm2)"
+                    ));
+                }
+            };
+        }
+        Ok(config)
+    }
+}
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Wast { verbose, files } => run_wast(&files, verbose),
-        Command::Run { dirs, envs, invoke, file, args } => {
+        Command::Wast { verbose, features, files } => features.config().and_then(|c| run_wast(&c, &files, verbose)),
+        Command::Run { features, dirs, envs, invoke, file, args } => features.config().and_then(|config| {
             wasi_ctx(&file, &dirs, &envs, invoke.is_none().then_some(args.as_slice()))
-                .and_then(|ctx| run_module(&file, ctx, invoke.as_deref(), &args))
-        }
+                .and_then(|ctx| run_module(&config, &file, ctx, invoke.as_deref(), &args))
+        }),
     };
     result.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -73,10 +115,10 @@ fn main() -> ExitCode {
 }
 
 /// `wasmguard wast`: one summary line per file, then the totals.
-fn run_wast(files: &[PathBuf], verbose: bool) -> Result<ExitCode, String> {
+fn run_wast(config: &Config, files: &[PathBuf], verbose: bool) -> Result<ExitCode, String> {
     let (mut passed, mut failed, mut broken) = (0, 0, 0);
     for file in files {
-        match wasmguard::wast::run_wast_file(file) {
+        match wasmguard::wast::run_wast_file_with(config, file) {
             Ok(report) => {
                 println!("{}: {} passed, {} failed", file.display(), report.passed, report.failed);
                 if verbose {
@@ -132,9 +174,15 @@ fn exit_status(error: &Error) -> ExitCode {
 
 /// `wasmguard run`: instantiate with WASI, then run `_start` or call the `--invoke`d
 /// function and print its results.
-fn run_module(file: &Path, ctx: WasiCtx, invoke: Option<&str>, args: &[String]) -> Result<ExitCode, String> {
+fn run_module(
+    config: &Config,
+    file: &Path,
+    ctx: WasiCtx,
+    invoke: Option<&str>,
+    args: &[String],
+) -> Result<ExitCode, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let engine = Engine::default();
+    let engine = Engine::new(config).map_err(|e| e.to_string())?;
     let mut store = Store::new(&engine, ctx);
     let module = Module::new(&engine, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut linker = Linker::new(&engine);

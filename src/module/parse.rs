@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use wasmparser::{
     DataKind, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TableInit, TypeRef, Validator,
-    WasmFeatures,
 };
 
 use super::{
@@ -16,11 +15,6 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::translate_function;
 use crate::types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
-
-/// The WebAssembly features wasmguard implements.
-pub(crate) fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2
-}
 
 /// Converts a decoder error, telling unsupported proposals apart from bad input.
 pub(crate) fn decode_error(e: wasmparser::BinaryReaderError) -> Error {
@@ -122,7 +116,7 @@ fn index_kind(kind: ExternalKind) -> Result<EntityKind> {
 
 /// Decodes, validates and translates a binary module.
 pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
-    let mut validator = Validator::new_with_features(supported_features());
+    let mut validator = Validator::new_with_features(engine.config().wasm_features());
     let mut m = ModuleInner {
         engine: engine.clone(),
         name: None,
