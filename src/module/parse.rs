@@ -56,9 +56,6 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
-    if m.memory64 {
-        return Err(ErrorKind::Unsupported("memory64".into()).into());
-    }
     if m.shared {
         return Err(ErrorKind::Unsupported("threads (shared memory)".into()).into());
     }
@@ -316,13 +313,11 @@ fn check_memory_leb_lengths(section: &[u8]) -> Result<()> {
     for _ in 0..count {
         let flags = *section.get(at).ok_or_else(|| Error::compile("unexpected end of memory section"))?;
         at += 1;
-        if flags & 0x04 != 0 {
-            // memory64: wasmparser refuses it with a feature error.
-            return Ok(());
-        }
+        // A 64-bit memory's limits are `u64`s (left to wasmparser beyond their length).
+        let max_len = if flags & 0x04 != 0 { 10 } else { 5 };
         let limits = if flags & 0x01 != 0 { 2 } else { 1 };
         for _ in 0..limits {
-            if leb_len(section, &mut at)? > 5 {
+            if leb_len(section, &mut at)? > max_len {
                 return Err(Error::compile("integer representation too long"));
             }
         }

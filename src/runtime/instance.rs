@@ -310,9 +310,11 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         if let SegmentMode::Active { index, offset } = &seg.mode {
             let inst = &inner.instances[instance_index as usize];
             let mem = inst.memories[*index as usize] as usize;
-            let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
+            let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u64;
+            // An `i32` offset for a 32-bit memory, an `i64` one for a 64-bit memory.
+            let offset = if inner.memories[mem].ty.is_64() { offset } else { u64::from(offset as u32) };
             inner.memories[mem]
-                .init(u64::from(offset), &seg.bytes, 0, seg.bytes.len() as u64)
+                .init(offset, &seg.bytes, 0, seg.bytes.len() as u64)
                 .map_err(|_| Error::trap(TrapCode::MemoryOutOfBounds))?;
             inner.instances[instance_index as usize].datas[i] = empty_data.clone();
         }

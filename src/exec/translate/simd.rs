@@ -5,7 +5,7 @@ use wasmparser::Operator;
 
 use super::Translator;
 use crate::error::{ErrorKind, Result};
-use crate::exec::ir::Instr;
+use crate::exec::ir::{Instr, LoadKind};
 use crate::exec::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 
 impl Translator<'_> {
@@ -64,16 +64,22 @@ impl Translator<'_> {
                 self.emit(Instr::V128Bitselect { base });
             }
             O::V128Load { memarg } => {
-                let offset = self.mem0_offset(&memarg)?;
+                let (mem, offset) = self.memarg(&memarg)?;
                 let addr = self.pop();
                 let dst = self.push_temp_v128()?;
-                self.emit(Instr::V128Load { dst, addr, offset });
+                match self.fast_offset(mem, offset) {
+                    Some(offset) => self.emit(Instr::V128Load { dst, addr, offset }),
+                    None => self.emit_mem(Instr::MemLoad { kind: LoadKind::V128, dst, addr, mem }, offset),
+                };
             }
             O::V128Store { memarg } => {
-                let offset = self.mem0_offset(&memarg)?;
+                let (mem, offset) = self.memarg(&memarg)?;
                 let val = self.pop();
                 let addr = self.pop();
-                self.emit(Instr::V128Store { addr, val, offset });
+                match self.fast_offset(mem, offset) {
+                    Some(offset) => self.emit(Instr::V128Store { addr, val, offset }),
+                    None => self.emit_mem(Instr::MemStore { len_bytes: 16, addr, val, mem }, offset),
+                };
             }
             O::V128Load8x8S { memarg } => self.load_ext(&memarg, SimdLoad::Load8x8S)?,
             O::V128Load8x8U { memarg } => self.load_ext(&memarg, SimdLoad::Load8x8U)?,
@@ -118,29 +124,55 @@ impl Translator<'_> {
         Ok(index)
     }
 
+    /// The offset as the fast path takes it, if memory `mem` takes the fast path.
+    fn fast_offset(&self, mem: u32, offset: u64) -> Option<u32> {
+        if self.is_fast_memory(mem) { u32::try_from(offset).ok() } else { None }
+    }
+
+    /// Emits a generic memory instruction followed by its offset; returns its position.
+    fn emit_mem(&mut self, instr: Instr, offset: u64) -> usize {
+        let at = self.emit(instr);
+        self.emit(super::offset_extra(offset));
+        at
+    }
+
     fn load_ext(&mut self, memarg: &wasmparser::MemArg, kind: SimdLoad) -> Result<()> {
-        let offset = self.mem0_offset(memarg)?;
+        let (mem, offset) = self.memarg(memarg)?;
         let addr = self.pop();
         let dst = self.push_temp_v128()?;
-        self.emit(Instr::V128LoadExt { kind, dst, addr, offset });
+        match self.fast_offset(mem, offset) {
+            Some(offset) => self.emit(Instr::V128LoadExt { kind, dst, addr, offset }),
+            None => self.emit_mem(Instr::MemLoad { kind: LoadKind::V128Ext(kind), dst, addr, mem }, offset),
+        };
         Ok(())
     }
 
     fn load_lane(&mut self, memarg: &wasmparser::MemArg, len_bytes: u8, lane: u8) -> Result<()> {
-        let offset = self.mem0_offset(memarg)?;
+        let (mem, offset) = self.memarg(memarg)?;
         let v = self.pop();
         let addr = self.pop();
         let dst = self.push_temp_v128()?;
-        self.emit(Instr::V128LoadLane { len_bytes, lane, dst, v, addr });
-        self.emit(Instr::Extra { a: offset, b: 0 });
+        match self.fast_offset(mem, offset) {
+            Some(offset) => {
+                self.emit(Instr::V128LoadLane { len_bytes, lane, dst, v, addr });
+                self.emit(Instr::Extra { a: offset, b: 0 });
+            }
+            None => {
+                self.emit_mem(Instr::MemLoadLane { len_bytes, lane, dst, v, addr }, offset);
+                self.emit(Instr::Extra { a: mem, b: 0 });
+            }
+        }
         Ok(())
     }
 
     fn store_lane(&mut self, memarg: &wasmparser::MemArg, len_bytes: u8, lane: u8) -> Result<()> {
-        let offset = self.mem0_offset(memarg)?;
+        let (mem, offset) = self.memarg(memarg)?;
         let v = self.pop();
         let addr = self.pop();
-        self.emit(Instr::V128StoreLane { len_bytes, lane, addr, v, offset });
+        match self.fast_offset(mem, offset) {
+            Some(offset) => self.emit(Instr::V128StoreLane { len_bytes, lane, addr, v, offset }),
+            None => self.emit_mem(Instr::MemStoreLane { len_bytes, lane, addr, v, mem }, offset),
+        };
         Ok(())
     }
 

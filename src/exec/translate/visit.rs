@@ -3,8 +3,8 @@
 use wasmparser::Operator;
 
 use super::{CtrlKind, Translator};
-use crate::error::{ErrorKind, Result};
-use crate::exec::ir::Instr;
+use crate::error::Result;
+use crate::exec::ir::{Instr, LoadKind};
 
 macro_rules! un {
     ($t:expr, $v:ident) => {
@@ -19,14 +19,14 @@ macro_rules! bin {
 }
 
 macro_rules! ld {
-    ($t:expr, $m:expr, $v:ident) => {
-        $t.load($m, |dst, addr, offset| Instr::$v { dst, addr, offset })
+    ($t:expr, $m:expr, $v:ident, $k:ident) => {
+        $t.load($m, LoadKind::$k, |dst, addr, offset| Instr::$v { dst, addr, offset })
     };
 }
 
 macro_rules! st {
-    ($t:expr, $m:expr, $v:ident) => {
-        $t.store($m, |addr, val, offset| Instr::$v { addr, val, offset })
+    ($t:expr, $m:expr, $v:ident, $n:literal) => {
+        $t.store($m, $n, |addr, val, offset| Instr::$v { addr, val, offset })
     };
 }
 
@@ -142,55 +142,69 @@ impl Translator<'_> {
                     self.emit(Instr::GlobalSet { src, global: global_index });
                 }
             }
-            O::I32Load { memarg } => ld!(self, &memarg, I32Load)?,
-            O::I64Load { memarg } => ld!(self, &memarg, I64Load)?,
-            O::F32Load { memarg } => ld!(self, &memarg, F32Load)?,
-            O::F64Load { memarg } => ld!(self, &memarg, F64Load)?,
-            O::I32Load8S { memarg } => ld!(self, &memarg, I32Load8S)?,
-            O::I32Load8U { memarg } => ld!(self, &memarg, I32Load8U)?,
-            O::I32Load16S { memarg } => ld!(self, &memarg, I32Load16S)?,
-            O::I32Load16U { memarg } => ld!(self, &memarg, I32Load16U)?,
-            O::I64Load8S { memarg } => ld!(self, &memarg, I64Load8S)?,
-            O::I64Load8U { memarg } => ld!(self, &memarg, I64Load8U)?,
-            O::I64Load16S { memarg } => ld!(self, &memarg, I64Load16S)?,
-            O::I64Load16U { memarg } => ld!(self, &memarg, I64Load16U)?,
-            O::I64Load32S { memarg } => ld!(self, &memarg, I64Load32S)?,
-            O::I64Load32U { memarg } => ld!(self, &memarg, I64Load32U)?,
-            O::I32Store { memarg } => st!(self, &memarg, I32Store)?,
-            O::I64Store { memarg } => st!(self, &memarg, I64Store)?,
-            O::F32Store { memarg } => st!(self, &memarg, F32Store)?,
-            O::F64Store { memarg } => st!(self, &memarg, F64Store)?,
-            O::I32Store8 { memarg } => st!(self, &memarg, I32Store8)?,
-            O::I32Store16 { memarg } => st!(self, &memarg, I32Store16)?,
-            O::I64Store8 { memarg } => st!(self, &memarg, I64Store8)?,
-            O::I64Store16 { memarg } => st!(self, &memarg, I64Store16)?,
-            O::I64Store32 { memarg } => st!(self, &memarg, I64Store32)?,
+            O::I32Load { memarg } => ld!(self, &memarg, I32Load, U32)?,
+            O::I64Load { memarg } => ld!(self, &memarg, I64Load, U64)?,
+            O::F32Load { memarg } => ld!(self, &memarg, F32Load, U32)?,
+            O::F64Load { memarg } => ld!(self, &memarg, F64Load, U64)?,
+            O::I32Load8S { memarg } => ld!(self, &memarg, I32Load8S, I32S8)?,
+            O::I32Load8U { memarg } => ld!(self, &memarg, I32Load8U, I32U8)?,
+            O::I32Load16S { memarg } => ld!(self, &memarg, I32Load16S, I32S16)?,
+            O::I32Load16U { memarg } => ld!(self, &memarg, I32Load16U, I32U16)?,
+            O::I64Load8S { memarg } => ld!(self, &memarg, I64Load8S, I64S8)?,
+            O::I64Load8U { memarg } => ld!(self, &memarg, I64Load8U, I32U8)?,
+            O::I64Load16S { memarg } => ld!(self, &memarg, I64Load16S, I64S16)?,
+            O::I64Load16U { memarg } => ld!(self, &memarg, I64Load16U, I32U16)?,
+            O::I64Load32S { memarg } => ld!(self, &memarg, I64Load32S, I64S32)?,
+            O::I64Load32U { memarg } => ld!(self, &memarg, I64Load32U, U32)?,
+            O::I32Store { memarg } => st!(self, &memarg, I32Store, 4)?,
+            O::I64Store { memarg } => st!(self, &memarg, I64Store, 8)?,
+            O::F32Store { memarg } => st!(self, &memarg, F32Store, 4)?,
+            O::F64Store { memarg } => st!(self, &memarg, F64Store, 8)?,
+            O::I32Store8 { memarg } => st!(self, &memarg, I32Store8, 1)?,
+            O::I32Store16 { memarg } => st!(self, &memarg, I32Store16, 2)?,
+            O::I64Store8 { memarg } => st!(self, &memarg, I64Store8, 1)?,
+            O::I64Store16 { memarg } => st!(self, &memarg, I64Store16, 2)?,
+            O::I64Store32 { memarg } => st!(self, &memarg, I64Store32, 4)?,
             O::MemorySize { mem } => {
-                self.check_mem0(mem)?;
                 let dst = self.push_temp()?;
-                self.emit_producer(Instr::MemorySize { dst });
+                if self.is_fast_memory(mem) {
+                    self.emit_producer(Instr::MemorySize { dst });
+                } else {
+                    self.emit_producer(Instr::MemSize { dst, mem });
+                }
             }
             O::MemoryGrow { mem } => {
-                self.check_mem0(mem)?;
                 let delta = self.pop();
                 let dst = self.push_temp()?;
-                self.emit(Instr::MemoryGrow { dst, delta });
+                if self.is_fast_memory(mem) {
+                    self.emit(Instr::MemoryGrow { dst, delta });
+                } else {
+                    self.emit(Instr::MemGrow { dst, delta, mem });
+                }
             }
             O::MemoryFill { mem } => {
-                self.check_mem0(mem)?;
                 let base = self.pop_operands_in_place(3);
-                self.emit(Instr::MemoryFill { base });
+                if self.is_fast_memory(mem) {
+                    self.emit(Instr::MemoryFill { base });
+                } else {
+                    self.emit(Instr::MemFill { base, mem });
+                }
             }
             O::MemoryCopy { dst_mem, src_mem } => {
-                self.check_mem0(dst_mem)?;
-                self.check_mem0(src_mem)?;
                 let base = self.pop_operands_in_place(3);
-                self.emit(Instr::MemoryCopy { base });
+                if self.is_fast_memory(dst_mem) && self.is_fast_memory(src_mem) {
+                    self.emit(Instr::MemoryCopy { base });
+                } else {
+                    self.emit(Instr::MemCopy { base, dst_mem, src_mem });
+                }
             }
             O::MemoryInit { data_index, mem } => {
-                self.check_mem0(mem)?;
                 let base = self.pop_operands_in_place(3);
-                self.emit(Instr::MemoryInit { segment: data_index, base });
+                if self.is_fast_memory(mem) {
+                    self.emit(Instr::MemoryInit { segment: data_index, base });
+                } else {
+                    self.emit(Instr::MemInit { base, segment: data_index, mem });
+                }
             }
             O::DataDrop { data_index } => {
                 self.emit(Instr::DataDrop { segment: data_index });
@@ -386,9 +400,5 @@ impl Translator<'_> {
 
     fn global_is_v128(&self, global: u32) -> bool {
         self.module.globals.get(global as usize).is_some_and(|g| g.content() == crate::types::ValType::V128)
-    }
-
-    fn check_mem0(&self, mem: u32) -> Result<()> {
-        if mem == 0 { Ok(()) } else { Err(ErrorKind::Unsupported("multi-memory".into()).into()) }
     }
 }
