@@ -215,6 +215,26 @@ impl MemoryType {
         MemoryType { minimum: u64::from(min_pages), maximum: max_pages.map(u64::from), memory64: false, shared: false }
     }
 
+    /// A 64-bit memory (memory64 proposal) of `min_pages` pages, growable to `max_pages`
+    /// (or to 2^48 pages, the most a 64-bit index can address). Wasm code addresses it with
+    /// `i64`s; host code uses [`WasmPtr<T, Memory64>`](crate::access::WasmPtr) on its views.
+    ///
+    /// The limits are checked when a memory is created ([`Memory::new`](crate::Memory::new)),
+    /// and the store's [`StoreLimits`](crate::StoreLimits) still cap how much is allocated.
+    ///
+    /// ```
+    /// use wasmguard::{Engine, Memory, MemoryType, Store};
+    /// # fn main() -> wasmguard::Result<()> {
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let memory = Memory::new(&mut store, MemoryType::new64(1, Some(1 << 40)))?;
+    /// assert!(memory.ty(&store).is_64());
+    /// assert_eq!(memory.grow(&mut store, 1)?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn new64(min_pages: u64, max_pages: Option<u64>) -> Self {
+        MemoryType { minimum: min_pages, maximum: max_pages, memory64: true, shared: false }
+    }
+
     pub(crate) fn from_parts(minimum: u64, maximum: Option<u64>, memory64: bool, shared: bool) -> Self {
         MemoryType { minimum, maximum, memory64, shared }
     }

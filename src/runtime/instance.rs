@@ -167,10 +167,15 @@ fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &Module
                 return Err(incompatible(imp, "memory from another store"));
             }
             let e = &inner.memories[m.0.index as usize];
-            let ok = e.ty.is_64() == want.is_64()
-                && e.ty.is_shared() == want.is_shared()
-                && limits_match(e.size_pages(), e.ty.maximum(), want.minimum(), want.maximum());
-            if !ok {
+            let bits = |is_64: bool| if is_64 { "64-bit" } else { "32-bit" };
+            if e.ty.is_64() != want.is_64() {
+                let (want, found) = (bits(want.is_64()), bits(e.ty.is_64()));
+                return Err(incompatible(imp, format!("expected a {want} memory, found a {found} memory")));
+            }
+            if e.ty.is_shared() != want.is_shared() {
+                return Err(incompatible(imp, "memory sharedness does not match"));
+            }
+            if !limits_match(e.size_pages(), e.ty.maximum(), want.minimum(), want.maximum()) {
                 return Err(incompatible(imp, "memory limits do not match"));
             }
             Ok(m.0.index)

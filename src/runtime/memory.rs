@@ -17,8 +17,8 @@ pub(crate) struct MemoryEntity {
 impl MemoryEntity {
     /// Allocates a memory of the type's minimum size, within the store's limits.
     pub(crate) fn new(ty: MemoryType, limits: &StoreLimits) -> Result<Self> {
-        if ty.is_shared() || ty.is_64() {
-            return Err(crate::ErrorKind::Unsupported("shared and 64-bit memories".into()).into());
+        if ty.is_shared() {
+            return Err(crate::ErrorKind::Unsupported("shared memories".into()).into());
         }
         let cap = if ty.is_64() { 1u64 << 48 } else { crate::types::MAX_PAGES_32 };
         if ty.maximum().is_some_and(|max| max > cap || ty.minimum() > max) || ty.minimum() > cap {
@@ -31,7 +31,7 @@ impl MemoryEntity {
         if ty.minimum() > ty.page_limit() {
             return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
         }
-        let bytes = ty.minimum() * WASM_PAGE_SIZE;
+        let bytes = ty.minimum().saturating_mul(WASM_PAGE_SIZE);
         if bytes > limits.memory_size_bytes {
             return Err(Error::limit(format!(
                 "memory of {} pages exceeds the store limit of {} bytes",
@@ -248,7 +248,9 @@ impl Memory {
         &self,
         store: impl Into<crate::store::StoreContext<'a, T>>,
     ) -> crate::access::MemoryView<'a> {
-        crate::access::MemoryView::new(self.data(store))
+        let ctx = store.into();
+        let e = self.entity(&ctx.0.inner);
+        crate::access::MemoryView::with_index(e.data(), e.ty.is_64())
     }
 
     /// An exclusive view of the memory, borrowing the store mutably (see
@@ -257,7 +259,10 @@ impl Memory {
         &self,
         store: impl Into<crate::store::StoreContextMut<'a, T>>,
     ) -> crate::access::MemoryViewMut<'a> {
-        crate::access::MemoryViewMut::new(self.data_mut(store))
+        let ctx = store.into();
+        let e = self.entity_mut(&mut ctx.0.inner);
+        let is_64 = e.ty.is_64();
+        crate::access::MemoryViewMut::with_index(e.data_mut(), is_64)
     }
 
     /// An exclusive view of the memory together with the host state, borrowed at once.
@@ -268,7 +273,9 @@ impl Memory {
         let ctx = store.into();
         let store = ctx.0;
         let (inner, data) = store.inner_and_data_mut();
-        (crate::access::MemoryViewMut::new(self.entity_mut(inner).data_mut()), data)
+        let e = self.entity_mut(inner);
+        let is_64 = e.ty.is_64();
+        (crate::access::MemoryViewMut::with_index(e.data_mut(), is_64), data)
     }
 
     /// Copies `buf.len()` bytes at `offset` out of the memory.
