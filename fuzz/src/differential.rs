@@ -412,7 +412,7 @@ mod wasmi_side {
 
     pub fn compile(wasm: &[u8]) -> Result<Prepared, wasmi::Error> {
         let mut config = wasmi::Config::default();
-        config.consume_fuel(true);
+        config.consume_fuel(true).wasm_multi_memory(true).wasm_memory64(true);
         let engine = Engine::new(&config);
         let module = Module::new(&engine, wasm)?;
         Ok(Prepared { engine, module })

@@ -15,7 +15,8 @@ use wasmguard::{
 /// Fuel for the start function and for each exported call.
 pub const FUEL: u64 = 100_000;
 
-/// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included).
+/// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included), plus
+/// multi-memory and memory64 (64-bit memories only in modules without tables, see below).
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
 }
@@ -27,15 +28,18 @@ pub fn smith_module_with(
 ) -> Result<wasm_smith::Module> {
     let mut c = wasm_smith::Config::default();
     (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (true, false, false);
-    (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (false, false, false);
+    (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (u.arbitrary()?, false, false);
     (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, false, false);
     (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (false, false);
     (c.shared_everything_threads_enabled, c.custom_descriptors_enabled) = (false, false);
     (c.reference_types_enabled, c.bulk_memory_enabled, c.multi_value_enabled) = (true, true, true);
     (c.sign_extension_ops_enabled, c.saturating_float_to_int_enabled) = (true, true);
-    c.max_memories = 1;
-    c.max_tables = u.int_in_range(1..=4)?;
+    c.max_memories = u.int_in_range(1..=3)?; // more than one enables multi-memory
+    // wasm-smith makes 64-bit tables (table64, not supported yet) whenever memory64 is on:
+    // modules with 64-bit memories get no tables.
+    c.max_tables = if c.memory64_enabled { 0 } else { u.int_in_range(1..=4)? };
     c.max_memory32_bytes = 16 * 65_536;
+    c.max_memory64_bytes = 16 * 65_536;
     c.max_table_elements = 1_000;
     c.min_uleb_size = u.int_in_range(1..=5)?;
     c.export_everything = u.arbitrary()?;
