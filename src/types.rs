@@ -170,12 +170,25 @@ pub struct TableType {
     element: RefType,
     minimum: u32,
     maximum: Option<u32>,
+    table64: bool,
 }
 
 impl TableType {
     /// A table type with `minimum` elements and an optional maximum.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
-        TableType { element, minimum, maximum }
+        TableType { element, minimum, maximum, table64: false }
+    }
+
+    /// The same limits for a 64-bit table (`table64`, part of memory64): wasm code indexes it
+    /// with `i64`s. Its sizes stay within `u32` (as [`StoreLimits`](crate::StoreLimits) keeps
+    /// every table far smaller).
+    pub fn new64(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
+        TableType { element, minimum, maximum, table64: true }
+    }
+
+    /// True for a 64-bit table.
+    pub fn is_64(&self) -> bool {
+        self.table64
     }
 
     /// The element type.

@@ -367,3 +367,27 @@ fn import_index_type_must_match() -> Result {
     Instance::new(&mut store, &wants32, &[m32.into()])?;
     Ok(())
 }
+
+// ---- table64 ----
+
+/// `tests/memories/table64.wast`: every table instruction on a 64-bit table.
+#[test]
+fn table64_script() {
+    let text = include_str!("memories/table64.wast");
+    let report = wasmguard::wast::run_wast_str("table64.wast", text).expect("the script parses");
+    assert!(report.failed == 0 && report.passed > 0, "{:#?}", report.failures);
+}
+
+#[test]
+fn table_import_index_type_must_match() -> Result {
+    use wasmguard::{RefType, Table, TableType, Val};
+    let engine = Engine::default();
+    let wants64 = Module::new(&engine, r#"(module (import "env" "t" (table i64 1 funcref)))"#)?;
+    let mut store = Store::new(&engine, ());
+    let t32 = Table::new(&mut store, TableType::new(RefType::FuncRef, 1, None), Val::FuncRef(None))?;
+    let t64 = Table::new(&mut store, TableType::new64(RefType::FuncRef, 1, None), Val::FuncRef(None))?;
+    assert!(Instance::new(&mut store, &wants64, &[t32.into()]).is_err());
+    Instance::new(&mut store, &wants64, &[t64.into()])?;
+    assert!(t64.ty(&store).is_64());
+    Ok(())
+}

@@ -16,7 +16,7 @@ use wasmguard::{
 pub const FUEL: u64 = 100_000;
 
 /// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included), plus
-/// multi-memory and memory64 (64-bit memories only in modules without tables, see below).
+/// multi-memory and memory64 (64-bit memories and tables).
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
 }
@@ -35,9 +35,7 @@ pub fn smith_module_with(
     (c.reference_types_enabled, c.bulk_memory_enabled, c.multi_value_enabled) = (true, true, true);
     (c.sign_extension_ops_enabled, c.saturating_float_to_int_enabled) = (true, true);
     c.max_memories = u.int_in_range(1..=3)?; // more than one enables multi-memory
-    // wasm-smith makes 64-bit tables (table64, not supported yet) whenever memory64 is on:
-    // modules with 64-bit memories get no tables.
-    c.max_tables = if c.memory64_enabled { 0 } else { u.int_in_range(1..=4)? };
+    c.max_tables = u.int_in_range(1..=4)?; // with memory64 on, some are 64-bit tables
     c.max_memory32_bytes = 16 * 65_536;
     c.max_memory64_bytes = 16 * 65_536;
     c.max_table_elements = 1_000;

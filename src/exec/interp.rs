@@ -771,10 +771,13 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
             | Instr::MemGrow { .. }
             | Instr::MemFill { .. }
             | Instr::MemCopy { .. }
-            | Instr::MemInit { .. } => {
+            | Instr::MemInit { .. }
+            | Instr::TableIndex64 { .. }
+            | Instr::TableGrowResult64 { .. } => {
                 // Out of line, so that the scalar arms' code is unaffected: SIMD, and the
                 // generic memory instructions (memory N, 64-bit memories), which
-                // `exec_simd` hands on to `exec_mem`. One call site keeps the loop as it was.
+                // `exec_simd` hands on to `exec_mem` (as the 64-bit table index conversions).
+                // One call site keeps the loop as it was.
                 ip = exec_simd(code, ip, &mut slots[base..], &mut store.inner, *instance, mem0)?;
             }
         }

@@ -13,7 +13,9 @@
 //! offset and are the fast path (`I32Load { dst, addr, offset }`). Any other memory (memory
 //! N of multi-memory, or a 64-bit memory) uses the generic `Mem*` family instead: the memory
 //! index is an operand, the 64-bit offset follows in an [`Instr::Extra`], and the
-//! interpreter runs them out of line, so the fast path's code is unaffected.
+//! interpreter runs them out of line, so the fast path's code is unaffected. Likewise a
+//! 64-bit table's `i64` operands are narrowed (`TableIndex64`) before the table
+//! instructions, which are the same for both index types.
 //! A `v128` value occupies two consecutive slots (low half first); its 16-byte immediates
 //! live in [`CompiledFunc::consts`], named by index, so every instruction stays 16 bytes
 //! and the scalar instructions are untouched by SIMD.
@@ -301,6 +303,18 @@ pub(crate) enum Instr {
         base: Slot,
         segment: u32,
         mem: u32,
+    },
+
+    // ---- 64-bit tables: out of line, see `exec::mem` ----
+    /// `dst = min(src, u32::MAX)`: an `i64` index of a 64-bit table as the table
+    /// instructions take it (`u32::MAX` is out of bounds of every table).
+    TableIndex64 {
+        dst: Slot,
+        src: Slot,
+    },
+    /// After `table.grow` of a 64-bit table: its `i32` failure result `-1` becomes `i64` `-1`.
+    TableGrowResult64 {
+        dst: Slot,
     },
 
     // ---- tables ----

@@ -5,6 +5,8 @@
 //! Addresses and lengths are read from their slots by the memory's index type: the low 32
 //! bits for a 32-bit memory, all 64 for a 64-bit one. The effective address `addr + offset`
 //! is computed in `u64` and checked for overflow: an access past `u64::MAX` is out of bounds.
+//!
+//! The index conversions of 64-bit tables (`TableIndex64`, `TableGrowResult64`) run here too.
 
 use super::ir::{CompiledFunc, Instr, LoadKind};
 use super::simd;
@@ -48,8 +50,8 @@ fn store_memory(inner: &StoreInner, instance: u32, mem: u32) -> usize {
     inner.instances[instance as usize].memories[mem as usize] as usize
 }
 
-/// Runs the generic memory instruction at `code[ip - 1]` in the frame `frame`; returns the
-/// next instruction index (past its `Extra`s).
+/// Runs the generic memory instruction (or 64-bit table conversion) at `code[ip - 1]` in the
+/// frame `frame`; returns the next instruction index (past its `Extra`s).
 #[inline(never)]
 pub(super) fn exec_mem(
     code: &CompiledFunc,
@@ -168,6 +170,12 @@ pub(super) fn exec_mem(
             let (d, src, n) = (index_value(s!(b), is_64), u64::from(s!(b + 1) as u32), u64::from(s!(b + 2) as u32));
             let bytes = inner.instances[instance as usize].datas[segment as usize].clone();
             inner.memories[m].init(d, &bytes, src, n).map_err(|_| oob())?;
+        }
+        Instr::TableIndex64 { dst, src } => s!(dst) = u64::from(u32::try_from(s!(src)).unwrap_or(u32::MAX)),
+        Instr::TableGrowResult64 { dst } => {
+            if s!(dst) == u64::from(u32::MAX) {
+                s!(dst) = u64::MAX;
+            }
         }
         other => return Err(Error::msg(format!("internal error: {other:?} is not a generic memory instruction"))),
     }

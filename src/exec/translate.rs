@@ -585,7 +585,7 @@ impl Translator<'_> {
     }
 
     fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
-        let index = self.pop();
+        let index = self.pop_table_index(self.table_is_64(table));
         let module = self.module;
         let ty = &module.types[type_index as usize];
         let np = ty.params_slice().len() as u32;

@@ -48,11 +48,18 @@ pub(crate) fn ref_type(r: wasmparser::RefType) -> Result<RefType> {
 }
 
 fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
-    if t.table64 || t.shared {
-        return Err(ErrorKind::Unsupported("64-bit or shared tables".into()).into());
+    if t.shared {
+        return Err(ErrorKind::Unsupported("shared tables".into()).into());
+    }
+    let element = ref_type(t.element_type)?;
+    if t.table64 {
+        // A 64-bit table's limits may pass `u32`; no table can be that large (the store's
+        // limits are `u32`s), so they saturate: such a minimum fails at instantiation.
+        let sat = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        return Ok(TableType::new64(element, sat(t.initial), t.maximum.map(sat)));
     }
     let to32 = |v: u64| u32::try_from(v).map_err(|_| Error::compile("table size out of range"));
-    Ok(TableType::new(ref_type(t.element_type)?, to32(t.initial)?, t.maximum.map(to32).transpose()?))
+    Ok(TableType::new(element, to32(t.initial)?, t.maximum.map(to32).transpose()?))
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {

@@ -151,6 +151,7 @@ fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &Module
             }
             let e = &inner.tables[t.0.index as usize];
             let ok = e.ty.element() == want.element()
+                && e.ty.is_64() == want.is_64()
                 && limits_match(
                     u64::from(e.size()),
                     e.ty.maximum().map(u64::from),
@@ -300,7 +301,9 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
             SegmentMode::Active { index, offset } => {
                 let items = inst.elems[i].clone();
                 let table = inst.tables[*index as usize] as usize;
-                let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
+                // An `i64` offset for a 64-bit table: past `u32` it is out of bounds anyway.
+                let offset =
+                    u32::try_from(eval_const(inner, &inst.funcs, &inst.globals, offset) as u64).unwrap_or(u32::MAX);
                 inner.tables[table].init(offset, &items, 0, items.len() as u32).map_err(Error::trap)?;
                 inner.instances[instance_index as usize].elems[i] = empty_elems.clone();
             }

@@ -143,7 +143,11 @@ impl Table {
     /// The table's type; its minimum is the current size.
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let e = self.entity(&store.as_context().0.inner);
-        TableType::new(e.ty.element(), e.size(), e.ty.maximum())
+        if e.ty.is_64() {
+            TableType::new64(e.ty.element(), e.size(), e.ty.maximum())
+        } else {
+            TableType::new(e.ty.element(), e.size(), e.ty.maximum())
+        }
     }
 
     /// The current number of elements.

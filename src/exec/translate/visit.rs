@@ -210,13 +210,17 @@ impl Translator<'_> {
                 self.emit(Instr::DataDrop { segment: data_index });
             }
             O::TableGet { table } => {
-                let index = self.pop();
+                let mut index = self.pop();
                 let dst = self.push_temp()?;
+                if self.table_is_64(table) {
+                    self.emit(Instr::TableIndex64 { dst, src: index });
+                    index = dst;
+                }
                 self.emit_producer(Instr::TableGet { dst, index, table });
             }
             O::TableSet { table } => {
                 let val = self.pop();
-                let index = self.pop();
+                let index = self.pop_table_index(self.table_is_64(table));
                 self.emit(Instr::TableSet { index, val, table });
             }
             O::TableSize { table } => {
@@ -226,18 +230,32 @@ impl Translator<'_> {
             O::TableGrow { table } => {
                 let base = self.pop_operands_in_place(2);
                 self.push_temp()?;
+                let t64 = self.table_is_64(table);
+                self.narrow_in_place(base + 1, t64);
                 self.emit(Instr::TableGrow { table, base });
+                if t64 {
+                    self.emit(Instr::TableGrowResult64 { dst: base });
+                }
             }
             O::TableFill { table } => {
                 let base = self.pop_operands_in_place(3);
+                let t64 = self.table_is_64(table);
+                self.narrow_in_place(base, t64);
+                self.narrow_in_place(base + 2, t64);
                 self.emit(Instr::TableFill { table, base });
             }
             O::TableCopy { dst_table, src_table } => {
                 let base = self.pop_operands_in_place(3);
+                let (d64, s64) = (self.table_is_64(dst_table), self.table_is_64(src_table));
+                self.narrow_in_place(base, d64);
+                self.narrow_in_place(base + 1, s64);
+                // The length has the smaller of the two index types.
+                self.narrow_in_place(base + 2, d64 && s64);
                 self.emit(Instr::TableCopy { dst_table, src_table, base });
             }
             O::TableInit { elem_index, table } => {
                 let base = self.pop_operands_in_place(3);
+                self.narrow_in_place(base, self.table_is_64(table));
                 self.emit(Instr::TableInit { base });
                 self.emit(Instr::Extra { a: elem_index, b: table });
             }
@@ -396,6 +414,31 @@ impl Translator<'_> {
             other => self.visit_simd(other)?,
         }
         Ok(())
+    }
+
+    /// True if table `table` is a 64-bit table (its index operands are `i64`s).
+    pub(super) fn table_is_64(&self, table: u32) -> bool {
+        self.module.tables.get(table as usize).is_some_and(|t| t.is_64())
+    }
+
+    /// Pops a table index operand; for a 64-bit table, narrows it into the entry's canonical
+    /// slot (free once the entry is popped) and returns that slot.
+    pub(super) fn pop_table_index(&mut self, table64: bool) -> crate::exec::ir::Slot {
+        let tmp = self.canonical(self.top_index());
+        let index = self.pop();
+        if table64 {
+            self.emit(Instr::TableIndex64 { dst: tmp, src: index });
+            tmp
+        } else {
+            index
+        }
+    }
+
+    /// Narrows the `i64` operand of a 64-bit table in `slot` (a materialized temporary).
+    fn narrow_in_place(&mut self, slot: crate::exec::ir::Slot, table64: bool) {
+        if table64 {
+            self.emit(Instr::TableIndex64 { dst: slot, src: slot });
+        }
     }
 
     fn global_is_v128(&self, global: u32) -> bool {
