@@ -667,17 +667,11 @@ impl Translator<'_> {
     fn load(&mut self, memarg: &wasmparser::MemArg, kind: LoadKind, make: fn(Slot, Slot, u32) -> Instr) -> Result<()> {
         let (mem, offset) = self.memarg(memarg)?;
         let addr = self.pop();
-        if self.is_fast_memory(mem)
-            && let Ok(offset) = u32::try_from(offset)
-        {
+        if let Some(offset) = self.fast_offset(mem, offset) {
             let dst = self.push_temp()?;
             self.emit_producer(make(dst, addr, offset));
         } else {
-            let dst = if matches!(kind, LoadKind::V128 | LoadKind::V128Ext(_)) {
-                self.push_temp_v128()?
-            } else {
-                self.push_temp()?
-            };
+            let dst = self.push_temp()?;
             self.emit(Instr::MemLoad { kind, dst, addr, mem });
             self.emit(offset_extra(offset));
         }
@@ -690,9 +684,7 @@ impl Translator<'_> {
         let (mem, offset) = self.memarg(memarg)?;
         let val = self.pop();
         let addr = self.pop();
-        if self.is_fast_memory(mem)
-            && let Ok(offset) = u32::try_from(offset)
-        {
+        if let Some(offset) = self.fast_offset(mem, offset) {
             self.emit(make(addr, val, offset));
         } else {
             self.emit(Instr::MemStore { len_bytes, addr, val, mem });
@@ -707,6 +699,12 @@ impl Translator<'_> {
     /// place that decides; the fast-path instructions assume what it checks.
     pub(super) fn is_fast_memory(&self, index: u32) -> bool {
         index == 0 && self.module.memories.first().is_some_and(|m| !m.is_64())
+    }
+
+    /// The static offset as the fast-path instructions take it (a `u32`, which validation
+    /// guarantees for a 32-bit memory), if memory `mem` takes the fast path.
+    pub(super) fn fast_offset(&self, mem: u32, offset: u64) -> Option<u32> {
+        if self.is_fast_memory(mem) { u32::try_from(offset).ok() } else { None }
     }
 
     /// The memory index and static offset of a memory immediate.

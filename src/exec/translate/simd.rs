@@ -124,11 +124,6 @@ impl Translator<'_> {
         Ok(index)
     }
 
-    /// The offset as the fast path takes it, if memory `mem` takes the fast path.
-    fn fast_offset(&self, mem: u32, offset: u64) -> Option<u32> {
-        if self.is_fast_memory(mem) { u32::try_from(offset).ok() } else { None }
-    }
-
     /// Emits a generic memory instruction followed by its offset; returns its position.
     fn emit_mem(&mut self, instr: Instr, offset: u64) -> usize {
         let at = self.emit(instr);
