@@ -31,6 +31,10 @@ pub enum TrapCode {
     StackOverflow,
     /// The store ran out of fuel.
     OutOfFuel,
+    /// An atomic memory access at an address that is not a multiple of its size.
+    UnalignedAtomic,
+    /// `memory.atomic.wait32/64` on a memory that is not shared (nothing could wake it).
+    AtomicWaitOnUnsharedMemory,
 }
 
 impl TrapCode {
@@ -47,6 +51,8 @@ impl TrapCode {
             TrapCode::BadConversionToInteger => "invalid conversion to integer",
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::UnalignedAtomic => "unaligned atomic",
+            TrapCode::AtomicWaitOnUnsharedMemory => "expected shared memory",
         }
     }
 }

@@ -377,6 +377,8 @@ fn code_matches(code: TrapCode, message: &str) -> bool {
         TrapCode::IntegerDivisionByZero => &["integer divide by zero"],
         TrapCode::BadConversionToInteger => &["invalid conversion to integer"],
         TrapCode::StackOverflow => &["call stack exhausted"],
+        TrapCode::UnalignedAtomic => &["unaligned atomic"],
+        TrapCode::AtomicWaitOnUnsharedMemory => &["expected shared memory"],
         _ => &[],
     };
     prefixes.iter().any(|prefix| message.starts_with(prefix))

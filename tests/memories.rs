@@ -391,3 +391,11 @@ fn table_import_index_type_must_match() -> Result {
     assert!(t64.ty(&store).is_64());
     Ok(())
 }
+
+/// `tests/memories/atomics_unshared.wast`: the atomic instructions on an unshared memory.
+#[test]
+fn atomics_on_an_unshared_memory() {
+    let text = include_str!("memories/atomics_unshared.wast");
+    let report = wasmguard::wast::run_wast_str("atomics_unshared.wast", text).expect("the script parses");
+    assert!(report.failed == 0 && report.passed > 20, "{:#?}", report.failures);
+}

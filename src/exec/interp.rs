@@ -773,7 +773,14 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, code: &mut Arc<CompiledFunc>,
             | Instr::MemCopy { .. }
             | Instr::MemInit { .. }
             | Instr::TableIndex64 { .. }
-            | Instr::TableGrowResult64 { .. } => {
+            | Instr::TableGrowResult64 { .. }
+            | Instr::AtomicLoad { .. }
+            | Instr::AtomicStore { .. }
+            | Instr::AtomicRmw { .. }
+            | Instr::AtomicCmpxchg { .. }
+            | Instr::AtomicWait { .. }
+            | Instr::AtomicNotify { .. }
+            | Instr::AtomicFence => {
                 // Out of line, so that the scalar arms' code is unaffected: SIMD, and the
                 // generic memory instructions (memory N, 64-bit memories), which
                 // `exec_simd` hands on to `exec_mem` (as the 64-bit table index conversions).

@@ -317,6 +317,53 @@ pub(crate) enum Instr {
         dst: Slot,
     },
 
+    // ---- atomics (threads): out of line, see `exec::mem`; each is followed by an `Extra`
+    // holding its 64-bit offset ----
+    /// `dst` = the `width`-byte value at `addr + offset`, zero-extended.
+    AtomicLoad {
+        width: u8,
+        dst: Slot,
+        addr: Slot,
+        mem: u32,
+    },
+    /// Stores the low `width` bytes of `val` at `addr + offset`.
+    AtomicStore {
+        width: u8,
+        addr: Slot,
+        val: Slot,
+        mem: u32,
+    },
+    /// `dst` = the old `width`-byte value at `addr + offset`, replaced by `op(old, val)`;
+    /// a second `Extra` after the offset holds the memory index in `a`.
+    AtomicRmw {
+        op: AtomicOp,
+        width: u8,
+        dst: Slot,
+        addr: Slot,
+        val: Slot,
+    },
+    /// Operands `addr, expected, replacement` in `base..base + 3`; the old value goes to `base`.
+    AtomicCmpxchg {
+        width: u8,
+        base: Slot,
+        mem: u32,
+    },
+    /// `memory.atomic.wait32/64` (`width` 4 or 8): operands `addr, expected, timeout` in
+    /// `base..base + 3`; the result (0 woken, 1 not equal, 2 timed out) goes to `base`.
+    AtomicWait {
+        width: u8,
+        base: Slot,
+        mem: u32,
+    },
+    /// `memory.atomic.notify`: operands `addr, count` in `base..base + 2`; the number of
+    /// waiters woken goes to `base`.
+    AtomicNotify {
+        base: Slot,
+        mem: u32,
+    },
+    /// `atomic.fence`.
+    AtomicFence,
+
     // ---- tables ----
     TableGet {
         dst: Slot,
@@ -1260,6 +1307,32 @@ impl Instr {
             | I64TruncSatF64S { dst, .. }
             | I64TruncSatF64U { dst, .. } => Some(dst),
             _ => None,
+        }
+    }
+}
+
+/// The operation of an [`Instr::AtomicRmw`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtomicOp {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Xchg,
+}
+
+impl AtomicOp {
+    /// The new value stored for the `old` value and the operand `val` (both already
+    /// truncated to the access width by the caller's masking).
+    pub(crate) fn apply(self, old: u64, val: u64) -> u64 {
+        match self {
+            AtomicOp::Add => old.wrapping_add(val),
+            AtomicOp::Sub => old.wrapping_sub(val),
+            AtomicOp::And => old & val,
+            AtomicOp::Or => old | val,
+            AtomicOp::Xor => old ^ val,
+            AtomicOp::Xchg => val,
         }
     }
 }

@@ -177,9 +177,97 @@ pub(super) fn exec_mem(
                 s!(dst) = u64::MAX;
             }
         }
+        Instr::AtomicLoad { width, dst, addr, mem } => {
+            let offset = offset_at(code, ip)?;
+            ip += 1;
+            let m = &inner.memories[store_memory(inner, instance, mem)];
+            let r = atomic_range(index_value(s!(addr), m.ty.is_64()), offset, width, m.data().len())?;
+            s!(dst) = read_le(&m.data()[r]);
+        }
+        Instr::AtomicStore { width, addr, val, mem } => {
+            let offset = offset_at(code, ip)?;
+            ip += 1;
+            let m = store_memory(inner, instance, mem);
+            let m = &mut inner.memories[m];
+            let r = atomic_range(index_value(s!(addr), m.ty.is_64()), offset, width, m.data().len())?;
+            write_le(&mut m.data_mut()[r], s!(val));
+        }
+        Instr::AtomicRmw { op, width, dst, addr, val } => {
+            let offset = offset_at(code, ip)?;
+            let Some(Instr::Extra { a: mem, .. }) = code.code.get(ip + 1).copied() else {
+                return Err(Error::msg("internal error: atomic read-modify-write without its memory"));
+            };
+            ip += 2;
+            let m = store_memory(inner, instance, mem);
+            let m = &mut inner.memories[m];
+            let r = atomic_range(index_value(s!(addr), m.ty.is_64()), offset, width, m.data().len())?;
+            let bytes = &mut m.data_mut()[r];
+            let old = read_le(bytes);
+            write_le(bytes, op.apply(old, s!(val)));
+            s!(dst) = old;
+        }
+        Instr::AtomicCmpxchg { width, base: b, mem } => {
+            let offset = offset_at(code, ip)?;
+            ip += 1;
+            let m = store_memory(inner, instance, mem);
+            let m = &mut inner.memories[m];
+            let r = atomic_range(index_value(s!(b), m.ty.is_64()), offset, width, m.data().len())?;
+            let bytes = &mut m.data_mut()[r];
+            let old = read_le(bytes);
+            // The expected value is compared in the access width (wrapped).
+            if old == s!(b + 1) & width_mask(width) {
+                write_le(bytes, s!(b + 2));
+            }
+            s!(b) = old;
+        }
+        Instr::AtomicWait { width, base: b, mem } => {
+            let offset = offset_at(code, ip)?;
+            let m = &inner.memories[store_memory(inner, instance, mem)];
+            atomic_range(index_value(s!(b), m.ty.is_64()), offset, width, m.data().len())?;
+            // An unshared memory has no other agent that could notify this one.
+            return Err(super::interp::trap(TrapCode::AtomicWaitOnUnsharedMemory));
+        }
+        Instr::AtomicNotify { base: b, mem } => {
+            let offset = offset_at(code, ip)?;
+            ip += 1;
+            let m = &inner.memories[store_memory(inner, instance, mem)];
+            atomic_range(index_value(s!(b), m.ty.is_64()), offset, 4, m.data().len())?;
+            // Nobody can wait on an unshared memory.
+            s!(b) = 0;
+        }
+        Instr::AtomicFence => std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst),
         other => return Err(Error::msg(format!("internal error: {other:?} is not a generic memory instruction"))),
     }
     Ok(ip)
+}
+
+/// The byte range of an atomic access of `width` bytes at `addr + offset`: in bounds (checked
+/// first), then naturally aligned.
+fn atomic_range(addr: u64, offset: u64, width: u8, size: usize) -> Result<std::ops::Range<usize>> {
+    let r = range(addr, offset, u64::from(width), size).ok_or_else(oob)?;
+    if r.start % usize::from(width.max(1)) != 0 {
+        return Err(super::interp::trap(TrapCode::UnalignedAtomic));
+    }
+    Ok(r)
+}
+
+/// The little-endian value of up to 8 bytes.
+fn read_le(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = bytes.len().min(8);
+    b[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(b)
+}
+
+/// Writes the low `bytes.len()` (at most 8) bytes of `value`, little-endian.
+fn write_le(bytes: &mut [u8], value: u64) {
+    let n = bytes.len().min(8);
+    bytes[..n].copy_from_slice(&value.to_le_bytes()[..n]);
+}
+
+/// The mask of the low `width` bytes.
+fn width_mask(width: u8) -> u64 {
+    if width >= 8 { u64::MAX } else { (1u64 << (8 * u32::from(width))) - 1 }
 }
 
 /// `memory.copy` of `len` bytes from `src` in `from` to `dst` in `to` (two different memories).

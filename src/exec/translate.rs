@@ -753,5 +753,6 @@ impl Translator<'_> {
     }
 }
 
+mod atomic;
 mod simd;
 mod visit;

@@ -4,12 +4,13 @@
 use wasmparser::Operator;
 
 use super::Translator;
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::exec::ir::{Instr, LoadKind};
 use crate::exec::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 
 impl Translator<'_> {
-    /// Translates one (already validated) SIMD operator; anything else is unsupported.
+    /// Translates one (already validated) SIMD operator; anything else goes on to
+    /// [`Translator::visit_atomic`].
     pub(super) fn visit_simd(&mut self, op: Operator<'_>) -> Result<()> {
         if let Some(op) = SimdUnary::of(&op) {
             let src = self.pop();
@@ -111,9 +112,7 @@ impl Translator<'_> {
             O::I16x8ReplaceLane { lane } => self.replace_lane(LaneShape::I16U, lane)?,
             O::I32x4ReplaceLane { lane } | O::F32x4ReplaceLane { lane } => self.replace_lane(LaneShape::I32, lane)?,
             O::I64x2ReplaceLane { lane } | O::F64x2ReplaceLane { lane } => self.replace_lane(LaneShape::I64, lane)?,
-            other => {
-                return Err(ErrorKind::Unsupported(format!("operator {other:?}")).into());
-            }
+            other => return self.visit_atomic(other),
         }
         Ok(())
     }
