@@ -181,6 +181,13 @@ impl SharedMemory {
         self.inner.storage.base_addr()
     }
 
+    /// Number of threads parked in [`atomic_wait32`](Self::atomic_wait32) /
+    /// [`atomic_wait64`](Self::atomic_wait64) on `addr` right now (for tests).
+    #[doc(hidden)]
+    pub fn waiter_count(&self, addr: u64) -> usize {
+        self.inner.storage.waiters(addr)
+    }
+
     /// The storage, for the interpreter.
     #[expect(dead_code, reason = "used once the interpreter imports shared memories")]
     pub(crate) fn storage(&self) -> &SharedStorage {

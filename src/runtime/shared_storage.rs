@@ -644,7 +644,6 @@ impl SharedStorage {
     }
 
     /// Number of threads waiting on `addr` (for tests).
-    #[cfg(test)]
     pub(crate) fn waiters(&self, addr: u64) -> usize {
         lock(&self.parking).get(&addr).map_or(0, VecDeque::len)
     }
