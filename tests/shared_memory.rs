@@ -6,15 +6,19 @@
 //! Everything is small enough for Miri with threads:
 //! `cargo +nightly miri test -p wasmguard --test shared_memory`. Threads in one test keep
 //! to one access width per address: racing atomics of different sizes are not defined by
-//! Rust's memory model (see `src/runtime/shared_storage.rs`).
+//! Rust's memory model (see `src/runtime/shared_storage.rs`). The model test mixes widths
+//! on the same bytes from one thread (defined, but beyond Miri's weak memory emulation,
+//! which crashes on it), so under Miri it runs in a second pass:
+//! `MIRIFLAGS=-Zmiri-disable-weak-memory-emulation cargo +nightly miri test -p wasmguard
+//! --test shared_memory -- --include-ignored`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
 use wasmguard::{
-    AccessError, AtomicRmwOp, Config, Engine, GuestType, MemoryType, SharedMemory, WASM_PAGE_SIZE, WaitResult,
-    WasmPtr, WasmSlice,
+    AccessError, AtomicRmwOp, Config, Engine, GuestType, MemoryType, SharedMemory, WASM_PAGE_SIZE, WaitResult, WasmPtr,
+    WasmSlice,
 };
 
 /// Iterations of the concurrent loops: enough natively, few under Miri.
@@ -297,7 +301,7 @@ fn notify_is_fifo_and_counts() {
                 assert_eq!(m.atomic_wait64(24, 0, None).unwrap(), WaitResult::Ok);
                 woken.lock().unwrap().push(id);
             });
-            wait_for_waiters(&m, 24, id + 1);
+            wait_for_waiters(m, 24, id + 1);
         }
         assert_eq!(m.atomic_notify(24, 1).unwrap(), 1);
         while woken.lock().unwrap().len() != 1 {
@@ -438,7 +442,7 @@ fn any_op() -> impl Strategy<Value = Op> {
 /// `Some(range)` if `[addr, addr + len)` is inside a model of `size` bytes.
 fn in_bounds(addr: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
     let end = addr.checked_add(len)?;
-    (end <= size as u64).then(|| addr as usize..end as usize)
+    (end <= size as u64).then_some(addr as usize..end as usize)
 }
 
 fn run_op(m: &SharedMemory, model: &mut Vec<u8>, op: &Op) -> Result<(), TestCaseError> {
@@ -558,6 +562,7 @@ proptest! {
     /// Random read / write / fill / copy / load / store / typed / grow sequences at all
     /// alignments agree with a `Vec<u8>` model.
     #[test]
+    #[cfg_attr(miri, ignore = "mixes access widths on the same bytes, which Miri's weak memory emulation cannot model: run with MIRIFLAGS=-Zmiri-disable-weak-memory-emulation and --include-ignored")]
     fn sequences_match_the_model(
         min in 0u32..2,
         ops in prop::collection::vec(any_op(), 1..if cfg!(miri) { 12 } else { 40 }),

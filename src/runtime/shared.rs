@@ -114,7 +114,9 @@ impl SharedMemory {
             )));
         }
         if max_pages > ty.page_limit() {
-            return Err(Error::msg(format!("invalid memory type: maximum {max_pages} pages exceeds the address space")));
+            return Err(Error::msg(format!(
+                "invalid memory type: maximum {max_pages} pages exceeds the address space"
+            )));
         }
         let max = max_pages.checked_mul(WASM_PAGE_SIZE).filter(|&b| b <= max_bytes).ok_or_else(|| {
             Error::limit(format!(

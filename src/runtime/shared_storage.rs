@@ -48,7 +48,8 @@ const ALIGN: usize = 16;
 /// Bytes moved per step by bulk copies between two ranges of memory.
 const COPY_BLOCK: usize = 256;
 
-/// What [`SharedStorage::wait`] (and `memory.atomic.wait32/64`) returned.
+/// What [`SharedMemory::atomic_wait32`](crate::SharedMemory::atomic_wait32) / `atomic_wait64`
+/// (and `memory.atomic.wait32/64`) returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaitResult {
     /// Woken by a notify ("ok", 0 in wasm).
@@ -218,7 +219,7 @@ impl SharedStorage {
     }
 
     /// True if both are the same storage.
-        pub(crate) fn same(&self, other: &SharedStorage) -> bool {
+    pub(crate) fn same(&self, other: &SharedStorage) -> bool {
         std::ptr::eq(self, other)
     }
 
@@ -498,7 +499,7 @@ impl SharedStorage {
     /// # Errors
     ///
     /// Out of bounds; memory is then unchanged.
-        pub(crate) fn fill(&self, addr: u64, byte: u8, len: u64) -> Result<(), AccessError> {
+    pub(crate) fn fill(&self, addr: u64, byte: u8, len: u64) -> Result<(), AccessError> {
         let (start, end) = self.range(addr, len)?;
         let block = [byte; COPY_BLOCK];
         let mut at = start;
@@ -516,7 +517,7 @@ impl SharedStorage {
     /// # Errors
     ///
     /// Either range out of bounds; memory is then unchanged.
-        pub(crate) fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
+    pub(crate) fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
         let (d, _) = self.range(dst, len)?;
         let (s, _) = self.range(src, len)?;
         self.move_blocks(self, d, s, len as usize);
@@ -529,7 +530,7 @@ impl SharedStorage {
     /// # Errors
     ///
     /// Either range out of bounds; memory is then unchanged.
-        #[cfg_attr(not(test), expect(dead_code, reason = "for `memory.copy` between memories in the interpreter"))]
+    #[cfg_attr(not(test), expect(dead_code, reason = "for `memory.copy` between memories in the interpreter"))]
     pub(crate) fn copy_from(&self, other: &SharedStorage, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
         if self.same(other) {
             return self.copy_within(dst, src, len);
@@ -543,7 +544,7 @@ impl SharedStorage {
     /// Copies `len` checked bytes from `s` in `from` to `d` in `self` through a bounce
     /// buffer; when both are this storage and the ranges overlap with `d > s`, copies
     /// from the end, so every source byte is read before it is overwritten.
-        fn move_blocks(&self, from: &SharedStorage, d: usize, s: usize, len: usize) {
+    fn move_blocks(&self, from: &SharedStorage, d: usize, s: usize, len: usize) {
         let mut buf = [0u8; COPY_BLOCK];
         if self.same(from) && d > s {
             let mut rest = len;
