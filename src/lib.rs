@@ -45,7 +45,9 @@ mod types;
 pub mod wasi;
 pub mod wast;
 
-pub use access::{AccessError, Field, GuestStruct, GuestType, MemoryView, MemoryViewMut, WasmPtr, WasmSlice};
+pub use access::{
+    AccessError, Field, GuestStruct, GuestType, MemoryView, MemoryViewMut, SharedMemoryView, WasmPtr, WasmSlice,
+};
 pub use engine::{Config, Engine};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};
 pub use module::Module;
@@ -54,6 +56,8 @@ pub use runtime::global::Global;
 pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
 pub use runtime::memory::Memory;
+pub use runtime::shared::{DEFAULT_SHARED_RESERVATION_BYTES, SharedMemory};
+pub use runtime::shared_storage::{AtomicRmwOp, WaitResult};
 pub use runtime::table::Table;
 pub use runtime::v128::V128;
 pub use runtime::value::{Export, Extern, ExternRef, Val};

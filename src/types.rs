@@ -248,6 +248,12 @@ impl MemoryType {
         MemoryType { minimum: min_pages, maximum: max_pages, memory64: true, shared: false }
     }
 
+    /// A shared 32-bit memory (threads proposal) of `min_pages` pages, growable to
+    /// `max_pages`: shared memories always declare a maximum.
+    pub fn shared(min_pages: u32, max_pages: u32) -> Self {
+        MemoryType { minimum: u64::from(min_pages), maximum: Some(u64::from(max_pages)), memory64: false, shared: true }
+    }
+
     pub(crate) fn from_parts(minimum: u64, maximum: Option<u64>, memory64: bool, shared: bool) -> Self {
         MemoryType { minimum, maximum, memory64, shared }
     }

@@ -6,6 +6,8 @@
 //!   meanwhile.
 //! - [`MemoryViewMut`] (from [`Memory::view_mut`](crate::Memory::view_mut)) borrows it
 //!   exclusively: reads, writes and overlap-checked guards.
+//! - [`SharedMemoryView`] (from [`SharedMemory::view`](crate::SharedMemory::view)) copies
+//!   in and out of a shared memory atomically and lends nothing.
 //! - [`WasmPtr<T>`] and [`WasmSlice<T>`] are guest addresses that promise nothing; every
 //!   access checks bounds with overflow-checked arithmetic and returns an [`AccessError`]
 //!   rather than panicking.
@@ -15,6 +17,7 @@
 mod error;
 mod guest;
 mod ptr;
+mod shared;
 mod slice;
 mod view;
 
@@ -24,5 +27,6 @@ pub(crate) use error::check_range;
 pub use guest::layout_offsets;
 pub use guest::{Field, GuestStruct, GuestType};
 pub use ptr::{Memory32, Memory64, MemoryIndex, WasmPtr};
+pub use shared::SharedMemoryView;
 pub use slice::WasmSlice;
 pub use view::{Guard, GuardMut, GuestRead, GuestWrite, MemoryView, MemoryViewMut, ZeroCopy};

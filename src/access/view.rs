@@ -60,7 +60,8 @@ use super::guest::GuestType;
 use super::ptr::{MemoryIndex, check_index};
 use super::slice::WasmSlice;
 
-mod sealed {
+pub(crate) mod sealed {
+    /// Seals the view traits: only views of this crate implement them.
     pub trait Sealed {}
 }
 

@@ -6,6 +6,8 @@ pub(crate) mod global;
 pub(crate) mod instance;
 pub(crate) mod linker;
 pub(crate) mod memory;
+pub(crate) mod shared;
+pub(crate) mod shared_storage;
 pub(crate) mod storage;
 pub(crate) mod table;
 pub(crate) mod v128;
