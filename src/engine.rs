@@ -18,6 +18,7 @@ pub struct Config {
     pub(crate) multi_memory: bool,
     pub(crate) memory64: bool,
     pub(crate) threads: bool,
+    pub(crate) reference_types: bool,
 }
 
 impl Default for Config {
@@ -30,6 +31,7 @@ impl Default for Config {
             multi_memory: true,
             memory64: true,
             threads: true,
+            reference_types: true,
         }
     }
 }
@@ -91,9 +93,27 @@ impl Config {
         self
     }
 
+    /// Whether modules may use reference types (several tables, `externref`, typed
+    /// `select`, the `table.*` instructions; on by default, part of WebAssembly 2.0). Off,
+    /// a module is held to the 1.0 rules for tables: scripts written before reference
+    /// types (the threads proposal's) assert that.
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.reference_types = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD on; multi-memory, memory64 and threads off.
     pub fn wasm2(&mut self) -> &mut Self {
-        self.wasm_simd(true).wasm_multi_memory(false).wasm_memory64(false).wasm_threads(false)
+        self.wasm_simd(true)
+            .wasm_reference_types(true)
+            .wasm_multi_memory(false)
+            .wasm_memory64(false)
+            .wasm_threads(false)
+    }
+
+    /// Whether the threads proposal is on ([`Config::wasm_threads`]).
+    pub fn threads_enabled(&self) -> bool {
+        self.threads
     }
 
     /// The features the validator accepts under this configuration.
@@ -103,6 +123,7 @@ impl Config {
         features.set(WasmFeatures::MULTI_MEMORY, self.multi_memory);
         features.set(WasmFeatures::MEMORY64, self.memory64);
         features.set(WasmFeatures::THREADS, self.threads);
+        features.set(WasmFeatures::REFERENCE_TYPES, self.reference_types);
         features
     }
 }

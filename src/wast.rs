@@ -35,7 +35,7 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 
 use crate::{
     Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
-    RefType, Store, Table, TableType, TrapCode, Val, ValType,
+    RefType, SharedMemory, Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 /// Outcome of one script: how many directives passed and failed, and why each failure failed.
@@ -594,5 +594,10 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
     linker.define(&mut *store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&mut *store, "spectest", "memory", memory)?;
+    let engine = store.engine().clone();
+    if engine.config().threads_enabled() {
+        let shared = SharedMemory::new(&engine, MemoryType::shared(1, 2))?;
+        linker.define(&mut *store, "spectest", "shared_memory", shared)?;
+    }
     Ok(())
 }

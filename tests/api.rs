@@ -457,12 +457,12 @@ fn exports_in_module_order_with_all_kinds() {
     let names: Vec<&str> = exports.iter().map(|e| e.name()).collect();
     assert_eq!(names, ["zeta", "mem", "glob", "tab", "alpha", "const"]);
     let externs: Vec<_> = exports.into_iter().map(|e| e.into_extern()).collect();
-    assert!(externs[0].into_func().is_some() && externs[0].into_memory().is_none());
-    assert!(externs[1].into_memory().is_some() && externs[1].into_table().is_none());
-    assert!(externs[2].into_global().is_some() && externs[2].into_func().is_none());
-    assert!(externs[3].into_table().is_some() && externs[3].into_global().is_none());
-    assert!(externs[4].into_func().is_some());
-    assert!(externs[5].into_global().is_some());
+    assert!(externs[0].clone().into_func().is_some() && externs[0].clone().into_memory().is_none());
+    assert!(externs[1].clone().into_memory().is_some() && externs[1].clone().into_table().is_none());
+    assert!(externs[2].clone().into_global().is_some() && externs[2].clone().into_func().is_none());
+    assert!(externs[3].clone().into_table().is_some() && externs[3].clone().into_global().is_none());
+    assert!(externs[4].clone().into_func().is_some());
+    assert!(externs[5].clone().into_global().is_some());
 }
 
 #[test]

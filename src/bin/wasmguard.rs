@@ -65,7 +65,8 @@ enum Command {
 /// WebAssembly feature switches, shared by the subcommands.
 #[derive(clap::Args)]
 struct Features {
-    /// Turn a WebAssembly feature on or off: `simd`, `multi-memory`, `memory64`, `threads`
+    /// Turn a WebAssembly feature on or off: `simd`, `reference-types`, `multi-memory`,
+    /// `memory64`, `threads`
     /// (`=y`, the default, or `=n`), or `wasm2` for exactly the WebAssembly 2.0 features.
     /// All features are on unless turned off.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
@@ -88,10 +89,11 @@ impl Features {
                 "multi-memory" => config.wasm_multi_memory(on),
                 "memory64" => config.wasm_memory64(on),
                 "threads" => config.wasm_threads(on),
+                "reference-types" => config.wasm_reference_types(on),
                 "wasm2" if on => config.wasm2(),
                 _ => {
                     return Err(format!(
-                        "-W {switch}: unknown feature {name:?} (expected simd, multi-memory, memory64, threads or wasm2)"
+                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads or wasm2)"
                     ));
                 }
             };

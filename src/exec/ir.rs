@@ -20,6 +20,8 @@
 //! live in [`CompiledFunc::consts`], named by index, so every instruction stays 16 bytes
 //! and the scalar instructions are untouched by SIMD.
 
+pub(crate) use crate::runtime::shared_storage::AtomicRmwOp as AtomicOp;
+
 use super::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 
 /// A slot index relative to the current frame's base.
@@ -1307,32 +1309,6 @@ impl Instr {
             | I64TruncSatF64S { dst, .. }
             | I64TruncSatF64U { dst, .. } => Some(dst),
             _ => None,
-        }
-    }
-}
-
-/// The operation of an [`Instr::AtomicRmw`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AtomicOp {
-    Add,
-    Sub,
-    And,
-    Or,
-    Xor,
-    Xchg,
-}
-
-impl AtomicOp {
-    /// The new value stored for the `old` value and the operand `val` (both already
-    /// truncated to the access width by the caller's masking).
-    pub(crate) fn apply(self, old: u64, val: u64) -> u64 {
-        match self {
-            AtomicOp::Add => old.wrapping_add(val),
-            AtomicOp::Sub => old.wrapping_sub(val),
-            AtomicOp::And => old & val,
-            AtomicOp::Or => old | val,
-            AtomicOp::Xor => old ^ val,
-            AtomicOp::Xchg => val,
         }
     }
 }

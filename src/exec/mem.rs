@@ -8,10 +8,14 @@
 //!
 //! The index conversions of 64-bit tables (`TableIndex64`, `TableGrowResult64`) run here too.
 
-use super::ir::{CompiledFunc, Instr, LoadKind};
+use std::time::Duration;
+
+use super::ir::{AtomicOp, CompiledFunc, Instr, LoadKind};
 use super::simd;
+use crate::access::AccessError;
 use crate::error::{Error, Result, TrapCode};
 use crate::runtime::memory::MemoryEntity;
+use crate::runtime::shared_storage::SharedStorage;
 use crate::store::StoreInner;
 
 fn oob() -> Error {
@@ -84,9 +88,8 @@ pub(super) fn exec_mem(
             ip += 1;
             let m = &inner.memories[store_memory(inner, instance, mem)];
             let len = kind.len_bytes();
-            let r = range(index_value(s!(addr), m.ty.is_64()), offset, len as u64, m.data().len()).ok_or_else(oob)?;
             let mut b = [0u8; 16];
-            b[..len].copy_from_slice(&m.data()[r]);
+            read_bytes(m, index_value(s!(addr), m.ty.is_64()), offset, &mut b[..len])?;
             let bits = u128::from_le_bytes(b);
             match kind {
                 LoadKind::V128 => set_v128!(dst, bits),
@@ -102,8 +105,7 @@ pub(super) fn exec_mem(
             let m = &mut inner.memories[m];
             let len = usize::from(len_bytes).min(16);
             let a = index_value(s!(addr), m.ty.is_64());
-            let r = range(a, offset, len as u64, m.data().len()).ok_or_else(oob)?;
-            m.data_mut()[r].copy_from_slice(&bytes[..len]);
+            write_bytes(m, a, offset, &bytes[..len])?;
         }
         Instr::MemLoadLane { len_bytes, lane, dst, v, addr } => {
             let offset = offset_at(code, ip)?;
@@ -113,9 +115,8 @@ pub(super) fn exec_mem(
             ip += 2;
             let m = &inner.memories[store_memory(inner, instance, mem)];
             let len = usize::from(len_bytes).min(8);
-            let r = range(index_value(s!(addr), m.ty.is_64()), offset, len as u64, m.data().len()).ok_or_else(oob)?;
             let mut b = [0u8; 8];
-            b[..len].copy_from_slice(&m.data()[r]);
+            read_bytes(m, index_value(s!(addr), m.ty.is_64()), offset, &mut b[..len])?;
             let shape = simd::lane_shape_of_len(len);
             let result = simd::replace_lane(shape, lane, get_v128!(v), u64::from_le_bytes(b));
             set_v128!(dst, result);
@@ -128,8 +129,7 @@ pub(super) fn exec_mem(
             let m = store_memory(inner, instance, mem);
             let m = &mut inner.memories[m];
             let a = index_value(s!(addr), m.ty.is_64());
-            let r = range(a, offset, len as u64, m.data().len()).ok_or_else(oob)?;
-            m.data_mut()[r].copy_from_slice(&x.to_le_bytes()[..len]);
+            write_bytes(m, a, offset, &x.to_le_bytes()[..len])?;
         }
         Instr::MemSize { dst, mem } => {
             s!(dst) = inner.memories[store_memory(inner, instance, mem)].size_pages();
@@ -181,16 +181,22 @@ pub(super) fn exec_mem(
             let offset = offset_at(code, ip)?;
             ip += 1;
             let m = &inner.memories[store_memory(inner, instance, mem)];
-            let r = atomic_range(index_value(s!(addr), m.ty.is_64()), offset, width, m.data().len())?;
-            s!(dst) = read_le(&m.data()[r]);
+            let ea = atomic_address(m, index_value(s!(addr), m.ty.is_64()), offset, width)?;
+            s!(dst) = match m.shared_storage() {
+                Some(shared) => shared.load(ea, width).map_err(access_trap)?,
+                None => read_le(&m.data()[span(ea, width)]),
+            };
         }
         Instr::AtomicStore { width, addr, val, mem } => {
             let offset = offset_at(code, ip)?;
             ip += 1;
             let m = store_memory(inner, instance, mem);
             let m = &mut inner.memories[m];
-            let r = atomic_range(index_value(s!(addr), m.ty.is_64()), offset, width, m.data().len())?;
-            write_le(&mut m.data_mut()[r], s!(val));
+            let ea = atomic_address(m, index_value(s!(addr), m.ty.is_64()), offset, width)?;
+            match m.shared_storage() {
+                Some(shared) => shared.store(ea, width, s!(val)).map_err(access_trap)?,
+                None => write_le(&mut m.data_mut()[span(ea, width)], s!(val)),
+            }
         }
         Instr::AtomicRmw { op, width, dst, addr, val } => {
             let offset = offset_at(code, ip)?;
@@ -200,40 +206,62 @@ pub(super) fn exec_mem(
             ip += 2;
             let m = store_memory(inner, instance, mem);
             let m = &mut inner.memories[m];
-            let r = atomic_range(index_value(s!(addr), m.ty.is_64()), offset, width, m.data().len())?;
-            let bytes = &mut m.data_mut()[r];
-            let old = read_le(bytes);
-            write_le(bytes, op.apply(old, s!(val)));
-            s!(dst) = old;
+            let ea = atomic_address(m, index_value(s!(addr), m.ty.is_64()), offset, width)?;
+            let v = s!(val) & width_mask(width);
+            s!(dst) = match m.shared_storage() {
+                Some(shared) => shared.rmw(op, ea, width, v).map_err(access_trap)?,
+                None => {
+                    let bytes = &mut m.data_mut()[span(ea, width)];
+                    let old = read_le(bytes);
+                    write_le(bytes, rmw_apply(op, old, v));
+                    old
+                }
+            };
         }
         Instr::AtomicCmpxchg { width, base: b, mem } => {
             let offset = offset_at(code, ip)?;
             ip += 1;
             let m = store_memory(inner, instance, mem);
             let m = &mut inner.memories[m];
-            let r = atomic_range(index_value(s!(b), m.ty.is_64()), offset, width, m.data().len())?;
-            let bytes = &mut m.data_mut()[r];
-            let old = read_le(bytes);
-            // The expected value is compared in the access width (wrapped).
-            if old == s!(b + 1) & width_mask(width) {
-                write_le(bytes, s!(b + 2));
-            }
-            s!(b) = old;
+            let ea = atomic_address(m, index_value(s!(b), m.ty.is_64()), offset, width)?;
+            // Both operands are wrapped to the access width.
+            let (expected, replacement) = (s!(b + 1) & width_mask(width), s!(b + 2) & width_mask(width));
+            s!(b) = match m.shared_storage() {
+                Some(shared) => shared.cmpxchg(ea, width, expected, replacement).map_err(access_trap)?,
+                None => {
+                    let bytes = &mut m.data_mut()[span(ea, width)];
+                    let old = read_le(bytes);
+                    if old == expected {
+                        write_le(bytes, replacement);
+                    }
+                    old
+                }
+            };
         }
         Instr::AtomicWait { width, base: b, mem } => {
             let offset = offset_at(code, ip)?;
+            ip += 1;
             let m = &inner.memories[store_memory(inner, instance, mem)];
-            atomic_range(index_value(s!(b), m.ty.is_64()), offset, width, m.data().len())?;
-            // An unshared memory has no other agent that could notify this one.
-            return Err(super::interp::trap(TrapCode::AtomicWaitOnUnsharedMemory));
+            let ea = atomic_address(m, index_value(s!(b), m.ty.is_64()), offset, width)?;
+            let Some(shared) = m.shared_storage() else {
+                // An unshared memory has no other agent that could notify this one.
+                return Err(super::interp::trap(TrapCode::AtomicWaitOnUnsharedMemory));
+            };
+            let expected = s!(b + 1) & width_mask(width);
+            // The timeout is in nanoseconds; a negative one means no timeout.
+            let timeout = u64::try_from(s!(b + 2) as i64).ok().map(Duration::from_nanos);
+            s!(b) = u64::from(shared.wait(ea, width, expected, timeout).map_err(access_trap)?.as_wasm());
         }
         Instr::AtomicNotify { base: b, mem } => {
             let offset = offset_at(code, ip)?;
             ip += 1;
             let m = &inner.memories[store_memory(inner, instance, mem)];
-            atomic_range(index_value(s!(b), m.ty.is_64()), offset, 4, m.data().len())?;
-            // Nobody can wait on an unshared memory.
-            s!(b) = 0;
+            let ea = atomic_address(m, index_value(s!(b), m.ty.is_64()), offset, 4)?;
+            s!(b) = match m.shared_storage() {
+                Some(shared) => u64::from(shared.notify(ea, s!(b + 1) as u32).map_err(access_trap)?),
+                // Nobody can wait on an unshared memory.
+                None => 0,
+            };
         }
         Instr::AtomicFence => std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst),
         other => return Err(Error::msg(format!("internal error: {other:?} is not a generic memory instruction"))),
@@ -241,14 +269,70 @@ pub(super) fn exec_mem(
     Ok(ip)
 }
 
-/// The byte range of an atomic access of `width` bytes at `addr + offset`: in bounds (checked
-/// first), then naturally aligned.
-fn atomic_range(addr: u64, offset: u64, width: u8, size: usize) -> Result<std::ops::Range<usize>> {
-    let r = range(addr, offset, u64::from(width), size).ok_or_else(oob)?;
-    if r.start % usize::from(width.max(1)) != 0 {
+/// The effective address of an atomic access of `width` bytes at `addr + offset` in `m`:
+/// in bounds (checked first), then naturally aligned.
+fn atomic_address(m: &MemoryEntity, addr: u64, offset: u64, width: u8) -> Result<u64> {
+    let r = range(addr, offset, u64::from(width), memory_len(m)).ok_or_else(oob)?;
+    let ea = r.start as u64;
+    if !ea.is_multiple_of(u64::from(width.max(1))) {
         return Err(super::interp::trap(TrapCode::UnalignedAtomic));
     }
-    Ok(r)
+    Ok(ea)
+}
+
+/// The byte range `[ea, ea + width)` (already checked by [`atomic_address`]).
+fn span(ea: u64, width: u8) -> std::ops::Range<usize> {
+    ea as usize..ea as usize + usize::from(width)
+}
+
+/// The current size of `m` in bytes (a shared memory's may grow at any time).
+fn memory_len(m: &MemoryEntity) -> usize {
+    m.shared_storage().map_or(m.data().len(), SharedStorage::len_bytes)
+}
+
+/// Reads `buf.len()` bytes at `addr + offset` of `m` (atomically, for a shared memory).
+fn read_bytes(m: &MemoryEntity, addr: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+    let ea = addr.checked_add(offset).ok_or_else(oob)?;
+    match m.shared_storage() {
+        Some(shared) => shared.read(ea, buf).map_err(access_trap),
+        None => {
+            let r = range(ea, 0, buf.len() as u64, m.data().len()).ok_or_else(oob)?;
+            buf.copy_from_slice(&m.data()[r]);
+            Ok(())
+        }
+    }
+}
+
+/// Writes `bytes` at `addr + offset` of `m` (atomically, for a shared memory).
+fn write_bytes(m: &mut MemoryEntity, addr: u64, offset: u64, bytes: &[u8]) -> Result<()> {
+    let ea = addr.checked_add(offset).ok_or_else(oob)?;
+    if let Some(shared) = m.shared_storage() {
+        return shared.write(ea, bytes).map_err(access_trap);
+    }
+    let r = range(ea, 0, bytes.len() as u64, m.data().len()).ok_or_else(oob)?;
+    m.data_mut()[r].copy_from_slice(bytes);
+    Ok(())
+}
+
+/// The trap for a failed shared-memory access: misaligned (atomics only) or out of bounds.
+fn access_trap(e: AccessError) -> Error {
+    match e {
+        AccessError::Misaligned { .. } => super::interp::trap(TrapCode::UnalignedAtomic),
+        _ => oob(),
+    }
+}
+
+/// The new value of a read-modify-write on an unshared memory (the caller truncates it to
+/// the access width when storing).
+fn rmw_apply(op: AtomicOp, old: u64, val: u64) -> u64 {
+    match op {
+        AtomicOp::Add => old.wrapping_add(val),
+        AtomicOp::Sub => old.wrapping_sub(val),
+        AtomicOp::And => old & val,
+        AtomicOp::Or => old | val,
+        AtomicOp::Xor => old ^ val,
+        AtomicOp::Xchg => val,
+    }
 }
 
 /// The little-endian value of up to 8 bytes.
@@ -270,10 +354,35 @@ fn width_mask(width: u8) -> u64 {
     if width >= 8 { u64::MAX } else { (1u64 << (8 * u32::from(width))) - 1 }
 }
 
-/// `memory.copy` of `len` bytes from `src` in `from` to `dst` in `to` (two different memories).
+/// `memory.copy` of `len` bytes from `src` in `from` to `dst` in `to` (two different store
+/// entries, which may still be the same shared memory, imported twice).
 fn copy_between(to: &mut MemoryEntity, dst: u64, from: &MemoryEntity, src: u64, len: u64) -> Result<()> {
-    let s = range(src, 0, len, from.data().len()).ok_or_else(oob)?;
-    let d = range(dst, 0, len, to.data().len()).ok_or_else(oob)?;
-    to.data_mut()[d].copy_from_slice(&from.data()[s]);
-    Ok(())
+    // Both ranges are checked before anything is written.
+    range(src, 0, len, memory_len(from)).ok_or_else(oob)?;
+    range(dst, 0, len, memory_len(to)).ok_or_else(oob)?;
+    match (to.shared_storage(), from.shared_storage()) {
+        (Some(d), Some(s)) if d.same(s) => d.copy_within(dst, src, len).map_err(access_trap),
+        (Some(d), Some(s)) => d.copy_from(s, dst, src, len).map_err(access_trap),
+        (None, None) => {
+            let s = range(src, 0, len, from.data().len()).ok_or_else(oob)?;
+            let d = range(dst, 0, len, to.data().len()).ok_or_else(oob)?;
+            to.data_mut()[d].copy_from_slice(&from.data()[s]);
+            Ok(())
+        }
+        // One side shared: through a bounded buffer, a block at a time.
+        _ => {
+            let mut buf = vec![0u8; len.min(COPY_BLOCK) as usize];
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(COPY_BLOCK) as usize;
+                read_bytes(from, src + done, 0, &mut buf[..n])?;
+                write_bytes(to, dst + done, 0, &buf[..n])?;
+                done += n as u64;
+            }
+            Ok(())
+        }
+    }
 }
+
+/// Block size of copies between a shared and an unshared memory.
+const COPY_BLOCK: u64 = 64 * 1024;

@@ -693,12 +693,12 @@ impl Translator<'_> {
         Ok(())
     }
 
-    /// Whether memory `index` takes the fast path: memory 0, and a 32-bit memory. Every
-    /// other memory (memory N of multi-memory, a 64-bit memory) uses the generic `Mem*`
+    /// Whether memory `index` takes the fast path: memory 0, a 32-bit and unshared memory.
+    /// Every other memory (memory N of multi-memory, a 64-bit or shared memory) uses the generic `Mem*`
     /// instructions, which name their memory and carry a 64-bit offset. This is the one
     /// place that decides; the fast-path instructions assume what it checks.
     pub(super) fn is_fast_memory(&self, index: u32) -> bool {
-        index == 0 && self.module.memories.first().is_some_and(|m| !m.is_64())
+        index == 0 && self.module.memories.first().is_some_and(|m| !m.is_64() && !m.is_shared())
     }
 
     /// The static offset as the fast-path instructions take it (a `u32`, which validation

@@ -63,9 +63,6 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
-    if m.shared {
-        return Err(ErrorKind::Unsupported("threads (shared memory)".into()).into());
-    }
     if m.page_size_log2.is_some() {
         return Err(ErrorKind::Unsupported("custom page sizes".into()).into());
     }

@@ -233,10 +233,22 @@ impl<'a, T> Caller<'a, T> {
         self.memory_at(0)
     }
 
-    /// The calling instance's memory `index` (multi-memory), exported or not.
+    /// The calling instance's memory `index` (multi-memory), exported or not; `None` for a
+    /// shared memory (see [`shared_memory_at`](Self::shared_memory_at)).
     pub fn memory_at(&self, index: u32) -> Option<Memory> {
         let m = *self.instance_entity()?.memories.get(index as usize)?;
+        if self.store.inner.memories[m as usize].shared.is_some() {
+            return None;
+        }
         Some(Memory(self.store.inner.stored(m as usize)))
+    }
+
+    /// The calling instance's memory `index` if it is a shared memory (threads), exported
+    /// or not. Host code reaches it by atomic copy-in/copy-out only
+    /// ([`SharedMemory::view`](crate::SharedMemory::view)).
+    pub fn shared_memory_at(&self, index: u32) -> Option<crate::SharedMemory> {
+        let m = *self.instance_entity()?.memories.get(index as usize)?;
+        self.store.inner.memories[m as usize].shared.clone()
     }
 
     /// An export of the calling instance.

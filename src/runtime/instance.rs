@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::func::{Func, FuncEntity, TypedFunc, WasmTyList};
 use super::global::Global;
-use super::memory::Memory;
+use super::memory::{Memory, MemoryEntity};
 use super::table::Table;
 use super::value::{Export, Extern};
 use crate::error::{Error, Result, TrapCode};
@@ -33,7 +33,13 @@ impl InstanceEntity {
         match kind {
             EntityKind::Func => Extern::Func(Func(inner.stored(self.funcs[i] as usize))),
             EntityKind::Table => Extern::Table(Table(inner.stored(self.tables[i] as usize))),
-            EntityKind::Memory => Extern::Memory(Memory(inner.stored(self.memories[i] as usize))),
+            EntityKind::Memory => {
+                let index = self.memories[i] as usize;
+                match &inner.memories[index].shared {
+                    Some(shared) => Extern::SharedMemory(shared.clone()),
+                    None => Extern::Memory(Memory(inner.stored(index))),
+                }
+            }
             EntityKind::Global => Extern::Global(Global(inner.stored(self.globals[i] as usize))),
         }
     }
@@ -93,6 +99,11 @@ impl Instance {
         self.get_export(store, name)?.into_memory()
     }
 
+    /// The exported shared memory `name` (threads).
+    pub fn get_shared_memory(&self, store: impl AsContextMut, name: &str) -> Option<crate::SharedMemory> {
+        self.get_export(store, name)?.into_shared_memory()
+    }
+
     /// The exported global `name`.
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
@@ -132,7 +143,12 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, want_min: u64, want_ma
         }
 }
 
-fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &ModuleInner, item: &Extern) -> Result<u32> {
+fn check_import(
+    inner: &mut StoreInner,
+    imp: &crate::module::Import,
+    module: &ModuleInner,
+    item: &Extern,
+) -> Result<u32> {
     match (&imp.kind, item) {
         (ImportKind::Func(t), Extern::Func(f)) => {
             if !inner.owns(f.0) {
@@ -180,6 +196,25 @@ fn check_import(inner: &StoreInner, imp: &crate::module::Import, module: &Module
                 return Err(incompatible(imp, "memory limits do not match"));
             }
             Ok(m.0.index)
+        }
+        (ImportKind::Memory(want), Extern::SharedMemory(shared)) => {
+            let shared = shared.clone();
+            let ty = shared.ty();
+            if !want.is_shared() {
+                return Err(incompatible(imp, "expected an unshared memory, found a shared memory"));
+            }
+            if ty.is_64() != want.is_64() {
+                return Err(incompatible(imp, "memory index types (32/64-bit) do not match"));
+            }
+            if !limits_match(shared.size(), ty.maximum(), want.minimum(), want.maximum()) {
+                return Err(incompatible(imp, "memory limits do not match"));
+            }
+            if inner.memories.len() >= inner.limits.memories {
+                return Err(Error::limit("too many memories in the store"));
+            }
+            // The store gets its own entry for the memory; the bytes stay shared.
+            inner.memories.push(MemoryEntity::from_shared(shared));
+            u32::try_from(inner.memories.len() - 1).map_err(|_| Error::limit("too many memories in the store"))
         }
         (ImportKind::Global(want), Extern::Global(g)) => {
             if !inner.owns(g.0) {

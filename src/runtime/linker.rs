@@ -21,7 +21,7 @@ enum Definition<T> {
 impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
-            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::Extern(e) => Definition::Extern(e.clone()),
             Definition::Host(t, h) => Definition::Host(t.clone(), h.clone()),
         }
     }
@@ -160,7 +160,7 @@ impl<T> Linker<T> {
     pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
         let def = self.defs.get(&(module.to_string(), name.to_string()))?;
         Some(match def {
-            Definition::Extern(e) => *e,
+            Definition::Extern(e) => e.clone(),
             Definition::Host(ty, host) => Extern::Func(Func::from_host(store.as_context_mut().0, ty, host.clone())),
         })
     }
@@ -183,7 +183,7 @@ impl<T> Linker<T> {
                 .get(&(m.to_string(), n.to_string()))
                 .ok_or_else(|| Error::link(format!("unknown import: `{m}::{n}` has not been defined")))?;
             let item = match def {
-                Definition::Extern(e) => *e,
+                Definition::Extern(e) => e.clone(),
                 Definition::Host(fty, host) => {
                     if let ExternType::Func(want) = &ty
                         && want != fty

@@ -1,24 +1,35 @@
 //! Linear memories: [`Memory`] (the handle) and the store-side entity.
 
+use super::shared::SharedMemory;
+use super::shared_storage::SharedStorage;
 use super::storage::LinearStorage;
 use crate::access::AccessError;
 use crate::access::check_range;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreInner, StoreLimits, Stored};
 use crate::types::{MemoryType, WASM_PAGE_SIZE};
 
 /// A linear memory as the store holds it.
+///
+/// A shared memory (threads) lives outside the store, behind its [`SharedMemory`] handle,
+/// and is only ever reached through that handle's atomic operations: its `storage` here
+/// stays empty, so the byte-slice accessors (`data`, `data_mut`) see a memory of length 0
+/// and nothing borrows into shared bytes.
 #[derive(Debug)]
 pub(crate) struct MemoryEntity {
     pub(crate) ty: MemoryType,
     pub(crate) storage: LinearStorage,
+    pub(crate) shared: Option<SharedMemory>,
 }
 
 impl MemoryEntity {
-    /// Allocates a memory of the type's minimum size, within the store's limits.
-    pub(crate) fn new(ty: MemoryType, limits: &StoreLimits) -> Result<Self> {
+    /// Allocates a memory of the type's minimum size, within the store's limits; a shared
+    /// type reserves its maximum (which must fit the store's limit) as a [`SharedMemory`].
+    pub(crate) fn new(engine: &Engine, ty: MemoryType, limits: &StoreLimits) -> Result<Self> {
         if ty.is_shared() {
-            return Err(crate::ErrorKind::Unsupported("shared memories".into()).into());
+            let shared = SharedMemory::with_reservation_limit(engine, ty, limits.memory_size_bytes)?;
+            return Ok(MemoryEntity::from_shared(shared));
         }
         let cap = if ty.is_64() { 1u64 << 48 } else { crate::types::MAX_PAGES_32 };
         if ty.maximum().is_some_and(|max| max > cap || ty.minimum() > max) || ty.minimum() > cap {
@@ -42,11 +53,25 @@ impl MemoryEntity {
         let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
         let storage = LinearStorage::new(len)
             .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?;
-        Ok(MemoryEntity { ty, storage })
+        Ok(MemoryEntity { ty, storage, shared: None })
+    }
+
+    /// The store's entry for an existing shared memory (defined or imported).
+    pub(crate) fn from_shared(shared: SharedMemory) -> Self {
+        let storage = LinearStorage::new(0).unwrap_or_else(|| unreachable!("an empty storage allocates nothing"));
+        MemoryEntity { ty: shared.ty(), storage, shared: Some(shared) }
+    }
+
+    /// The shared storage, if this is a shared memory.
+    pub(crate) fn shared_storage(&self) -> Option<&SharedStorage> {
+        self.shared.as_ref().map(SharedMemory::storage)
     }
 
     pub(crate) fn size_pages(&self) -> u64 {
-        self.storage.len() as u64 / WASM_PAGE_SIZE
+        match &self.shared {
+            Some(shared) => shared.size(),
+            None => self.storage.len() as u64 / WASM_PAGE_SIZE,
+        }
     }
 
     pub(crate) fn data(&self) -> &[u8] {
@@ -59,6 +84,10 @@ impl MemoryEntity {
 
     /// `memory.grow`: the old size in pages, or `None` if the memory cannot grow that much.
     pub(crate) fn grow(&mut self, delta_pages: u64, limits: &StoreLimits) -> Option<u64> {
+        if let Some(shared) = &self.shared {
+            // Reserved up to its maximum, which the store's limit admitted at creation.
+            return shared.grow(delta_pages).ok();
+        }
         let old = self.size_pages();
         let new = old.checked_add(delta_pages)?;
         if new > self.ty.page_limit() {
@@ -74,6 +103,9 @@ impl MemoryEntity {
 
     /// `memory.fill`.
     pub(crate) fn fill(&mut self, dst: u64, val: u8, len: u64) -> Result<(), AccessError> {
+        if let Some(shared) = self.shared_storage() {
+            return shared.fill(dst, val, len);
+        }
         let range = check_range(dst, len, self.storage.len())?;
         self.data_mut()[range].fill(val);
         Ok(())
@@ -81,6 +113,9 @@ impl MemoryEntity {
 
     /// `memory.copy` within this memory (ranges may overlap).
     pub(crate) fn copy_within(&mut self, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
+        if let Some(shared) = self.shared_storage() {
+            return shared.copy_within(dst, src, len);
+        }
         let size = self.storage.len();
         let s = check_range(src, len, size)?;
         let d = check_range(dst, len, size)?;
@@ -91,6 +126,9 @@ impl MemoryEntity {
     /// `memory.init` / active data segments: copies `bytes[src..src + len]` to `dst`.
     pub(crate) fn init(&mut self, dst: u64, bytes: &[u8], src: u64, len: u64) -> Result<(), AccessError> {
         let s = check_range(src, len, bytes.len())?;
+        if let Some(shared) = self.shared_storage() {
+            return shared.write(dst, &bytes[s]);
+        }
         let d = check_range(dst, len, self.storage.len())?;
         self.data_mut()[d].copy_from_slice(&bytes[s]);
         Ok(())
@@ -167,8 +205,12 @@ impl Memory {
     /// # Errors
     ///
     /// If the type is not supported, exceeds the store's limits, or the host cannot
-    /// allocate it.
+    /// allocate it. A shared type is refused: shared memories are created with
+    /// [`SharedMemory::new`] and never lend bytes, which a `Memory` does.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        if ty.is_shared() {
+            return Err(Error::msg("a shared memory type needs SharedMemory::new, not Memory::new"));
+        }
         let inner = &mut store.as_context_mut().0.inner;
         Memory::new_in(inner, ty)
     }
@@ -177,7 +219,7 @@ impl Memory {
         if inner.memories.len() >= inner.limits.memories {
             return Err(Error::limit("too many memories in the store"));
         }
-        let entity = MemoryEntity::new(ty, &inner.limits)?;
+        let entity = MemoryEntity::new(&inner.engine, ty, &inner.limits)?;
         inner.memories.push(entity);
         Ok(Memory(inner.stored(inner.memories.len() - 1)))
     }

@@ -191,7 +191,6 @@ impl SharedMemory {
     }
 
     /// The storage, for the interpreter.
-    #[expect(dead_code, reason = "used once the interpreter imports shared memories")]
     pub(crate) fn storage(&self) -> &SharedStorage {
         &self.inner.storage
     }

@@ -530,7 +530,6 @@ impl SharedStorage {
     /// # Errors
     ///
     /// Either range out of bounds; memory is then unchanged.
-    #[cfg_attr(not(test), expect(dead_code, reason = "for `memory.copy` between memories in the interpreter"))]
     pub(crate) fn copy_from(&self, other: &SharedStorage, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
         if self.same(other) {
             return self.copy_within(dst, src, len);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::func::Func;
 use super::global::Global;
 use super::memory::Memory;
+use super::shared::SharedMemory;
 use super::table::Table;
 use crate::error::{Error, Result};
 use crate::store::StoreInner;
@@ -202,7 +203,10 @@ impl From<Func> for Val {
 }
 
 /// An external value: what an instance exports and a module imports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// `Clone` (cheap: handles and an `Arc` for a shared memory), not `Copy`, because a shared
+/// memory is owned by its handles rather than by a store.
+#[derive(Debug, Clone)]
 pub enum Extern {
     /// A function.
     Func(Func),
@@ -212,7 +216,26 @@ pub enum Extern {
     Table(Table),
     /// A memory.
     Memory(Memory),
+    /// A shared memory (threads): not owned by any store, so instances in several stores
+    /// and threads can import it at once. `From<SharedMemory>` makes one.
+    SharedMemory(SharedMemory),
 }
+
+impl PartialEq for Extern {
+    /// The same kind and the same entity (shared memories compare by identity).
+    fn eq(&self, other: &Extern) -> bool {
+        match (self, other) {
+            (Extern::Func(a), Extern::Func(b)) => a == b,
+            (Extern::Global(a), Extern::Global(b)) => a == b,
+            (Extern::Table(a), Extern::Table(b)) => a == b,
+            (Extern::Memory(a), Extern::Memory(b)) => a == b,
+            (Extern::SharedMemory(a), Extern::SharedMemory(b)) => SharedMemory::same(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Extern {}
 
 impl Extern {
     /// The function, if this is one.
@@ -230,9 +253,27 @@ impl Extern {
         if let Extern::Table(t) = self { Some(t) } else { None }
     }
 
-    /// The memory, if this is one.
+    /// The memory, if this is one (a shared memory is not: see
+    /// [`into_shared_memory`](Self::into_shared_memory)).
     pub fn into_memory(self) -> Option<Memory> {
         if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The shared memory, if this is one.
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        if let Extern::SharedMemory(m) = self { Some(m) } else { None }
+    }
+}
+
+impl From<SharedMemory> for Extern {
+    fn from(m: SharedMemory) -> Extern {
+        Extern::SharedMemory(m)
+    }
+}
+
+impl From<&SharedMemory> for Extern {
+    fn from(m: &SharedMemory) -> Extern {
+        Extern::SharedMemory(m.clone())
     }
 }
 
