@@ -19,6 +19,7 @@ pub struct Config {
     pub(crate) memory64: bool,
     pub(crate) threads: bool,
     pub(crate) reference_types: bool,
+    pub(crate) reserve_memories: bool,
 }
 
 impl Default for Config {
@@ -32,6 +33,7 @@ impl Default for Config {
             memory64: true,
             threads: true,
             reference_types: true,
+            reserve_memories: false,
         }
     }
 }
@@ -69,6 +71,18 @@ impl Config {
     /// default; part of WebAssembly 2.0).
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
         self.simd = enable;
+        self
+    }
+
+    /// Whether every (unshared) memory is allocated up to its maximum when it is created,
+    /// capped by the store's [`StoreLimits`](crate::StoreLimits) memory limit (off by
+    /// default). Growth within the reservation then never moves a memory, so its
+    /// [`data_ptr`](crate::Memory::data_ptr) stays the same; shared memories are always
+    /// reserved so. The system hands out zeroed pages lazily, so an unused reservation costs
+    /// address space rather than memory; a reservation that cannot be allocated is an error
+    /// when the memory is created.
+    pub fn reserve_memories(&mut self, enable: bool) -> &mut Self {
+        self.reserve_memories = enable;
         self
     }
 

@@ -805,3 +805,29 @@ fn memory_shared_between_host_and_wasm() -> Result {
     assert_eq!(sum.call(&mut store, (100, 5))?, 15);
     Ok(())
 }
+
+/// With `Config::reserve_memories`, a memory is allocated up to its maximum once: wasm
+/// growth keeps the base address and the contents, and the new pages are zero.
+#[test]
+fn reserved_memories_never_move() -> wasmguard::Result<()> {
+    let mut config = wasmguard::Config::new();
+    config.reserve_memories(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1 4)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let memory = instance.get_memory(&mut store, "m").expect("exported");
+    memory.write(&mut store, 10, b"kept")?;
+    let base = memory.data_ptr(&store);
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
+    assert_eq!(grow.call(&mut store, 3)?, 1);
+    assert_eq!(memory.data_ptr(&store), base, "growth within the reservation does not move the memory");
+    assert_eq!(&memory.data(&store)[10..14], b"kept");
+    assert!(memory.data(&store)[65536..].iter().step_by(4093).all(|&b| b == 0));
+    assert_eq!(grow.call(&mut store, 1)?, -1, "past the maximum");
+    Ok(())
+}

@@ -172,3 +172,13 @@ fn every_example_is_tested() {
         assert!(tested.contains(&name.as_str()), "examples/{name}.rs has no test in tests/examples.rs");
     }
 }
+
+#[test]
+fn shared_memory_threads() {
+    let out = run_example("shared_memory_threads");
+    assert_lines(
+        "shared_memory_threads",
+        &out,
+        &["consumer received 1000 numbers, sum 499500 (expected 499500)", "last number in the mailbox: 999, flag: 0"],
+    );
+}

@@ -51,8 +51,17 @@ impl MemoryEntity {
             )));
         }
         let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
-        let storage = LinearStorage::new(len)
-            .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?;
+        let storage = if engine.config().reserve_memories {
+            // Up to the maximum (or the index type's limit), within the store's limit.
+            let reserve = ty.page_limit().saturating_mul(WASM_PAGE_SIZE).min(limits.memory_size_bytes).max(bytes);
+            let cap =
+                usize::try_from(reserve).map_err(|_| Error::limit("memory larger than the host address space"))?;
+            LinearStorage::with_capacity(len, cap)
+                .ok_or_else(|| Error::limit(format!("could not reserve a memory of {reserve} bytes")))?
+        } else {
+            LinearStorage::new(len)
+                .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?
+        };
         Ok(MemoryEntity { ty, storage, shared: None })
     }
 
@@ -266,7 +275,9 @@ impl Memory {
     /// The base address of the memory's bytes in host memory.
     ///
     /// Growth may move the bytes, so the pointer is only good until the next
-    /// `grow` (or any wasm call, which may grow). Prefer [`Memory::data`] and the views.
+    /// `grow` (or any wasm call, which may grow), unless the engine reserves memories up to
+    /// their maximum ([`Config::reserve_memories`](crate::Config::reserve_memories)): then it
+    /// stays the same for the memory's life. Prefer [`Memory::data`] and the views.
     pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
         self.entity(&store.as_context().0.inner).storage.as_ptr()
     }

@@ -17,8 +17,10 @@ const ALIGN: usize = 16;
 /// Owned, zero-initialised, growable bytes of a linear memory.
 pub(crate) struct LinearStorage {
     // INVARIANT: if `cap > 0`, `ptr` is the start of a live allocation from the global
-    // allocator with layout `(cap, ALIGN)`, and its first `len` bytes are initialised;
-    // if `cap == 0`, `ptr` is dangling (well aligned) and `len == 0`. Always `len <= cap`.
+    // allocator with layout `(cap, ALIGN)`, its first `len` bytes are initialised, and the
+    // bytes `[len, cap)` are initialised to zero (a reservation: never handed out, so never
+    // written); if `cap == 0`, `ptr` is dangling (well aligned) and `len == 0`. Always
+    // `len <= cap`.
     ptr: NonNull<u8>,
     len: usize,
     cap: usize,
@@ -52,6 +54,16 @@ impl LinearStorage {
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(raw)?;
         Some(LinearStorage { ptr, len, cap: len })
+    }
+
+    /// `len` zero bytes in an allocation of `cap` zero bytes, so that growth up to `cap`
+    /// never moves the bytes; `None` if the allocation fails. The system provides zeroed
+    /// memory lazily, so an unused reservation costs address space, not memory.
+    pub(crate) fn with_capacity(len: usize, cap: usize) -> Option<Self> {
+        let mut storage = LinearStorage::new(cap.max(len))?;
+        // The bytes past `len` are zero and stay unused until growth: the invariant holds.
+        storage.len = len;
+        Some(storage)
     }
 
     /// Number of bytes.
@@ -100,11 +112,13 @@ impl LinearStorage {
             };
             self.ptr = ptr;
             self.cap = new_len;
+            // SAFETY: `len <= new_len == cap`, so `[len, new_len)` lies inside the new
+            // allocation (which `realloc` left uninitialised past the old size).
+            let tail = unsafe { self.ptr.as_ptr().add(self.len) };
+            // SAFETY: `tail` is valid for writes of `new_len - len` bytes (see above).
+            unsafe { tail.write_bytes(0, new_len - self.len) };
         }
-        // SAFETY: `len <= new_len <= cap`, so `[len, new_len)` lies inside the allocation.
-        let tail = unsafe { self.ptr.as_ptr().add(self.len) };
-        // SAFETY: `tail` is valid for writes of `new_len - len` bytes (see above).
-        unsafe { tail.write_bytes(0, new_len - self.len) };
+        // `[len, new_len)` is zero: within a reservation by the invariant, or just written.
         self.len = new_len;
         true
     }
@@ -177,6 +191,19 @@ mod tests {
         // Under Miri, checking every byte is slow; a sample suffices there.
         let step = if cfg!(miri) { 4093 } else { 1 };
         assert!(tail.iter().step_by(step).all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_reservation_grows_in_place_with_zero_bytes() {
+        let mut s = LinearStorage::with_capacity(8, 4096).unwrap();
+        s.as_mut_slice().fill(7);
+        let base = s.as_ptr();
+        assert!(s.grow(4096));
+        assert_eq!(s.as_ptr(), base, "growth within the reservation never moves the bytes");
+        assert!(s.as_slice()[..8].iter().all(|&b| b == 7));
+        assert!(s.as_slice()[8..].iter().all(|&b| b == 0));
+        assert!(s.grow(5000), "past the reservation: reallocates");
+        assert!(s.as_slice()[4096..].iter().all(|&b| b == 0));
     }
 
     #[test]
