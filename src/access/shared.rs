@@ -14,10 +14,10 @@ use crate::runtime::shared_storage::SharedStorage;
 /// Copy-in/copy-out access to a shared memory, from [`SharedMemory::view`](crate::SharedMemory::view).
 ///
 /// Every access is atomic: a naturally aligned value of 1, 2, 4 or 8 bytes (a `u32` at a
-/// multiple of 4, say) is read or written by one atomic operation of that width, so it is
-/// never torn by a concurrent write of the same width; longer or unaligned ranges are
-/// copied in the widest naturally aligned atomic chunks, and may mix bytes of concurrent
-/// writes. Writes take `&self`: the view lends nothing, so sharing it is harmless.
+/// multiple of 4, say) is read or written by one atomic operation, so it is never torn by
+/// a concurrent write; longer or unaligned ranges are copied one atomic 8-byte word at a
+/// time, and may mix bytes of concurrent writes. Writes take `&self`: the view lends
+/// nothing, so sharing it is harmless.
 ///
 /// ```
 /// use wasmguard::{Engine, MemoryType, SharedMemory, WasmPtr, WasmSlice};

@@ -14,18 +14,19 @@
 //!   never written (every access is bounds-checked against it), so they are still the
 //!   allocation's zeros when growth exposes them.
 //! - **Concurrent writes are never data races.** No `&[u8]` / `&mut [u8]` into the
-//!   allocation is ever created: other threads may write any byte at any time. Every byte
-//!   is read and written through `AtomicU8`, `AtomicU16`, `AtomicU32` or `AtomicU64`
-//!   (made in place with `from_ptr` in one helper, [`SharedStorage::cell`], which checks
-//!   bounds against the allocation and natural alignment). Copies move the widest naturally
-//!   aligned chunks, so a naturally aligned access of 1, 2, 4 or 8 bytes is one atomic
-//!   operation of that width and is never torn.
-//!
-//! What Rust's memory model leaves open: racing atomic accesses *of different sizes* to
-//! the same bytes (a guest `i32.atomic.store` racing a host 8-byte read of the same word,
-//! say) are coherent on every hardware wasmguard targets, but not defined by the Rust
-//! abstract machine, and Miri reports them. Accesses of one width are fully defined; the
-//! tests keep to that.
+//!   allocation is ever created: other threads may write any byte at any time. The
+//!   allocation is treated as an array of `AtomicU64` words (made in place with
+//!   `from_ptr` in one helper, [`SharedStorage::word`], which checks bounds against the
+//!   allocation and alignment), and *every* access is an atomic access to whole words:
+//!   a load of the word(s) holding the bytes; a store of a whole word; or, for fewer
+//!   bytes, a compare-exchange loop on their word that changes only those bytes.
+//!   Accesses of one size only matter: Rust's memory model does not define racing atomic
+//!   accesses of *different* sizes to the same bytes (which a wasm guest may do freely,
+//!   `i32.atomic.store` against `i64.atomic.load`), so this storage never makes any.
+//! - **No tearing.** A naturally aligned value of 1, 2, 4 or 8 bytes lies in one word, so
+//!   reading or writing it is one atomic operation on that word. Longer or unaligned
+//!   ranges are copied word by word and may mix bytes of concurrent writes, as non-atomic
+//!   wasm accesses may.
 //!
 //! Wait/notify ([`SharedStorage::wait`], [`SharedStorage::notify`]) park threads in a table
 //! keyed by address: the comparison of the memory value with the expected one and the
@@ -35,7 +36,7 @@
 use std::alloc::{self, Layout};
 use std::collections::{HashMap, VecDeque};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,9 @@ use crate::access::AccessError;
 /// Alignment of the allocation: at least that of the widest atomic, so that guest
 /// alignment equals host alignment.
 const ALIGN: usize = 16;
+
+/// Every access is to a whole, aligned word of this many bytes.
+const WORD: usize = 8;
 
 /// Bytes moved per step by bulk copies between two ranges of memory.
 const COPY_BLOCK: usize = 256;
@@ -89,42 +93,6 @@ pub enum AtomicRmwOp {
     Xchg,
 }
 
-/// An atomic integer type that can be made in place over naturally aligned bytes.
-trait AtomicCell: Sync {
-    /// Size (and alignment) in bytes.
-    const SIZE: usize;
-
-    /// # Safety
-    ///
-    /// As `AtomicU*::from_ptr`: `ptr` is aligned to `SIZE`, valid for reads and writes of
-    /// `SIZE` bytes for `'a`, and only accessed atomically during `'a`.
-    unsafe fn at<'a>(ptr: *mut u8) -> &'a Self;
-}
-
-macro_rules! atomic_cell {
-    ($atomic:ty, $int:ty) => {
-        const _: () = assert!(
-            std::mem::size_of::<$atomic>() == std::mem::align_of::<$atomic>()
-                && std::mem::size_of::<$atomic>() == std::mem::size_of::<$int>()
-        );
-
-        impl AtomicCell for $atomic {
-            const SIZE: usize = std::mem::size_of::<$int>();
-
-            unsafe fn at<'a>(ptr: *mut u8) -> &'a Self {
-                // SAFETY: the caller guarantees alignment, validity for `'a` and atomic-only
-                // access, the preconditions of `from_ptr`.
-                unsafe { <$atomic>::from_ptr(ptr.cast::<$int>()) }
-            }
-        }
-    };
-}
-
-atomic_cell!(AtomicU8, u8);
-atomic_cell!(AtomicU16, u16);
-atomic_cell!(AtomicU32, u32);
-atomic_cell!(AtomicU64, u64);
-
 /// One parked thread.
 #[derive(Debug, Default)]
 struct Waiter {
@@ -142,9 +110,10 @@ type ParkingTable = HashMap<u64, VecDeque<Arc<Waiter>>>;
 pub(crate) struct SharedStorage {
     // INVARIANT: if `cap > 0`, `base` is the start of a live allocation from the global
     // allocator with layout `(cap, ALIGN)`, zero-initialised at creation, owned by this
-    // storage and freed only by `Drop`; if `cap == 0`, `base` is dangling (aligned). The
-    // allocation's bytes are only ever accessed through atomics (`cell`), never through
-    // `&[u8]`/`&mut [u8]` or non-atomic pointer reads and writes.
+    // storage and freed only by `Drop`; if `cap == 0`, `base` is dangling (aligned).
+    // `cap` is a multiple of 8. The allocation's bytes are only ever accessed as whole
+    // `AtomicU64` words (`word`), never through `&[u8]`/`&mut [u8]`, non-atomic pointer
+    // reads and writes, or atomics of another size.
     base: NonNull<u8>,
     cap: usize,
     // INVARIANT: `len <= cap`; it only increases, and only under `grow_lock`.
@@ -153,12 +122,12 @@ pub(crate) struct SharedStorage {
     parking: Mutex<ParkingTable>,
 }
 
-// SAFETY: the storage owns its allocation like a `Box<[AtomicU8]>`; nothing in it is tied
+// SAFETY: the storage owns its allocation like a `Box<[AtomicU64]>`; nothing in it is tied
 // to a thread.
 unsafe impl Send for SharedStorage {}
-// SAFETY: `&SharedStorage` only reaches the allocation through atomic operations (the
-// invariant on `base`), the length is an atomic, and the rest is behind mutexes: shared
-// use from several threads is free of data races, like `&[AtomicU8]`.
+// SAFETY: `&SharedStorage` only reaches the allocation through same-sized atomic
+// operations (the invariant on `base`), the length is an atomic, and the rest is behind mutexes: shared
+// use from several threads is free of data races, like `&[AtomicU64]`.
 unsafe impl Sync for SharedStorage {}
 
 impl std::fmt::Debug for SharedStorage {
@@ -179,9 +148,9 @@ fn is_width(width: u8) -> bool {
 
 impl SharedStorage {
     /// A storage of `len` bytes that can grow to `cap` bytes, all zero, or `None` if
-    /// `len > cap` or the allocation fails.
+    /// `len > cap`, `cap` is not a multiple of 8, or the allocation fails.
     pub(crate) fn new(len: usize, cap: usize) -> Option<Self> {
-        if len > cap {
+        if len > cap || !cap.is_multiple_of(WORD) {
             return None;
         }
         let base = if cap == 0 {
@@ -238,22 +207,48 @@ impl SharedStorage {
         Some(old)
     }
 
-    /// The atomic of type `A` at byte offset `at`, or `None` if it is not inside the
-    /// allocation or not naturally aligned. Does not check the current length.
+    /// The 8-byte word at byte offset `at` (a multiple of 8), or `None` if it is not inside
+    /// the allocation or not aligned. Does not check the current length.
     #[inline]
-    fn cell<A: AtomicCell>(&self, at: usize) -> Option<&A> {
-        let end = at.checked_add(A::SIZE)?;
-        if end > self.cap || !at.is_multiple_of(A::SIZE) {
+    fn word(&self, at: usize) -> Option<&AtomicU64> {
+        let end = at.checked_add(WORD)?;
+        if end > self.cap || !at.is_multiple_of(WORD) {
             return None;
         }
-        // SAFETY: `at + SIZE <= cap`, so `at` is inside the allocation (which is non-empty
-        // since `cap >= SIZE > 0`), and the offset fits `isize` (the layout was accepted).
+        // SAFETY: `at + 8 <= cap`, so `at` is inside the allocation (which is non-empty
+        // since `cap >= 8`), and the offset fits `isize` (the layout was accepted).
         let ptr = unsafe { self.base.as_ptr().add(at) };
-        // SAFETY: `ptr` is aligned to `SIZE` (the base is aligned to `ALIGN >= SIZE` and
-        // `at` is a multiple of `SIZE`) and valid for `SIZE` bytes while `self` lives (the
-        // allocation is freed only by `Drop`, which needs `&mut self`); every access to
-        // the allocation is atomic (invariant), and this one is too.
-        Some(unsafe { A::at(ptr) })
+        // SAFETY: `from_ptr`'s preconditions: `ptr` is aligned to 8 (the base is aligned
+        // to `ALIGN`, `at` is a multiple of 8); it is valid for reads and writes of 8 bytes
+        // while `self` lives (the allocation is freed only by `Drop`, which needs
+        // `&mut self`); and every access to the allocation is an atomic access of this
+        // same size to a whole aligned word (invariant), so there is neither a non-atomic
+        // nor a mixed-size access to race with.
+        Some(unsafe { AtomicU64::from_ptr(ptr.cast::<u64>()) })
+    }
+
+    /// Loads the word holding `[at, at + n)` (`n <= 8`, not crossing a word boundary;
+    /// bounds checked by the caller) and returns those bytes as a little-endian integer.
+    #[inline]
+    fn load_in_word(&self, at: usize, n: usize) -> Option<u64> {
+        let off = at % WORD;
+        let word = self.word(at - off)?.load(Ordering::SeqCst);
+        Some(extract(word, off, n))
+    }
+
+    /// Stores the low `n` bytes of `value` (little-endian) at `[at, at + n)`, inside one
+    /// word: a plain atomic store of a whole word, else a compare-exchange loop that
+    /// changes only those bytes.
+    #[inline]
+    fn store_in_word(&self, at: usize, n: usize, value: u64) -> Option<()> {
+        let off = at % WORD;
+        let word = self.word(at - off)?;
+        if n == WORD {
+            word.store(u64::from_ne_bytes(value.to_le_bytes()), Ordering::SeqCst);
+        } else {
+            let _ = word.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| Some(patch(old, off, n, value)));
+        }
+        Some(())
     }
 
     /// Checks `[addr, addr + len)` against the current length; returns it as `usize`s.
@@ -280,8 +275,8 @@ impl SharedStorage {
     }
 
     /// Loads `width` (1, 2, 4 or 8) bytes at `addr` as a little-endian integer,
-    /// zero-extended. Naturally aligned: one `SeqCst` atomic load. Unaligned (plain wasm
-    /// loads may be): byte by byte, so the value may mix bytes of concurrent writes.
+    /// zero-extended, `SeqCst`. Naturally aligned: one atomic load. Unaligned (plain wasm
+    /// loads may be): one load per word touched, so the value may mix concurrent writes.
     ///
     /// # Errors
     ///
@@ -291,16 +286,14 @@ impl SharedStorage {
             return Err(AccessError::Misaligned { address: addr, align: u32::from(width) });
         }
         let (start, _) = self.range(addr, u64::from(width))?;
-        if Self::aligned(addr, width).is_ok() {
-            return self.load_aligned(start, width, Ordering::SeqCst).ok_or(self.oob(addr, u64::from(width)));
-        }
+        // Naturally aligned, the value lies in one word: `copy_out` loads it once.
         let mut bytes = [0u8; 8];
-        self.copy_out(start, &mut bytes[..usize::from(width)], Ordering::SeqCst);
+        self.copy_out(start, &mut bytes[..usize::from(width)]);
         Ok(u64::from_le_bytes(bytes))
     }
 
-    /// Stores the low `width` (1, 2, 4 or 8) bytes of `value` at `addr`, little-endian:
-    /// one `SeqCst` atomic store if naturally aligned, else byte by byte.
+    /// Stores the low `width` (1, 2, 4 or 8) bytes of `value` at `addr`, little-endian,
+    /// `SeqCst`: one atomic operation if naturally aligned, else one per word touched.
     ///
     /// # Errors
     ///
@@ -310,10 +303,8 @@ impl SharedStorage {
             return Err(AccessError::Misaligned { address: addr, align: u32::from(width) });
         }
         let (start, _) = self.range(addr, u64::from(width))?;
-        if Self::aligned(addr, width).is_ok() {
-            return self.store_aligned(start, width, value, Ordering::SeqCst).ok_or(self.oob(addr, u64::from(width)));
-        }
-        self.copy_in(start, &value.to_le_bytes()[..usize::from(width)], Ordering::SeqCst);
+        // Naturally aligned, the value lies in one word: `copy_in` changes it atomically.
+        self.copy_in(start, &value.to_le_bytes()[..usize::from(width)]);
         Ok(())
     }
 
@@ -327,27 +318,6 @@ impl SharedStorage {
         Ok(self.range(addr, u64::from(width))?.0)
     }
 
-    fn load_aligned(&self, at: usize, width: u8, order: Ordering) -> Option<u64> {
-        Some(match width {
-            1 => u64::from(self.cell::<AtomicU8>(at)?.load(order)),
-            2 => u64::from(u16::from_le(self.cell::<AtomicU16>(at)?.load(order))),
-            4 => u64::from(u32::from_le(self.cell::<AtomicU32>(at)?.load(order))),
-            8 => u64::from_le(self.cell::<AtomicU64>(at)?.load(order)),
-            _ => return None,
-        })
-    }
-
-    fn store_aligned(&self, at: usize, width: u8, value: u64, order: Ordering) -> Option<()> {
-        match width {
-            1 => self.cell::<AtomicU8>(at)?.store(value as u8, order),
-            2 => self.cell::<AtomicU16>(at)?.store((value as u16).to_le(), order),
-            4 => self.cell::<AtomicU32>(at)?.store((value as u32).to_le(), order),
-            8 => self.cell::<AtomicU64>(at)?.store(value.to_le(), order),
-            _ => return None,
-        }
-        Some(())
-    }
-
     /// Atomic read-modify-write of `width` bytes at `addr` (naturally aligned), `SeqCst`;
     /// `value` is truncated to the width. Returns the old value, zero-extended.
     ///
@@ -356,61 +326,22 @@ impl SharedStorage {
     /// [`AccessError::Misaligned`] if unaligned, else out of bounds.
     pub(crate) fn rmw(&self, op: AtomicRmwOp, addr: u64, width: u8, value: u64) -> Result<u64, AccessError> {
         let at = self.atomic_range(addr, width)?;
-        macro_rules! rmw {
-            ($atomic:ty, $int:ty) => {{
-                let cell = self.cell::<$atomic>(at).ok_or(self.oob(addr, u64::from(width)))?;
-                let v = value as $int;
-                let o = Ordering::SeqCst;
-                // Values are stored little-endian: arithmetic needs native order, bitwise
-                // operations and exchange do not care.
-                let old = match op {
-                    AtomicRmwOp::Add | AtomicRmwOp::Sub => {
-                        let mut cur = cell.load(Ordering::Relaxed);
-                        loop {
-                            let n = <$int>::from_le(cur);
-                            let new = if op == AtomicRmwOp::Add { n.wrapping_add(v) } else { n.wrapping_sub(v) };
-                            match cell.compare_exchange_weak(cur, new.to_le(), o, Ordering::Relaxed) {
-                                Ok(prev) => break prev,
-                                Err(actual) => cur = actual,
-                            }
-                        }
-                    }
-                    AtomicRmwOp::And => cell.fetch_and(v.to_le(), o),
-                    AtomicRmwOp::Or => cell.fetch_or(v.to_le(), o),
-                    AtomicRmwOp::Xor => cell.fetch_xor(v.to_le(), o),
-                    AtomicRmwOp::Xchg => cell.swap(v.to_le(), o),
-                };
-                u64::from(<$int>::from_le(old))
-            }};
-        }
-        #[cfg(target_endian = "little")]
-        if matches!(op, AtomicRmwOp::Add | AtomicRmwOp::Sub) {
-            // Native order is little-endian: use the hardware fetch-add.
-            macro_rules! add {
-                ($atomic:ty, $int:ty) => {{
-                    let cell = self.cell::<$atomic>(at).ok_or(self.oob(addr, u64::from(width)))?;
-                    let v = value as $int;
-                    let old = if op == AtomicRmwOp::Add {
-                        cell.fetch_add(v, Ordering::SeqCst)
-                    } else {
-                        cell.fetch_sub(v, Ordering::SeqCst)
-                    };
-                    u64::from(old)
-                }};
-            }
-            return Ok(match width {
-                1 => add!(AtomicU8, u8),
-                2 => add!(AtomicU16, u16),
-                4 => add!(AtomicU32, u32),
-                _ => add!(AtomicU64, u64),
-            });
-        }
-        Ok(match width {
-            1 => rmw!(AtomicU8, u8),
-            2 => rmw!(AtomicU16, u16),
-            4 => rmw!(AtomicU32, u32),
-            _ => rmw!(AtomicU64, u64),
-        })
+        let (n, off) = (usize::from(width), at % WORD);
+        let word = self.word(at - off).ok_or_else(|| self.oob(addr, u64::from(width)))?;
+        let apply = |old: u64| {
+            let new = match op {
+                AtomicRmwOp::Add => old.wrapping_add(value),
+                AtomicRmwOp::Sub => old.wrapping_sub(value),
+                AtomicRmwOp::And => old & value,
+                AtomicRmwOp::Or => old | value,
+                AtomicRmwOp::Xor => old ^ value,
+                AtomicRmwOp::Xchg => value,
+            };
+            new & mask(n)
+        };
+        let update = |w: u64| Some(patch(w, off, n, apply(extract(w, off, n))));
+        let (Ok(old) | Err(old)) = word.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update);
+        Ok(extract(old, off, n))
     }
 
     /// Atomic compare-and-exchange of `width` bytes at `addr` (naturally aligned),
@@ -422,75 +353,64 @@ impl SharedStorage {
     /// [`AccessError::Misaligned`] if unaligned, else out of bounds.
     pub(crate) fn cmpxchg(&self, addr: u64, width: u8, expected: u64, replacement: u64) -> Result<u64, AccessError> {
         let at = self.atomic_range(addr, width)?;
-        macro_rules! cas {
-            ($atomic:ty, $int:ty) => {{
-                let cell = self.cell::<$atomic>(at).ok_or(self.oob(addr, u64::from(width)))?;
-                let (e, r) = ((expected as $int).to_le(), (replacement as $int).to_le());
-                let old = match cell.compare_exchange(e, r, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(old) | Err(old) => old,
-                };
-                u64::from(<$int>::from_le(old))
-            }};
-        }
-        Ok(match width {
-            1 => cas!(AtomicU8, u8),
-            2 => cas!(AtomicU16, u16),
-            4 => cas!(AtomicU32, u32),
-            _ => cas!(AtomicU64, u64),
-        })
+        let (n, off) = (usize::from(width), at % WORD);
+        let word = self.word(at - off).ok_or_else(|| self.oob(addr, u64::from(width)))?;
+        let expected = expected & mask(n);
+        let update = |w: u64| (extract(w, off, n) == expected).then(|| patch(w, off, n, replacement));
+        let (Ok(old) | Err(old)) = word.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update);
+        Ok(extract(old, off, n))
     }
 
     /// Copies out of `[at, at + buf.len())`, which the caller checked against the length,
-    /// in the widest naturally aligned atomic chunks.
-    fn copy_out(&self, at: usize, buf: &mut [u8], order: Ordering) {
+    /// one atomic word load per word touched.
+    fn copy_out(&self, at: usize, buf: &mut [u8]) {
         let mut i = 0;
         while i < buf.len() {
             let a = at + i;
-            let rest = buf.len() - i;
-            let w = chunk_width(a, rest);
-            // `a + w <= at + buf.len() <= len <= cap`, aligned: `load_aligned` succeeds.
-            let v = self.load_aligned(a, w as u8, order).unwrap_or(0);
-            buf[i..i + w].copy_from_slice(&v.to_le_bytes()[..w]);
-            i += w;
+            let n = (WORD - a % WORD).min(buf.len() - i);
+            // In bounds (checked by the caller) and inside one word: this succeeds.
+            let v = self.load_in_word(a, n).unwrap_or(0);
+            buf[i..i + n].copy_from_slice(&v.to_le_bytes()[..n]);
+            i += n;
         }
     }
 
-    /// Copies `buf` into `[at, at + buf.len())`, which the caller checked, in the widest
-    /// naturally aligned atomic chunks.
-    fn copy_in(&self, at: usize, buf: &[u8], order: Ordering) {
+    /// Copies `buf` into `[at, at + buf.len())`, which the caller checked: whole words are
+    /// stored, partial ones patched with a compare-exchange loop.
+    fn copy_in(&self, at: usize, buf: &[u8]) {
         let mut i = 0;
         while i < buf.len() {
             let a = at + i;
-            let w = chunk_width(a, buf.len() - i);
+            let n = (WORD - a % WORD).min(buf.len() - i);
             let mut v = [0u8; 8];
-            v[..w].copy_from_slice(&buf[i..i + w]);
-            // In bounds and aligned (see `copy_out`): `store_aligned` succeeds.
-            let _ = self.store_aligned(a, w as u8, u64::from_le_bytes(v), order);
-            i += w;
+            v[..n].copy_from_slice(&buf[i..i + n]);
+            // In bounds and inside one word (see `copy_out`): this succeeds.
+            let _ = self.store_in_word(a, n, u64::from_le_bytes(v));
+            i += n;
         }
     }
 
     /// Copies `buf.len()` bytes at `addr` into `buf`. A naturally aligned range of 1, 2,
-    /// 4 or 8 bytes is read by one atomic load of that width.
+    /// 4 or 8 bytes is read by one atomic load.
     ///
     /// # Errors
     ///
     /// Out of bounds; `buf` is then unchanged.
     pub(crate) fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), AccessError> {
         let (start, _) = self.range(addr, buf.len() as u64)?;
-        self.copy_out(start, buf, Ordering::SeqCst);
+        self.copy_out(start, buf);
         Ok(())
     }
 
     /// Copies `buf` into memory at `addr`. A naturally aligned range of 1, 2, 4 or 8
-    /// bytes is written by one atomic store of that width.
+    /// bytes is written by one atomic operation.
     ///
     /// # Errors
     ///
     /// Out of bounds; memory is then unchanged.
     pub(crate) fn write(&self, addr: u64, buf: &[u8]) -> Result<(), AccessError> {
         let (start, _) = self.range(addr, buf.len() as u64)?;
-        self.copy_in(start, buf, Ordering::SeqCst);
+        self.copy_in(start, buf);
         Ok(())
     }
 
@@ -505,7 +425,7 @@ impl SharedStorage {
         let mut at = start;
         while at < end {
             let n = (end - at).min(COPY_BLOCK);
-            self.copy_in(at, &block[..n], Ordering::SeqCst);
+            self.copy_in(at, &block[..n]);
             at += n;
         }
         Ok(())
@@ -550,15 +470,15 @@ impl SharedStorage {
             while rest > 0 {
                 let n = rest.min(COPY_BLOCK);
                 rest -= n;
-                from.copy_out(s + rest, &mut buf[..n], Ordering::SeqCst);
-                self.copy_in(d + rest, &buf[..n], Ordering::SeqCst);
+                from.copy_out(s + rest, &mut buf[..n]);
+                self.copy_in(d + rest, &buf[..n]);
             }
         } else {
             let mut done = 0;
             while done < len {
                 let n = (len - done).min(COPY_BLOCK);
-                from.copy_out(s + done, &mut buf[..n], Ordering::SeqCst);
-                self.copy_in(d + done, &buf[..n], Ordering::SeqCst);
+                from.copy_out(s + done, &mut buf[..n]);
+                self.copy_in(d + done, &buf[..n]);
                 done += n;
             }
         }
@@ -587,7 +507,7 @@ impl SharedStorage {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let forever = deadline.is_none();
         let mut table = lock(&self.parking);
-        let current = self.load_aligned(at, width, Ordering::SeqCst).ok_or(self.oob(addr, u64::from(width)))?;
+        let current = self.load_in_word(at, usize::from(width)).ok_or_else(|| self.oob(addr, u64::from(width)))?;
         if current != expected {
             return Ok(WaitResult::NotEqual);
         }
@@ -659,15 +579,28 @@ fn remove_waiter(table: &mut ParkingTable, addr: u64, me: &Arc<Waiter>) {
     }
 }
 
-/// The widest of 8, 4, 2, 1 that `at` is aligned to and that fits in `rest` bytes.
+/// The low `n` bytes set (`n <= 8`).
 #[inline]
-fn chunk_width(at: usize, rest: usize) -> usize {
-    for w in [8, 4, 2] {
-        if rest >= w && at.is_multiple_of(w) {
-            return w;
-        }
-    }
-    1
+fn mask(n: usize) -> u64 {
+    if n >= WORD { u64::MAX } else { (1u64 << (8 * n)) - 1 }
+}
+
+/// The `n` bytes at byte offset `off` of a word (as it lies in memory), as a
+/// little-endian integer.
+#[inline]
+fn extract(word: u64, off: usize, n: usize) -> u64 {
+    let le = u64::from_le_bytes(word.to_ne_bytes());
+    (le >> (8 * off)) & mask(n)
+}
+
+/// `word` with its `n` bytes at byte offset `off` replaced by the low `n` bytes of
+/// `value` (little-endian).
+#[inline]
+fn patch(word: u64, off: usize, n: usize, value: u64) -> u64 {
+    let le = u64::from_le_bytes(word.to_ne_bytes());
+    let m = mask(n) << (8 * off);
+    let new = (le & !m) | ((value << (8 * off)) & m);
+    u64::from_ne_bytes(new.to_le_bytes())
 }
 
 impl Drop for SharedStorage {

@@ -20,10 +20,6 @@ fn new_is_zeroed_and_refuses_len_over_cap() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "mixes access widths on the same bytes, which Miri's weak memory emulation cannot model: run with MIRIFLAGS=-Zmiri-disable-weak-memory-emulation and --include-ignored"
-)]
 fn loads_and_stores_are_little_endian_at_every_alignment() {
     let s = storage(32, 32);
     for width in [1u8, 2, 4, 8] {
@@ -83,10 +79,6 @@ fn rmw_and_cmpxchg_at_every_width() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "mixes access widths on the same bytes, which Miri's weak memory emulation cannot model: run with MIRIFLAGS=-Zmiri-disable-weak-memory-emulation and --include-ignored"
-)]
 fn copies_overlap_like_memmove() {
     let s = storage(600, 600);
     let pattern: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
