@@ -165,6 +165,8 @@ fn every_example_is_tested() {
         "memory_new",
         "memory_ty",
         "safe_memory",
+        "shared_memory_host",
+        "shared_memory_threads",
         "strings",
         "wasi_capture",
     ];
@@ -181,4 +183,10 @@ fn shared_memory_threads() {
         &out,
         &["consumer received 1000 numbers, sum 499500 (expected 499500)", "last number in the mailbox: 999, flag: 0"],
     );
+}
+
+#[test]
+fn shared_memory_host() {
+    let out = run_example("shared_memory_host");
+    assert_lines("shared_memory_host", &out, &["consumer read 5 messages, payload sum 1000", "grew from 1 to 2 pages"]);
 }

@@ -51,7 +51,7 @@ pub enum AccessError {
         len: u64,
     },
     /// The region's address is not aligned for a zero-copy borrow of the element type.
-    #[error("misaligned borrow: address {address:#x} is not aligned to {align} bytes")]
+    #[error("misaligned access: address {address:#x} is not aligned to {align} bytes")]
     Misaligned {
         /// First byte of the region.
         address: u64,
