@@ -102,6 +102,12 @@ impl Config {
 
     /// Whether modules may declare shared memories and use the atomic instructions of the
     /// threads proposal (on by default).
+    ///
+    /// `memory.atomic.wait32/64` on a shared memory blocks the calling thread until another
+    /// thread notifies it or its timeout (if any) expires; fuel is not consumed while it
+    /// sleeps, so a guest that waits without a timeout on a value nobody changes sleeps
+    /// forever. Embedders running untrusted code that must always finish turn threads off,
+    /// or notify from the host ([`SharedMemory::atomic_notify`](crate::SharedMemory::atomic_notify)).
     pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
         self.threads = enable;
         self

@@ -1,7 +1,8 @@
 //! Shared memories (threads proposal), host side: atomic access from several threads (no
 //! torn values, no lost updates), concurrent growth (monotone, bounded, never moving),
-//! wait/notify, typed access through `SharedMemoryView`, and a property test of the
-//! chunked atomic copies against a `Vec<u8>` model.
+//! wait/notify, typed access through `SharedMemoryView`, a property test of the chunked
+//! atomic copies against a `Vec<u8>` model, and a property test of random concurrent
+//! scripts (grow, tagged stores, reads, adds, wait/notify, copies) from several threads.
 //!
 //! Everything is small enough for Miri with threads:
 //! `cargo +nightly miri test -p wasmguard --test shared_memory`. Host threads mix access
@@ -612,5 +613,143 @@ proptest! {
         prop_assert_eq!(m.base_address(), base);
         let contents = m.view().read_to_vec(0, model.len() as u64).unwrap();
         prop_assert!(contents == model, "memory differs from the model");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property test: random concurrent scripts, one per thread, on one memory
+// ---------------------------------------------------------------------------------------------
+
+/// One step of a thread's script.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Grow by 0 or 1 pages.
+    Grow(bool),
+    /// Store this thread's next tagged value in word `slot` (u64, aligned).
+    Tag(u8),
+    /// Read word `slot` (u64, aligned); also through a typed pointer of the view.
+    Read(u8),
+    /// Add 1 to the shared counter.
+    Add,
+    /// Notify every waiter on the counter.
+    Notify,
+    /// Wait on the counter (while it keeps its current value) for at most 50 µs.
+    Wait,
+    /// Write `len` bytes of this thread's tag byte at word `slot` (unaligned copy-in).
+    Bytes(u8, u8),
+}
+
+fn any_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        any::<bool>().prop_map(Step::Grow),
+        (0u8..16).prop_map(Step::Tag),
+        (0u8..16).prop_map(Step::Read),
+        Just(Step::Add),
+        Just(Step::Notify),
+        Just(Step::Wait),
+        (0u8..16, 1u8..24).prop_map(|(s, n)| Step::Bytes(s, n)),
+    ]
+}
+
+/// Tagged words live at `TAGS + 8 * slot`; the counter at `COUNTER`; byte copies at `BYTES`.
+const TAGS: u64 = 64;
+const COUNTER: u64 = 0;
+const BYTES: u64 = 512;
+
+/// A value thread `thread` writes: its id in the high half, a sequence number below.
+fn tag(thread: u64, seq: u64) -> u64 {
+    (thread + 1) << 48 | seq
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    /// Two or three threads run random scripts at once. Afterwards, and during: every
+    /// tagged word read is 0 or a whole value some thread wrote (never torn), every add is
+    /// counted, each thread sees the size only grow and stay within the maximum, and the
+    /// memory never moves.
+    #[test]
+    fn concurrent_scripts_keep_the_invariants(
+        scripts in prop::collection::vec(
+            prop::collection::vec(any_step(), 1..if cfg!(miri) { 8 } else { 60 }),
+            2..=3,
+        ),
+    ) {
+        let m = memory(1, 4);
+        let base = m.base_address();
+        let adds: u32 = scripts.iter().flatten().filter(|s| matches!(s, Step::Add)).count() as u32;
+        let written: Vec<Vec<u64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = scripts
+                .iter()
+                .enumerate()
+                .map(|(t, script)| {
+                    let m = &m;
+                    s.spawn(move || -> Result<Vec<u64>, String> {
+                        let mut seq = 0;
+                        let mut last_size = m.size();
+                        let mut mine = Vec::new();
+                        for step in script {
+                            match *step {
+                                Step::Grow(more) => {
+                                    let _ = m.grow(u64::from(more));
+                                }
+                                Step::Tag(slot) => {
+                                    seq += 1;
+                                    let v = tag(t as u64, seq);
+                                    m.atomic_store64(TAGS + 8 * u64::from(slot), v).map_err(|e| e.to_string())?;
+                                    mine.push(v);
+                                }
+                                Step::Read(slot) => {
+                                    let addr = TAGS + 8 * u64::from(slot);
+                                    let a = m.atomic_load64(addr).map_err(|e| e.to_string())?;
+                                    let b = WasmPtr::<u64>::new(addr as u32).read(&m.view()).map_err(|e| e.to_string())?;
+                                    for v in [a, b] {
+                                        let (thread, seq) = (v >> 48, v & 0xffff_ffff_ffff);
+                                        if v != 0 && (thread == 0 || thread > 3 || seq == 0) {
+                                            return Err(format!("torn or foreign value {v:#x}"));
+                                        }
+                                    }
+                                }
+                                Step::Add => {
+                                    m.atomic_rmw32(AtomicRmwOp::Add, COUNTER, 1).map_err(|e| e.to_string())?;
+                                }
+                                Step::Notify => {
+                                    m.atomic_notify(COUNTER, u32::MAX).map_err(|e| e.to_string())?;
+                                }
+                                Step::Wait => {
+                                    let now = m.atomic_load32(COUNTER).map_err(|e| e.to_string())?;
+                                    m.atomic_wait32(COUNTER, now, Some(Duration::from_micros(50)))
+                                        .map_err(|e| e.to_string())?;
+                                }
+                                Step::Bytes(slot, len) => {
+                                    let at = BYTES + 24 * u64::from(slot) + u64::from(slot % 3);
+                                    m.view().write(at, &vec![t as u8 + 1; usize::from(len)]).map_err(|e| e.to_string())?;
+                                }
+                            }
+                            let size = m.size();
+                            if size < last_size || size > 4 {
+                                return Err(format!("size went from {last_size} to {size} pages"));
+                            }
+                            last_size = size;
+                            if m.base_address() != base {
+                                return Err("the memory moved".into());
+                            }
+                        }
+                        Ok(mine)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("no panic")).collect::<Result<_, _>>()
+        }).map_err(TestCaseError::fail)?;
+
+        prop_assert_eq!(m.atomic_load32(COUNTER).unwrap(), adds, "every add is counted");
+        for slot in 0..16u64 {
+            let v = m.atomic_load64(TAGS + 8 * slot).unwrap();
+            prop_assert!(v == 0 || written.iter().flatten().any(|&w| w == v), "word {} holds {:#x}", slot, v);
+        }
+        // Every copied-in byte is one thread's whole byte.
+        let bytes = m.view().read_to_vec(BYTES, 24 * 16 + 2).unwrap();
+        prop_assert!(bytes.iter().all(|&b| b <= 3));
+        prop_assert_eq!(m.base_address(), base);
     }
 }

@@ -67,8 +67,7 @@ impl MemoryEntity {
 
     /// The store's entry for an existing shared memory (defined or imported).
     pub(crate) fn from_shared(shared: SharedMemory) -> Self {
-        let storage = LinearStorage::new(0).unwrap_or_else(|| unreachable!("an empty storage allocates nothing"));
-        MemoryEntity { ty: shared.ty(), storage, shared: Some(shared) }
+        MemoryEntity { ty: shared.ty(), storage: LinearStorage::empty(), shared: Some(shared) }
     }
 
     /// The shared storage, if this is a shared memory.

@@ -44,10 +44,15 @@ fn layout(size: usize) -> Option<Layout> {
 }
 
 impl LinearStorage {
+    /// No bytes and no allocation.
+    pub(crate) fn empty() -> Self {
+        LinearStorage { ptr: dangling(), len: 0, cap: 0 }
+    }
+
     /// `len` zero bytes, or `None` if the allocation fails.
     pub(crate) fn new(len: usize) -> Option<Self> {
         if len == 0 {
-            return Some(LinearStorage { ptr: dangling(), len: 0, cap: 0 });
+            return Some(LinearStorage::empty());
         }
         let layout = layout(len)?;
         // SAFETY: `layout` has a non-zero size (checked above).
