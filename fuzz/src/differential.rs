@@ -326,6 +326,11 @@ mod wasmguard_side {
             match export.into_extern() {
                 Extern::Global(g) => s.globals.push((name, value(&g.get(&*store)))),
                 Extern::Memory(m) => s.memories.push((name, m.data(&*store).to_vec())),
+                Extern::SharedMemory(m) => {
+                    let view = m.view();
+                    let bytes = view.read_to_vec(0, view.len() as u64).expect("the whole memory is in bounds");
+                    s.memories.push((name, bytes));
+                }
                 Extern::Table(t) => {
                     let cells = (0..t.size(&*store))
                         .map(|i| match t.get(&mut *store, i) {
