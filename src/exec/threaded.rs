@@ -171,6 +171,8 @@ fn dispatch(ip: Ip, sp: Sp, mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
 #[cfg(not(all(wasmguard_threaded, not(miri))))]
 fn dispatch(mut ip: Ip, mut sp: Sp, mut mem: Mem, mut len: usize, cx: &mut Cx<'_>) -> Exit {
     loop {
+        #[cfg(test)]
+        dump::hit(cx.regs.code, ip);
         // SAFETY: the registers satisfy the module invariants (see the module docs).
         match unsafe { ((*ip).h)(ip, sp, mem, len, cx) } {
             Exit::Continue => (ip, sp, mem, len) = (cx.regs.ip, cx.regs.sp, cx.regs.mem, cx.regs.len),
@@ -501,7 +503,10 @@ handlers! {
     br_table(ip, sp, mem, len, cx) {
         let op = op!(ip);
         let i = get!(sp, op.a, u32).min(op.b);
-        next!(step!(ip, 1 + i as usize), sp, mem, len, cx)
+        // Straight to the target of the chosen arm (a `Br`, checked by `lower`).
+        let arm = step!(ip, 1 + i as usize);
+        let rel = op!(arm).a as i32;
+        next!(step!(arm, rel), sp, mem, len, cx)
     }
 
     ret(ip, sp, mem, len, cx) {
@@ -825,14 +830,6 @@ binary! {
     f64_copysign: u64 => |x, y| (x & !num::F64_SIGN) | (y & num::F64_SIGN);
 }
 
-handlers! {
-    i32_add_imm(ip, sp, mem, len, cx) {
-        let op = op!(ip);
-        set!(sp, op.a, get!(sp, op.b, u32).wrapping_add(op.c));
-        next!(step!(ip, 1), sp, mem, len, cx)
-    }
-}
-
 binary_trap! {
     i32_div_s: i32 => |x, y| match (x, y) {
         (_, 0) => Err(TrapCode::IntegerDivisionByZero),
@@ -940,41 +937,535 @@ branch_cmp! {
     br_i64_ge_u: u64 => |x, y| x >= y;
 }
 
+/// `dst = f(a, k)` handlers, `k` an immediate; they cover a constant and the operation,
+/// so they continue two ops further.
+macro_rules! binary_imm {
+    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let $x = get!(sp, op.b, $t);
+                let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
+                set!(sp, op.a, $e);
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+/// `if f(a, k) { goto ip + b }` handlers; they cover a constant, a comparison and a
+/// branch, so they continue three ops further when the branch is not taken.
+macro_rules! branch_cmp_imm {
+    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let $x = get!(sp, op.a, $t);
+                let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
+                let to = if $e { op.b as i32 as isize } else { 3 };
+                next!(step!(ip, to), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+/// `if f(a) { goto ip + b }` handlers covering an `eqz` and a branch.
+macro_rules! branch_test {
+    ($( $name:ident: $t:ty => |$x:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let $x = get!(sp, op.a, $t);
+                let to = if $e { op.b as i32 as isize } else { 2 };
+                next!(step!(ip, to), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+binary_imm! {
+    i32_sub_imm: u32 => |x, y| x.wrapping_sub(y);
+    i32_mul_imm: u32 => |x, y| x.wrapping_mul(y);
+    i32_and_imm: u32 => |x, y| x & y;
+    i32_or_imm: u32 => |x, y| x | y;
+    i32_xor_imm: u32 => |x, y| x ^ y;
+    i32_shl_imm: u32 => |x, y| x.wrapping_shl(y);
+    i32_shr_s_imm: i32 => |x, y| x.wrapping_shr(y as u32);
+    i32_shr_u_imm: u32 => |x, y| x.wrapping_shr(y);
+    i32_rotl_imm: u32 => |x, y| x.rotate_left(y % 32);
+    i32_rotr_imm: u32 => |x, y| x.rotate_right(y % 32);
+    i32_eq_imm: u32 => |x, y| x == y;
+    i32_ne_imm: u32 => |x, y| x != y;
+    i32_lt_s_imm: i32 => |x, y| x < y;
+    i32_lt_u_imm: u32 => |x, y| x < y;
+    i32_gt_s_imm: i32 => |x, y| x > y;
+    i32_gt_u_imm: u32 => |x, y| x > y;
+    i32_le_s_imm: i32 => |x, y| x <= y;
+    i32_le_u_imm: u32 => |x, y| x <= y;
+    i32_ge_s_imm: i32 => |x, y| x >= y;
+    i32_ge_u_imm: u32 => |x, y| x >= y;
+    i64_add_imm: u64 => |x, y| x.wrapping_add(y);
+    i64_sub_imm: u64 => |x, y| x.wrapping_sub(y);
+    i64_mul_imm: u64 => |x, y| x.wrapping_mul(y);
+    i64_and_imm: u64 => |x, y| x & y;
+    i64_or_imm: u64 => |x, y| x | y;
+    i64_xor_imm: u64 => |x, y| x ^ y;
+    i64_shl_imm: u64 => |x, y| x.wrapping_shl(y as u32);
+    i64_shr_s_imm: i64 => |x, y| x.wrapping_shr(y as u32);
+    i64_shr_u_imm: u64 => |x, y| x.wrapping_shr(y as u32);
+    i64_rotl_imm: u64 => |x, y| x.rotate_left((y % 64) as u32);
+    i64_rotr_imm: u64 => |x, y| x.rotate_right((y % 64) as u32);
+    i64_eq_imm: u64 => |x, y| x == y;
+    i64_ne_imm: u64 => |x, y| x != y;
+    i64_lt_s_imm: i64 => |x, y| x < y;
+    i64_lt_u_imm: u64 => |x, y| x < y;
+    i64_gt_s_imm: i64 => |x, y| x > y;
+    i64_gt_u_imm: u64 => |x, y| x > y;
+    i64_le_s_imm: i64 => |x, y| x <= y;
+    i64_le_u_imm: u64 => |x, y| x <= y;
+    i64_ge_s_imm: i64 => |x, y| x >= y;
+    i64_ge_u_imm: u64 => |x, y| x >= y;
+}
+
+handlers! {
+    /// `i32.add` with an immediate, as the translator emits it (one op, no constant).
+    i32_add_imm(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        set!(sp, op.a, get!(sp, op.b, u32).wrapping_add(op.c));
+        next!(step!(ip, 1), sp, mem, len, cx)
+    }
+
+    /// `i32.add` with a constant operand (two ops).
+    i32_add_imm2(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        set!(sp, op.a, get!(sp, op.b, u32).wrapping_add(op.c));
+        next!(step!(ip, 2), sp, mem, len, cx)
+    }
+}
+
+branch_cmp_imm! {
+    br_i32_eq_imm: u32 => |x, y| x == y;
+    br_i32_ne_imm: u32 => |x, y| x != y;
+    br_i32_lt_s_imm: i32 => |x, y| x < y;
+    br_i32_lt_u_imm: u32 => |x, y| x < y;
+    br_i32_gt_s_imm: i32 => |x, y| x > y;
+    br_i32_gt_u_imm: u32 => |x, y| x > y;
+    br_i32_le_s_imm: i32 => |x, y| x <= y;
+    br_i32_le_u_imm: u32 => |x, y| x <= y;
+    br_i32_ge_s_imm: i32 => |x, y| x >= y;
+    br_i32_ge_u_imm: u32 => |x, y| x >= y;
+    br_i64_eq_imm: u64 => |x, y| x == y;
+    br_i64_ne_imm: u64 => |x, y| x != y;
+    br_i64_lt_s_imm: i64 => |x, y| x < y;
+    br_i64_lt_u_imm: u64 => |x, y| x < y;
+    br_i64_gt_s_imm: i64 => |x, y| x > y;
+    br_i64_gt_u_imm: u64 => |x, y| x > y;
+    br_i64_le_s_imm: i64 => |x, y| x <= y;
+    br_i64_le_u_imm: u64 => |x, y| x <= y;
+    br_i64_ge_s_imm: i64 => |x, y| x >= y;
+    br_i64_ge_u_imm: u64 => |x, y| x >= y;
+}
+
+branch_test! {
+    br_i32_eqz: u32 => |x| x == 0;
+    br_i32_nez: u32 => |x| x != 0;
+    br_i64_eqz: u64 => |x| x == 0;
+    br_i64_nez: u64 => |x| x != 0;
+}
+
+handlers! {
+    /// `dst = a + (b << k)` (covers a constant, a shift and an add).
+    i32_add_shl_imm(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        let v = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32) << op.d);
+        set!(sp, op.a, v);
+        next!(step!(ip, 3), sp, mem, len, cx)
+    }
+}
+
+/// Loads at an address computed by an add: `dst = f(mem[a + b + offset..][..N])`
+/// (fields `dst`, `a`, `b`, `offset`; covers the add and the load).
+macro_rules! load_add {
+    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
+                let ea = u64::from(addr) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
+                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
+                set!(sp, op.a, $e);
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+/// Stores at an address computed by an add: `mem[a + b + offset..][..N] = f(val)`
+/// (fields `val`, `a`, `b`, `offset`; covers the add and the store).
+macro_rules! store_add {
+    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
+                let ea = u64::from(addr) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                let $v = get!(sp, op.a, u64);
+                let bytes: [u8; $n] = $e;
+                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
+                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+load_add! {
+    i32_load_add: 4 => |b| u32::from_le_bytes(b);
+    i64_load_add: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s_add: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u_add: 1 => |b| u32::from(b[0]);
+    i32_load16_s_add: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_add: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+store_add! {
+    i32_store_add: 4 => |v| (v as u32).to_le_bytes();
+    i64_store_add: 8 => |v| v.to_le_bytes();
+    store8_add: 1 => |v| [v as u8];
+    store16_add: 2 => |v| (v as u16).to_le_bytes();
+}
+
 // ---- lowering ----
 
 fn op(h: Handler, a: u32, b: u32, c: u32) -> Op {
     Op { h, a, b, c, d: 0 }
 }
 
-/// The handler of a fused compare-and-branch: branch if `cmp` holds (`nez`) or if it does
-/// not (`!nez`); integer comparisons only (their negation is another comparison).
-fn fused_branch(cmp: &Instr, nez: bool) -> Option<(Handler, Slot, Slot, Slot)> {
+/// An integer comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+impl Cmp {
+    /// `!(x op y)` as a comparison.
+    fn negate(self) -> Cmp {
+        use Cmp::*;
+        match self {
+            Eq => Ne,
+            Ne => Eq,
+            LtS => GeS,
+            LtU => GeU,
+            GtS => LeS,
+            GtU => LeU,
+            LeS => GtS,
+            LeU => GtU,
+            GeS => LtS,
+            GeU => LtU,
+        }
+    }
+
+    /// `y op' x` equivalent to `x op y`.
+    fn swap(self) -> Cmp {
+        use Cmp::*;
+        match self {
+            Eq | Ne => self,
+            LtS => GtS,
+            LtU => GtU,
+            GtS => LtS,
+            GtU => LtU,
+            LeS => GeS,
+            LeU => GeU,
+            GeS => LeS,
+            GeU => LeU,
+        }
+    }
+}
+
+/// `(is_64, comparison, dst, a, b)` of an integer comparison instruction.
+fn comparison(instr: &Instr) -> Option<(bool, Cmp, Slot, Slot, Slot)> {
     use Instr::*;
-    // (dst, a, b, handler when true, handler when false)
-    let (dst, a, b, yes, no): (Slot, Slot, Slot, Handler, Handler) = match *cmp {
-        I32Eq { dst, a, b } => (dst, a, b, br_i32_eq, br_i32_ne),
-        I32Ne { dst, a, b } => (dst, a, b, br_i32_ne, br_i32_eq),
-        I32LtS { dst, a, b } => (dst, a, b, br_i32_lt_s, br_i32_ge_s),
-        I32LtU { dst, a, b } => (dst, a, b, br_i32_lt_u, br_i32_ge_u),
-        I32GtS { dst, a, b } => (dst, a, b, br_i32_gt_s, br_i32_le_s),
-        I32GtU { dst, a, b } => (dst, a, b, br_i32_gt_u, br_i32_le_u),
-        I32LeS { dst, a, b } => (dst, a, b, br_i32_le_s, br_i32_gt_s),
-        I32LeU { dst, a, b } => (dst, a, b, br_i32_le_u, br_i32_gt_u),
-        I32GeS { dst, a, b } => (dst, a, b, br_i32_ge_s, br_i32_lt_s),
-        I32GeU { dst, a, b } => (dst, a, b, br_i32_ge_u, br_i32_lt_u),
-        I64Eq { dst, a, b } => (dst, a, b, br_i64_eq, br_i64_ne),
-        I64Ne { dst, a, b } => (dst, a, b, br_i64_ne, br_i64_eq),
-        I64LtS { dst, a, b } => (dst, a, b, br_i64_lt_s, br_i64_ge_s),
-        I64LtU { dst, a, b } => (dst, a, b, br_i64_lt_u, br_i64_ge_u),
-        I64GtS { dst, a, b } => (dst, a, b, br_i64_gt_s, br_i64_le_s),
-        I64GtU { dst, a, b } => (dst, a, b, br_i64_gt_u, br_i64_le_u),
-        I64LeS { dst, a, b } => (dst, a, b, br_i64_le_s, br_i64_gt_s),
-        I64LeU { dst, a, b } => (dst, a, b, br_i64_le_u, br_i64_gt_u),
-        I64GeS { dst, a, b } => (dst, a, b, br_i64_ge_s, br_i64_lt_s),
-        I64GeU { dst, a, b } => (dst, a, b, br_i64_ge_u, br_i64_lt_u),
+    Some(match *instr {
+        I32Eq { dst, a, b } => (false, Cmp::Eq, dst, a, b),
+        I32Ne { dst, a, b } => (false, Cmp::Ne, dst, a, b),
+        I32LtS { dst, a, b } => (false, Cmp::LtS, dst, a, b),
+        I32LtU { dst, a, b } => (false, Cmp::LtU, dst, a, b),
+        I32GtS { dst, a, b } => (false, Cmp::GtS, dst, a, b),
+        I32GtU { dst, a, b } => (false, Cmp::GtU, dst, a, b),
+        I32LeS { dst, a, b } => (false, Cmp::LeS, dst, a, b),
+        I32LeU { dst, a, b } => (false, Cmp::LeU, dst, a, b),
+        I32GeS { dst, a, b } => (false, Cmp::GeS, dst, a, b),
+        I32GeU { dst, a, b } => (false, Cmp::GeU, dst, a, b),
+        I64Eq { dst, a, b } => (true, Cmp::Eq, dst, a, b),
+        I64Ne { dst, a, b } => (true, Cmp::Ne, dst, a, b),
+        I64LtS { dst, a, b } => (true, Cmp::LtS, dst, a, b),
+        I64LtU { dst, a, b } => (true, Cmp::LtU, dst, a, b),
+        I64GtS { dst, a, b } => (true, Cmp::GtS, dst, a, b),
+        I64GtU { dst, a, b } => (true, Cmp::GtU, dst, a, b),
+        I64LeS { dst, a, b } => (true, Cmp::LeS, dst, a, b),
+        I64LeU { dst, a, b } => (true, Cmp::LeU, dst, a, b),
+        I64GeS { dst, a, b } => (true, Cmp::GeS, dst, a, b),
+        I64GeU { dst, a, b } => (true, Cmp::GeU, dst, a, b),
+        _ => return None,
+    })
+}
+
+/// Handlers by [`Cmp`], in declaration order.
+type CmpTable = [Handler; 10];
+const BR_I32: CmpTable = [
+    br_i32_eq,
+    br_i32_ne,
+    br_i32_lt_s,
+    br_i32_lt_u,
+    br_i32_gt_s,
+    br_i32_gt_u,
+    br_i32_le_s,
+    br_i32_le_u,
+    br_i32_ge_s,
+    br_i32_ge_u,
+];
+const BR_I64: CmpTable = [
+    br_i64_eq,
+    br_i64_ne,
+    br_i64_lt_s,
+    br_i64_lt_u,
+    br_i64_gt_s,
+    br_i64_gt_u,
+    br_i64_le_s,
+    br_i64_le_u,
+    br_i64_ge_s,
+    br_i64_ge_u,
+];
+const BR_I32_IMM: CmpTable = [
+    br_i32_eq_imm,
+    br_i32_ne_imm,
+    br_i32_lt_s_imm,
+    br_i32_lt_u_imm,
+    br_i32_gt_s_imm,
+    br_i32_gt_u_imm,
+    br_i32_le_s_imm,
+    br_i32_le_u_imm,
+    br_i32_ge_s_imm,
+    br_i32_ge_u_imm,
+];
+const BR_I64_IMM: CmpTable = [
+    br_i64_eq_imm,
+    br_i64_ne_imm,
+    br_i64_lt_s_imm,
+    br_i64_lt_u_imm,
+    br_i64_gt_s_imm,
+    br_i64_gt_u_imm,
+    br_i64_le_s_imm,
+    br_i64_le_u_imm,
+    br_i64_ge_s_imm,
+    br_i64_ge_u_imm,
+];
+const CMP_I32_IMM: CmpTable = [
+    i32_eq_imm,
+    i32_ne_imm,
+    i32_lt_s_imm,
+    i32_lt_u_imm,
+    i32_gt_s_imm,
+    i32_gt_u_imm,
+    i32_le_s_imm,
+    i32_le_u_imm,
+    i32_ge_s_imm,
+    i32_ge_u_imm,
+];
+const CMP_I64_IMM: CmpTable = [
+    i64_eq_imm,
+    i64_ne_imm,
+    i64_lt_s_imm,
+    i64_lt_u_imm,
+    i64_gt_s_imm,
+    i64_gt_u_imm,
+    i64_le_s_imm,
+    i64_le_u_imm,
+    i64_ge_s_imm,
+    i64_ge_u_imm,
+];
+
+/// The handler of `dst = a op imm` for a binary instruction with `(dst, a, b)`, and
+/// whether the operation is commutative (so the constant may be either operand).
+fn with_imm(instr: &Instr) -> Option<(Handler, bool, Slot, Slot, Slot)> {
+    use Instr::*;
+    if let Some((is_64, cmp, dst, a, b)) = comparison(instr) {
+        let table = if is_64 { &CMP_I64_IMM } else { &CMP_I32_IMM };
+        // Not commutative: `fuse` swaps comparisons itself.
+        return Some((table[cmp as usize], false, dst, a, b));
+    }
+    let (h, commutative, dst, a, b): (Handler, bool, Slot, Slot, Slot) = match *instr {
+        I32Add { dst, a, b } => (i32_add_imm2, true, dst, a, b),
+        I32Sub { dst, a, b } => (i32_sub_imm, false, dst, a, b),
+        I32Mul { dst, a, b } => (i32_mul_imm, true, dst, a, b),
+        I32And { dst, a, b } => (i32_and_imm, true, dst, a, b),
+        I32Or { dst, a, b } => (i32_or_imm, true, dst, a, b),
+        I32Xor { dst, a, b } => (i32_xor_imm, true, dst, a, b),
+        I32Shl { dst, a, b } => (i32_shl_imm, false, dst, a, b),
+        I32ShrS { dst, a, b } => (i32_shr_s_imm, false, dst, a, b),
+        I32ShrU { dst, a, b } => (i32_shr_u_imm, false, dst, a, b),
+        I32Rotl { dst, a, b } => (i32_rotl_imm, false, dst, a, b),
+        I32Rotr { dst, a, b } => (i32_rotr_imm, false, dst, a, b),
+        I64Add { dst, a, b } => (i64_add_imm, true, dst, a, b),
+        I64Sub { dst, a, b } => (i64_sub_imm, false, dst, a, b),
+        I64Mul { dst, a, b } => (i64_mul_imm, true, dst, a, b),
+        I64And { dst, a, b } => (i64_and_imm, true, dst, a, b),
+        I64Or { dst, a, b } => (i64_or_imm, true, dst, a, b),
+        I64Xor { dst, a, b } => (i64_xor_imm, true, dst, a, b),
+        I64Shl { dst, a, b } => (i64_shl_imm, false, dst, a, b),
+        I64ShrS { dst, a, b } => (i64_shr_s_imm, false, dst, a, b),
+        I64ShrU { dst, a, b } => (i64_shr_u_imm, false, dst, a, b),
+        I64Rotl { dst, a, b } => (i64_rotl_imm, false, dst, a, b),
+        I64Rotr { dst, a, b } => (i64_rotr_imm, false, dst, a, b),
         _ => return None,
     };
-    Some((if nez { yes } else { no }, dst, a, b))
+    Some((h, commutative, dst, a, b))
+}
+
+/// A fused op.
+enum Fused {
+    /// `if a op b { goto target }` (covers a comparison and a branch).
+    Branch { h: Handler, a: Slot, b: Slot, target: u32 },
+    /// `if a op k { goto target }` (covers a constant, a comparison and a branch).
+    BranchImm { h: Handler, a: Slot, k: u64, target: u32 },
+    /// `if test(a) { goto target }` (covers an `eqz` and a branch).
+    BranchOne { h: Handler, a: Slot, target: u32 },
+    /// `dst = a op k` (covers a constant and a binary instruction).
+    Imm { h: Handler, dst: Slot, a: Slot, k: u64 },
+    /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
+    Imm3 { h: Handler, dst: Slot, a: Slot, b: Slot, k: u32 },
+}
+
+/// Tries to fuse the instructions starting at `i` into one op. The instructions it covers stay in place (they are lowered
+/// on their own too), so paths that jump into the middle of the sequence still run
+/// them; the fused op itself continues after the whole sequence. A value passed between
+/// the fused instructions must be a temporary (a slot above the locals) that nothing
+/// reads after its consumer, which the translator guarantees for operand-stack slots
+/// consumed by the next instruction.
+fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
+    use Instr::*;
+    let code = &f.code;
+    let temp = |slot: Slot| slot >= f.num_locals;
+    let branch = |instr: Option<&Instr>, cond: Slot| match instr {
+        Some(&BrIfNez { cond: c, target }) if c == cond => Some((true, target)),
+        Some(&BrIfEqz { cond: c, target }) if c == cond => Some((false, target)),
+        _ => None,
+    };
+    // A constant in a temporary.
+    let konst_of = |instr: Instr| match instr {
+        Const32 { dst, val } if temp(dst) => Some((dst, u64::from(val))),
+        Const64 { dst, lo, hi } if temp(dst) => Some((dst, u64::from(lo) | (u64::from(hi) << 32))),
+        _ => None,
+    };
+    // A constant consumed by the next instruction.
+    if let Some((k, imm)) = konst_of(code[i])
+        && !matches!(code.get(i + 1), Some(I32Shl { .. }))
+    {
+        let next = code.get(i + 1)?;
+        if let Some((is_64, cmp, dst, a, b)) = comparison(next)
+            && (a == k) != (b == k)
+        {
+            let (cmp, x) = if b == k { (cmp, a) } else { (cmp.swap(), b) };
+            if temp(dst)
+                && let Some((nez, target)) = branch(code.get(i + 2), dst)
+            {
+                let cmp = if nez { cmp } else { cmp.negate() };
+                let table = if is_64 { &BR_I64_IMM } else { &BR_I32_IMM };
+                return Some(Fused::BranchImm { h: table[cmp as usize], a: x, k: imm, target });
+            }
+            let table = if is_64 { &CMP_I64_IMM } else { &CMP_I32_IMM };
+            return Some(Fused::Imm { h: table[cmp as usize], dst, a: x, k: imm });
+        }
+        if let Some((h, commutative, dst, a, b)) = with_imm(next) {
+            if b == k && a != k {
+                return Some(Fused::Imm { h, dst, a, k: imm });
+            }
+            if commutative && a == k && b != k {
+                return Some(Fused::Imm { h, dst, a: b, k: imm });
+            }
+        }
+        return None;
+    }
+    // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
+    if let Some((t1, k)) = konst_of(code[i])
+        && k < 32
+        && let Some(&I32Shl { dst: t2, a: x, b }) = code.get(i + 1)
+        && b == t1
+        && x != t1
+        && temp(t2)
+        && let Some(&I32Add { dst, a, b }) = code.get(i + 2)
+        && (a == t2) != (b == t2)
+    {
+        let y = if a == t2 { b } else { a };
+        return Some(Fused::Imm3 { h: i32_add_shl_imm, dst, a: y, b: x, k: k as u32 });
+    }
+    // An address computed by an add, consumed by a load or a store.
+    if let I32Add { dst: t, a, b } = code[i]
+        && temp(t)
+    {
+        let (h, x, offset): (Handler, Slot, u32) = match code.get(i + 1) {
+            Some(&I32Load { dst, addr, offset } | &F32Load { dst, addr, offset }) if addr == t => {
+                (i32_load_add, dst, offset)
+            }
+            Some(&I64Load { dst, addr, offset } | &F64Load { dst, addr, offset }) if addr == t => {
+                (i64_load_add, dst, offset)
+            }
+            Some(&I32Load8U { dst, addr, offset }) if addr == t => (i32_load8_u_add, dst, offset),
+            Some(&I32Load8S { dst, addr, offset }) if addr == t => (i32_load8_s_add, dst, offset),
+            Some(&I32Load16U { dst, addr, offset }) if addr == t => (i32_load16_u_add, dst, offset),
+            Some(&I32Load16S { dst, addr, offset }) if addr == t => (i32_load16_s_add, dst, offset),
+            Some(&I32Store { addr, val, offset } | &F32Store { addr, val, offset }) if addr == t && val != t => {
+                (i32_store_add, val, offset)
+            }
+            Some(&I64Store { addr, val, offset } | &F64Store { addr, val, offset }) if addr == t && val != t => {
+                (i64_store_add, val, offset)
+            }
+            Some(&I32Store8 { addr, val, offset }) if addr == t && val != t => (store8_add, val, offset),
+            Some(&I32Store16 { addr, val, offset }) if addr == t && val != t => (store16_add, val, offset),
+            _ => return None,
+        };
+        return Some(Fused::Imm3 { h, dst: x, a, b, k: offset });
+    }
+    // A comparison consumed by a conditional branch.
+    if let Some((is_64, cmp, dst, a, b)) = comparison(&code[i])
+        && temp(dst)
+        && let Some((nez, target)) = branch(code.get(i + 1), dst)
+    {
+        let cmp = if nez { cmp } else { cmp.negate() };
+        let table = if is_64 { &BR_I64 } else { &BR_I32 };
+        return Some(Fused::Branch { h: table[cmp as usize], a, b, target });
+    }
+    // `eqz` consumed by a conditional branch: branch on the operand instead.
+    if let I32Eqz { dst, src } | I64Eqz { dst, src } = code[i]
+        && temp(dst)
+        && let Some((nez, target)) = branch(code.get(i + 1), dst)
+    {
+        let is_64 = matches!(code[i], I64Eqz { .. });
+        let h: Handler = match (is_64, nez) {
+            (false, true) => br_i32_eqz,
+            (false, false) => br_i32_nez,
+            (true, true) => br_i64_eqz,
+            (true, false) => br_i64_nez,
+        };
+        return Some(Fused::BranchOne { h, a: src, target });
+    }
+    None
 }
 
 /// Lowers the instructions of `f` into ops, checking what the handlers rely on (see the
@@ -997,6 +1488,14 @@ pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
         let frame_end =
             |slot: Slot| if slot <= f.frame_slots { Ok(slot) } else { Err(bad("call frame out of the frame", i)) };
         let rel = |target: u32| {
+            // Jumps to unconditional jumps go straight to the final target.
+            let mut target = target;
+            for _ in 0..8 {
+                match code.get(target as usize) {
+                    Some(&Br { target: next }) if next != target => target = next,
+                    _ => break,
+                }
+            }
             if (target as usize) < n {
                 Ok((i64::from(target) - i as i64) as i32 as u32)
             } else {
@@ -1006,20 +1505,20 @@ pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
         if i < table_arms_end && !matches!(code[i], Br { .. }) {
             return Err(bad("br_table arm is not a branch", i));
         }
-        // A comparison into a temporary consumed only by the branch that follows becomes
-        // one op; the branch stays in place for other paths that reach it.
-        if let Some(BrIfNez { cond, target } | BrIfEqz { cond, target }) = code.get(i + 1).copied()
-            && i + 1 >= table_arms_end
+        // Fused sequences (none of them may cover a `br_table` arm).
+        if i >= table_arms_end
+            && let Some(fused) = fuse(f, i)
         {
-            let nez = matches!(code[i + 1], BrIfNez { .. });
-            if let Some((h, dst, a, b)) = fused_branch(&code[i], nez)
-                && dst == cond
-                && dst >= f.num_locals
-            {
-                ops.push(op(h, s(a)?, s(b)?, rel(target)?));
-                i += 1;
-                continue;
-            }
+            let imm = |h: Handler, a: u32, b: u32, k: u64| Op { h, a, b, c: k as u32, d: (k >> 32) as u32 };
+            ops.push(match fused {
+                Fused::Branch { h, a, b, target } => op(h, s(a)?, s(b)?, rel(target)?),
+                Fused::BranchImm { h, a, k, target } => imm(h, s(a)?, rel(target)?, k),
+                Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, 0),
+                Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
+                Fused::Imm3 { h, dst, a, b, k } => Op { h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
+            });
+            i += 1;
+            continue;
         }
         let o = match code[i] {
             Unreachable => op(unreachable, 0, 0, 0),
@@ -1135,5 +1634,88 @@ fn numeric(instr: &Instr) -> Option<(Handler, Slot, Slot, Slot)> {
         I32TruncSatF64S => i32_trunc_sat_f64_s, I32TruncSatF64U => i32_trunc_sat_f64_u,
         I64TruncSatF32S => i64_trunc_sat_f32_s, I64TruncSatF32U => i64_trunc_sat_f32_u,
         I64TruncSatF64S => i64_trunc_sat_f64_s, I64TruncSatF64U => i64_trunc_sat_f64_u,
+    }
+}
+
+#[cfg(test)]
+mod dump {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    thread_local! {
+        static HITS: RefCell<Option<HashMap<(usize, usize), u64>>> = const { RefCell::new(None) };
+    }
+
+    /// Counts one execution of the op at `ip` (loop dispatch, while profiling).
+    pub(super) fn hit(code: *const super::CompiledFunc, ip: super::Ip) {
+        HITS.with(|h| {
+            if let Some(map) = h.borrow_mut().as_mut() {
+                // SAFETY: `code` is the running function and `ip` one of its ops.
+                let index = unsafe { ip.offset_from((*code).ops.as_ptr()) } as usize;
+                *map.entry((code as usize, index)).or_default() += 1;
+            }
+        });
+    }
+
+    /// Runs CoreMark in loop dispatch and prints the most executed instructions and
+    /// pairs of adjacent instructions (an aid for choosing fused ops).
+    #[test]
+    #[ignore]
+    fn dump_profile() {
+        let bytes = std::fs::read("benches/wasm/coremark.wasm").unwrap();
+        let engine = crate::Engine::default();
+        let module = crate::Module::new(&engine, &bytes).unwrap();
+        let mut store = crate::Store::new(&engine, ());
+        let linker = crate::Linker::new(&engine);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance.get_typed_func::<u32, u32>(&mut store, "run").unwrap();
+        HITS.with(|h| *h.borrow_mut() = Some(HashMap::new()));
+        run.call(&mut store, 1).unwrap();
+        let hits = HITS.with(|h| h.borrow_mut().take().unwrap());
+        let by_ptr: HashMap<usize, &super::CompiledFunc> =
+            module.inner.code.iter().map(|f| (&**f as *const super::CompiledFunc as usize, &**f)).collect();
+        let name = |i: &super::Instr| format!("{i:?}").split([' ', '{', '(']).next().unwrap().to_string();
+        let (mut singles, mut pairs, mut funcs) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let mut total = 0;
+        for (&(code, index), &n) in &hits {
+            let f = by_ptr[&code];
+            total += n;
+            *funcs.entry(f.func_index).or_insert(0) += n;
+            let Some(ins) = f.code.get(index) else { continue };
+            *singles.entry(name(ins)).or_insert(0) += n;
+            if let Some(next) = f.code.get(index + 1) {
+                *pairs.entry(format!("{} {}", name(ins), name(next))).or_insert(0) += n;
+            }
+        }
+        let top = |m: HashMap<String, u64>, k: usize| {
+            let mut v: Vec<_> = m.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1));
+            v.truncate(k);
+            v
+        };
+        println!("total ops executed: {total}");
+        for (k, n) in top(singles, 40) {
+            println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
+        }
+        println!("-- pairs");
+        for (k, n) in top(pairs, 50) {
+            println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
+        }
+        println!("-- functions");
+        let mut fv: Vec<_> = funcs.into_iter().collect();
+        fv.sort_by(|a, b| b.1.cmp(&a.1));
+        for (f, n) in fv.iter().take(8) {
+            println!("{:5.2}% func {f}", 100.0 * *n as f64 / total as f64);
+        }
+        if let Ok(func) = std::env::var("DUMP_FUNC") {
+            for f in &module.inner.code {
+                if f.func_index.to_string() == func {
+                    for (i, ins) in f.code.iter().enumerate() {
+                        let n = hits.get(&(&**f as *const super::CompiledFunc as usize, i)).copied().unwrap_or(0);
+                        println!("{i:4} {n:8} {ins:?}");
+                    }
+                }
+            }
+        }
     }
 }
