@@ -398,7 +398,9 @@ macro_rules! unary_trap {
     };
 }
 
-/// Fused compare-and-branch handlers: `if f(a, b) { goto ip + c }`.
+/// Fused compare-and-branch handlers: `if f(a, b) { goto ip + c } else { goto ip + d }`
+/// (`d` skips the covered instructions, or goes straight on to where a jump after them
+/// leads).
 macro_rules! branch_cmp {
     ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         handlers! { $(
@@ -406,8 +408,7 @@ macro_rules! branch_cmp {
                 let op = op!(ip);
                 let $x = get!(sp, op.a, $t);
                 let $y = get!(sp, op.b, $t);
-                // Not taken: skip the original branch that follows.
-                let to = if $e { op.c as i32 as isize } else { 2 };
+                let to = if $e { op.c } else { op.d } as i32;
                 next!(step!(ip, to), sp, mem, len, cx)
             }
         )* }
@@ -490,13 +491,13 @@ handlers! {
 
     br_if_nez(ip, sp, mem, len, cx) {
         let op = op!(ip);
-        let to = if get!(sp, op.a, u32) != 0 { op.b as i32 as isize } else { 1 };
+        let to = if get!(sp, op.a, u32) != 0 { op.b } else { op.c } as i32;
         next!(step!(ip, to), sp, mem, len, cx)
     }
 
     br_if_eqz(ip, sp, mem, len, cx) {
         let op = op!(ip);
-        let to = if get!(sp, op.a, u32) == 0 { op.b as i32 as isize } else { 1 };
+        let to = if get!(sp, op.a, u32) == 0 { op.b } else { op.c } as i32;
         next!(step!(ip, to), sp, mem, len, cx)
     }
 
@@ -953,30 +954,30 @@ macro_rules! binary_imm {
     };
 }
 
-/// `if f(a, k) { goto ip + b }` handlers; they cover a constant, a comparison and a
-/// branch, so they continue three ops further when the branch is not taken.
+/// `if f(a, k) { goto ip + b } else { goto ip + d }` handlers, `k` the sign-extended
+/// 32-bit immediate `c`; they cover a constant, a comparison and a branch.
 macro_rules! branch_cmp_imm {
     ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         handlers! { $(
             $name(ip, sp, mem, len, cx) {
                 let op = op!(ip);
                 let $x = get!(sp, op.a, $t);
-                let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
-                let to = if $e { op.b as i32 as isize } else { 3 };
+                let $y = <$t as SlotVal>::get(op.c as i32 as i64 as u64);
+                let to = if $e { op.b } else { op.d } as i32;
                 next!(step!(ip, to), sp, mem, len, cx)
             }
         )* }
     };
 }
 
-/// `if f(a) { goto ip + b }` handlers covering an `eqz` and a branch.
+/// `if f(a) { goto ip + b } else { goto ip + c }` handlers covering an `eqz` and a branch.
 macro_rules! branch_test {
     ($( $name:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         handlers! { $(
             $name(ip, sp, mem, len, cx) {
                 let op = op!(ip);
                 let $x = get!(sp, op.a, $t);
-                let to = if $e { op.b as i32 as isize } else { 2 };
+                let to = if $e { op.b } else { op.c } as i32;
                 next!(step!(ip, to), sp, mem, len, cx)
             }
         )* }
@@ -1140,6 +1141,82 @@ store_add! {
     i64_store_add: 8 => |v| v.to_le_bytes();
     store8_add: 1 => |v| [v as u8];
     store16_add: 2 => |v| (v as u16).to_le_bytes();
+}
+
+/// Loads at an address computed by an immediate add: `dst = f(mem[(a + k) + offset..][..N])`
+/// (fields `dst`, `a`, `k`, `offset`; covers the add and the load).
+macro_rules! load_imm {
+    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let addr = get!(sp, op.b, u32).wrapping_add(op.c);
+                let ea = u64::from(addr) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
+                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
+                set!(sp, op.a, $e);
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+/// Stores at an address computed by an immediate add: `mem[(a + k) + offset..][..N] = f(val)`
+/// (fields `val`, `a`, `k`, `offset`; covers the add and the store).
+macro_rules! store_imm {
+    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let addr = get!(sp, op.b, u32).wrapping_add(op.c);
+                let ea = u64::from(addr) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                let $v = get!(sp, op.a, u64);
+                let bytes: [u8; $n] = $e;
+                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
+                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+load_imm! {
+    i32_load_imm: 4 => |b| u32::from_le_bytes(b);
+    i64_load_imm: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s_imm: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u_imm: 1 => |b| u32::from(b[0]);
+    i32_load16_s_imm: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_imm: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+store_imm! {
+    i32_store_imm: 4 => |v| (v as u32).to_le_bytes();
+    i64_store_imm: 8 => |v| v.to_le_bytes();
+}
+
+handlers! {
+    /// `t = if cond != 0 { t } else { b }; dst = t` (a `select` and a copy of its result).
+    select_copy(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        let v = if get!(sp, op.d, u32) != 0 { get!(sp, op.b, u64) } else { get!(sp, op.c, u64) };
+        set!(sp, op.b, v);
+        set!(sp, op.a, v);
+        next!(step!(ip, 2), sp, mem, len, cx)
+    }
+
+    /// Two copies, in order.
+    copy2(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        set!(sp, op.a, get!(sp, op.b, u64));
+        set!(sp, op.c, get!(sp, op.d, u64));
+        next!(step!(ip, 2), sp, mem, len, cx)
+    }
 }
 
 // ---- lowering ----
@@ -1350,6 +1427,10 @@ enum Fused {
     Imm { h: Handler, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
     Imm3 { h: Handler, dst: Slot, a: Slot, b: Slot, k: u32 },
+    /// Two slots and two 32-bit immediates.
+    Imm2 { h: Handler, dst: Slot, a: Slot, k1: u32, k2: u32 },
+    /// Four slots.
+    Quad { h: Handler, a: Slot, b: Slot, c: Slot, d: Slot },
 }
 
 /// Tries to fuse the instructions starting at `i` into one op. The instructions it covers stay in place (they are lowered
@@ -1383,6 +1464,7 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
         {
             let (cmp, x) = if b == k { (cmp, a) } else { (cmp.swap(), b) };
             if temp(dst)
+                && imm as i64 as i32 as i64 as u64 == if is_64 { imm } else { imm as i32 as i64 as u64 }
                 && let Some((nez, target)) = branch(code.get(i + 2), dst)
             {
                 let cmp = if nez { cmp } else { cmp.negate() };
@@ -1442,6 +1524,45 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
         };
         return Some(Fused::Imm3 { h, dst: x, a, b, k: offset });
     }
+    // An address computed by an immediate add, consumed by a load or a store.
+    if let I32AddImm { dst: t, a, imm } = code[i]
+        && temp(t)
+    {
+        let (h, x, offset): (Handler, Slot, u32) = match code.get(i + 1) {
+            Some(&I32Load { dst, addr, offset } | &F32Load { dst, addr, offset }) if addr == t => {
+                (i32_load_imm, dst, offset)
+            }
+            Some(&I64Load { dst, addr, offset } | &F64Load { dst, addr, offset }) if addr == t => {
+                (i64_load_imm, dst, offset)
+            }
+            Some(&I32Load8U { dst, addr, offset }) if addr == t => (i32_load8_u_imm, dst, offset),
+            Some(&I32Load8S { dst, addr, offset }) if addr == t => (i32_load8_s_imm, dst, offset),
+            Some(&I32Load16U { dst, addr, offset }) if addr == t => (i32_load16_u_imm, dst, offset),
+            Some(&I32Load16S { dst, addr, offset }) if addr == t => (i32_load16_s_imm, dst, offset),
+            Some(&I32Store { addr, val, offset } | &F32Store { addr, val, offset }) if addr == t && val != t => {
+                (i32_store_imm, val, offset)
+            }
+            Some(&I64Store { addr, val, offset } | &F64Store { addr, val, offset }) if addr == t && val != t => {
+                (i64_store_imm, val, offset)
+            }
+            _ => return None,
+        };
+        return Some(Fused::Imm2 { h, dst: x, a, k1: imm, k2: offset });
+    }
+    // A `select` whose result is copied to a local (the result stays where it was too,
+    // since the copy may be a `local.tee`).
+    if let Select { dst: t, b, cond } = code[i]
+        && let Some(&Copy { dst, src }) = code.get(i + 1)
+        && src == t
+    {
+        return Some(Fused::Quad { h: select_copy, a: dst, b: t, c: b, d: cond });
+    }
+    // Two copies.
+    if let Copy { dst: d1, src: s1 } = code[i]
+        && let Some(&Copy { dst: d2, src: s2 }) = code.get(i + 1)
+    {
+        return Some(Fused::Quad { h: copy2, a: d1, b: s1, c: d2, d: s2 });
+    }
     // A comparison consumed by a conditional branch.
     if let Some((is_64, cmp, dst, a, b)) = comparison(&code[i])
         && temp(dst)
@@ -1496,7 +1617,8 @@ pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
                     _ => break,
                 }
             }
-            if (target as usize) < n {
+            // The sentinel after the last instruction is a valid (stopping) target.
+            if (target as usize) <= n {
                 Ok((i64::from(target) - i as i64) as i32 as u32)
             } else {
                 Err(bad("branch target out of the function", i))
@@ -1511,9 +1633,15 @@ pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
         {
             let imm = |h: Handler, a: u32, b: u32, k: u64| Op { h, a, b, c: k as u32, d: (k >> 32) as u32 };
             ops.push(match fused {
-                Fused::Branch { h, a, b, target } => op(h, s(a)?, s(b)?, rel(target)?),
-                Fused::BranchImm { h, a, k, target } => imm(h, s(a)?, rel(target)?, k),
-                Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, 0),
+                Fused::Branch { h, a, b, target } => {
+                    Op { h, a: s(a)?, b: s(b)?, c: rel(target)?, d: rel(i as u32 + 2)? }
+                }
+                Fused::BranchImm { h, a, k, target } => {
+                    Op { h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
+                }
+                Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
+                Fused::Imm2 { h, dst, a, k1, k2 } => Op { h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
+                Fused::Quad { h, a, b, c, d } => Op { h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Op { h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
             });
@@ -1524,8 +1652,8 @@ pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
             Unreachable => op(unreachable, 0, 0, 0),
             ConsumeFuel { amount } => op(consume_fuel, amount, 0, 0),
             Br { target } => op(br, rel(target)?, 0, 0),
-            BrIfNez { cond, target } => op(br_if_nez, s(cond)?, rel(target)?, 0),
-            BrIfEqz { cond, target } => op(br_if_eqz, s(cond)?, rel(target)?, 0),
+            BrIfNez { cond, target } => op(br_if_nez, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
+            BrIfEqz { cond, target } => op(br_if_eqz, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
             BrTable { index, len } => {
                 let end = (i + 2).checked_add(len as usize).filter(|&e| e <= n);
                 table_arms_end = end.ok_or_else(|| bad("br_table arms past the end", i))?;
