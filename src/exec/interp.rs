@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::ir::{CompiledFunc, Instr};
 use super::simd;
-use super::threaded::{Cx, Exit, Ip, Regs, resume};
+use super::threaded::{Cx, Exit, Ip, Regs, resume, set_instance};
 use crate::error::{Error, Result, TrapCode};
 use crate::runtime::func::{Caller, FuncEntity};
 use crate::runtime::table::table_copy;
@@ -49,10 +49,12 @@ impl Drop for NestingGuard {
     }
 }
 
-/// The value stack (untyped 64-bit slots), kept by the store between executions.
+/// The value stack (untyped 64-bit slots) and the records of suspended callers, kept by
+/// the store between executions.
 #[derive(Debug, Default)]
 pub(crate) struct Stack {
     slots: Vec<u64>,
+    frames: Vec<Frame>,
 }
 
 /// A suspended caller.
@@ -67,6 +69,14 @@ pub(crate) struct Frame {
     /// Its instance.
     pub(crate) instance: u32,
 }
+
+// SAFETY: a `Frame` is plain data: its pointers are only dereferenced by the execution
+// that created it, on the thread that runs it, while the store owning their targets is
+// borrowed by that execution; records left from a finished execution are cleared before
+// the next one starts and never dereferenced.
+unsafe impl Send for Frame {}
+// SAFETY: as above; shared references to a `Frame` never reach its pointers' targets.
+unsafe impl Sync for Frame {}
 
 #[cold]
 #[inline(never)]
@@ -124,11 +134,26 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
     let config = store.inner.engine.config();
     let max_slots = config.max_stack_slots;
     let max_frames = (config.max_call_depth as usize).min(max_slots / FRAME_SLOT_COST);
-    let mut frames: Vec<Frame> = Vec::new();
-    let mut regs = Regs::new(code, instance, mem0_of(&store.inner, instance));
+    stack.frames.clear();
+    if stack.frames.capacity() == 0 {
+        stack.frames.reserve(16);
+    }
+    let mut regs = Regs::new(code);
+    let mut first = true;
     let error = loop {
-        let mut cx =
-            Cx { inner: &mut store.inner, slots: &mut stack.slots, frames: &mut frames, regs, max_frames, max_slots };
+        let mut cx = Cx {
+            inner: &mut store.inner,
+            slots: &mut stack.slots,
+            frames: &mut stack.frames,
+            regs,
+            max_frames,
+            frame_limit: 0,
+        };
+        cx.frame_limit = cx.frames.capacity().min(max_frames);
+        if first {
+            set_instance(&mut cx, instance);
+            first = false;
+        }
         let exit = resume(&mut cx);
         regs = cx.regs;
         match exit {
@@ -136,6 +161,15 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
             Exit::Trap(code) => break trap(code),
             Exit::Error => break regs.error.take().unwrap_or_else(|| Error::msg("internal error: missing error")),
             Exit::Continue => break Error::msg("internal error: unexpected dispatch state"),
+            Exit::Grow => {
+                let frames = &mut stack.frames;
+                if frames.len() == frames.capacity() {
+                    frames.reserve_exact(frames.len().min(max_frames - frames.len()));
+                }
+                if let Err(e) = ensure_slots(&mut stack.slots, regs.need, max_slots) {
+                    break e;
+                }
+            }
             Exit::HostCall => {
                 let (callee, b) = regs.host;
                 let FuncEntity::Host { host, num_params, num_results, .. } = &store.inner.funcs[callee] else {
@@ -168,7 +202,7 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
     };
     let mut trace = vec![frame_info(running, regs.instance)];
     // SAFETY: as above.
-    trace.extend(frames.iter().rev().map(|f| frame_info(unsafe { &*f.code }, f.instance)));
+    trace.extend(stack.frames.iter().rev().map(|f| frame_info(unsafe { &*f.code }, f.instance)));
     Err(error.with_backtrace(crate::error::WasmBacktrace { frames: trace }))
 }
 

@@ -39,6 +39,7 @@ use super::interp::{Frame, exec_slow};
 use super::ir::{CompiledFunc, Instr, Slot};
 use super::num;
 use crate::error::{Error, TrapCode};
+use crate::module::ModuleInner;
 use crate::runtime::func::FuncEntity;
 use crate::store::StoreInner;
 
@@ -81,6 +82,9 @@ pub(crate) enum Exit {
     /// A host function is to be called ([`Regs::host`]); execution resumes at
     /// [`Regs::ip`] afterwards.
     HostCall,
+    /// A call needs more room: [`Regs::need`] stack slots and a free frame record. The
+    /// driver makes room and resumes at [`Regs::ip`], the call.
+    Grow,
     /// Loop dispatch only: continue with the registers saved in [`Regs`].
     #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
     Continue,
@@ -99,6 +103,11 @@ pub(crate) struct Regs {
     pub(crate) instance: u32,
     /// Store index of that instance's memory 0 (`usize::MAX` if it has none).
     pub(crate) mem0: usize,
+    /// The functions defined by that instance's module, and how many there are.
+    pub(crate) module_code: *const std::sync::Arc<CompiledFunc>,
+    pub(crate) module_len: usize,
+    /// Stack slots needed by a call that exited with [`Exit::Grow`].
+    pub(crate) need: usize,
     /// A pending host call: store function index and the frame-relative slot of its
     /// arguments.
     pub(crate) host: (usize, u32),
@@ -113,13 +122,17 @@ pub(crate) struct Regs {
 }
 
 impl Regs {
-    pub(crate) fn new(code: &CompiledFunc, instance: u32, mem0: usize) -> Regs {
+    /// The registers for running `code` in frame 0; [`set_instance`] completes them.
+    pub(crate) fn new(code: &CompiledFunc) -> Regs {
         Regs {
             code,
             ip: code.ops.as_ptr(),
             base: 0,
-            instance,
-            mem0,
+            instance: u32::MAX,
+            mem0: usize::MAX,
+            module_code: std::ptr::null(),
+            module_len: 0,
+            need: 0,
             host: (0, 0),
             error: None,
             sp: std::ptr::null_mut(),
@@ -137,7 +150,8 @@ pub(crate) struct Cx<'a> {
     pub(crate) regs: Regs,
     /// Frames allowed (call depth, and the stack-slot budget per suspended frame).
     pub(crate) max_frames: usize,
-    pub(crate) max_slots: usize,
+    /// `min(frames.capacity(), max_frames)`: calls beyond it exit to the driver.
+    pub(crate) frame_limit: usize,
 }
 
 /// Base and length of memory `mem0` of the store.
@@ -201,6 +215,39 @@ macro_rules! next {
             return Exit::Continue;
         }
     }};
+}
+
+/// Continues with `$taken` if `$cond` holds, else with `$not_taken`, each outcome with a
+/// dispatch jump of its own: a conditional branch followed by two indirect jumps lets the
+/// predictor use the outcome, where one jump to a selected target would not. The markers
+/// keep LLVM from merging the two jumps back into one.
+macro_rules! branch {
+    ($cond:expr, $taken:expr, $not_taken:expr, $sp:expr, $mem:expr, $len:expr, $cx:expr) => {{
+        if $cond {
+            let ip: Ip = $taken;
+            marker!("/* taken */");
+            next!(ip, $sp, $mem, $len, $cx)
+        } else {
+            let ip: Ip = $not_taken;
+            marker!("/* not taken */");
+            next!(ip, $sp, $mem, $len, $cx)
+        }
+    }};
+}
+
+/// An empty piece of assembly (a comment) that the optimiser cannot merge or move.
+macro_rules! marker {
+    ($text:literal) => {
+        #[cfg(all(
+            wasmguard_threaded,
+            not(miri),
+            any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64", target_arch = "arm")
+        ))]
+        // SAFETY: the assembly is a comment: it does nothing.
+        unsafe {
+            std::arch::asm!($text, options(nomem, nostack, preserves_flags))
+        };
+    };
 }
 
 // ---- slot values ----
@@ -408,8 +455,7 @@ macro_rules! branch_cmp {
                 let op = op!(ip);
                 let $x = get!(sp, op.a, $t);
                 let $y = get!(sp, op.b, $t);
-                let to = if $e { op.c } else { op.d } as i32;
-                next!(step!(ip, to), sp, mem, len, cx)
+                branch!($e, step!(ip, op.c as i32), step!(ip, op.d as i32), sp, mem, len, cx)
             }
         )* }
     };
@@ -491,14 +537,12 @@ handlers! {
 
     br_if_nez(ip, sp, mem, len, cx) {
         let op = op!(ip);
-        let to = if get!(sp, op.a, u32) != 0 { op.b } else { op.c } as i32;
-        next!(step!(ip, to), sp, mem, len, cx)
+        branch!(get!(sp, op.a, u32) != 0, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx)
     }
 
     br_if_eqz(ip, sp, mem, len, cx) {
         let op = op!(ip);
-        let to = if get!(sp, op.a, u32) == 0 { op.b } else { op.c } as i32;
-        next!(step!(ip, to), sp, mem, len, cx)
+        branch!(get!(sp, op.a, u32) == 0, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx)
     }
 
     br_table(ip, sp, mem, len, cx) {
@@ -511,23 +555,33 @@ handlers! {
     }
 
     ret(ip, sp, mem, len, cx) {
-        let Some(f) = cx.frames.pop() else {
-            return Exit::Done;
-        };
-        cx.regs.code = f.code;
-        cx.regs.base = f.base;
-        if f.instance != cx.regs.instance {
-            cx.regs.instance = f.instance;
-            cx.regs.mem0 = super::interp::mem0_of(cx.inner, f.instance);
-        }
-        // The callee may have grown the memory.
-        let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
-        // SAFETY: the caller's frame was inside the stack when it made the call, and the
-        // stack has not shrunk since.
-        let sp = unsafe { cx.slots.as_mut_ptr().add(f.base) };
-        next!(f.ip, sp, mem, len, cx)
+        // SAFETY: forwarded registers.
+        unsafe { leave(mem, len, cx) }
     }
 
+    /// `slot 0 = src` and return (a single result moved into place).
+    copy_ret(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        set!(sp, op.a, get!(sp, op.b, u64));
+        // SAFETY: forwarded registers.
+        unsafe { leave(mem, len, cx) }
+    }
+
+    /// A call of a function of the same module: `a` is its index among the module's
+    /// defined functions, `b` the slot where its frame starts.
+    call_internal(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        if op.a as usize >= cx.regs.module_len {
+            return internal(cx, "call of an unknown function");
+        }
+        // SAFETY: `module_code` points at `module_len` functions of the running module,
+        // which the running instance keeps alive; checked above.
+        let code: *const CompiledFunc = unsafe { &**cx.regs.module_code.add(op.a as usize) };
+        // SAFETY: forwarded registers; the callee belongs to the running instance.
+        unsafe { enter_wasm::<true>(ip, mem, len, cx, code, cx.regs.instance, op.b) }
+    }
+
+    /// A call of any function (an import): `a` is its index in the instance.
     call(ip, sp, mem, len, cx) {
         let op = op!(ip);
         let inst = &cx.inner.instances[cx.regs.instance as usize];
@@ -571,6 +625,41 @@ fn internal(cx: &mut Cx<'_>, what: &str) -> Exit {
     Exit::Error
 }
 
+/// Returns from the running function to the suspended caller, if there is one.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants).
+#[inline(always)]
+unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
+    let Some(f) = cx.frames.pop() else {
+        return Exit::Done;
+    };
+    cx.regs.code = f.code;
+    cx.regs.base = f.base;
+    // Within one instance, `mem` and `len` are already those of its memory 0 (the callee
+    // reloaded them after anything that could change it).
+    let (mut mem, mut len) = (mem, len);
+    if f.instance != cx.regs.instance {
+        set_instance(cx, f.instance);
+        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+    }
+    // SAFETY: the caller's frame was inside the stack when it made the call, and the
+    // stack has not shrunk since.
+    let sp = unsafe { cx.slots.as_mut_ptr().add(f.base) };
+    next!(f.ip, sp, mem, len, cx)
+}
+
+/// Makes `instance` the running instance (its memory 0 and its module's functions).
+#[inline(never)]
+pub(crate) fn set_instance(cx: &mut Cx<'_>, instance: u32) {
+    cx.regs.instance = instance;
+    cx.regs.mem0 = super::interp::mem0_of(cx.inner, instance);
+    let code = &cx.inner.instances[instance as usize].module.code;
+    cx.regs.module_code = code.as_ptr();
+    cx.regs.module_len = code.len();
+}
+
 /// Calls store function `callee` with its frame at slot `b` of the running frame.
 ///
 /// # Safety
@@ -586,39 +675,67 @@ unsafe fn enter(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b:
             return Exit::HostCall;
         }
     };
-    if cx.frames.len() >= cx.max_frames {
-        return Exit::Trap(TrapCode::StackOverflow);
-    }
-    // SAFETY: the callee's code lives in the store (functions are never removed).
+    // SAFETY: forwarded registers; `code` is owned by the store.
+    unsafe { enter_wasm::<false>(ip, mem, len, cx, code, inst, b) }
+}
+
+/// Enters wasm function `code` of instance `inst` with its frame at slot `b` of the
+/// running frame. Without room for the frame (stack slots or frame records), exits to
+/// the driver, which makes room and runs the call again.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants); `code` is owned by the
+/// store (functions are never removed from it) or by the running instance's module.
+#[inline(always)]
+unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
+    ip: Ip,
+    mem: Mem,
+    len: usize,
+    cx: &mut Cx<'_>,
+    code: *const CompiledFunc,
+    inst: u32,
+    b: u32,
+) -> Exit {
+    // SAFETY: see above.
     let c = unsafe { &*code };
     let new_base = cx.regs.base + b as usize;
     let need = new_base + c.frame_slots as usize;
-    if need > cx.slots.len() && !grow_stack(cx.slots, need, cx.max_slots) {
-        return Exit::Trap(TrapCode::StackOverflow);
+    if need > cx.slots.len() || cx.frames.len() >= cx.frame_limit {
+        if cx.frames.len() >= cx.max_frames {
+            return Exit::Trap(TrapCode::StackOverflow);
+        }
+        cx.regs.ip = ip;
+        cx.regs.need = need;
+        return Exit::Grow;
     }
     // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
     let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
-    // SAFETY: `num_params <= num_locals <= frame_slots`: the declared locals are zeroed.
-    unsafe {
-        std::ptr::write_bytes(new_sp.add(c.num_params as usize), 0, (c.num_locals - c.num_params) as usize);
+    // Zero the declared locals (`num_params <= num_locals <= frame_slots`).
+    let (np, nl) = (c.num_params as usize, c.num_locals as usize);
+    for k in np..nl {
+        // SAFETY: `k < num_locals <= frame_slots`. (Volatile, so that the loop is not
+        // turned into a call of `memset`, which would make the handler save registers.)
+        unsafe { new_sp.add(k).write_volatile(0) };
     }
-    cx.frames.push(Frame { code: cx.regs.code, ip: step!(ip, 1), base: cx.regs.base, instance: cx.regs.instance });
+    // SAFETY: `len < capacity`, checked above.
+    unsafe {
+        cx.frames.as_mut_ptr().add(cx.frames.len()).write(Frame {
+            code: cx.regs.code,
+            ip: ip.add(1),
+            base: cx.regs.base,
+            instance: cx.regs.instance,
+        });
+        cx.frames.set_len(cx.frames.len() + 1);
+    }
     cx.regs.code = code;
     cx.regs.base = new_base;
     let (mut mem, mut len) = (mem, len);
-    if inst != cx.regs.instance {
-        cx.regs.instance = inst;
-        cx.regs.mem0 = super::interp::mem0_of(cx.inner, inst);
+    if !SAME_INSTANCE && inst != cx.regs.instance {
+        set_instance(cx, inst);
         (mem, len) = mem_view(cx.inner, cx.regs.mem0);
     }
     next!(c.ops.as_ptr(), new_sp, mem, len, cx)
-}
-
-/// Grows the value stack to at least `need` slots (at most `max`); false if it cannot.
-#[cold]
-#[inline(never)]
-fn grow_stack(slots: &mut Vec<u64>, need: usize, max: usize) -> bool {
-    super::interp::ensure_slots(slots, need, max).is_ok()
 }
 
 // ---- slots, globals, memory 0 ----
@@ -963,8 +1080,7 @@ macro_rules! branch_cmp_imm {
                 let op = op!(ip);
                 let $x = get!(sp, op.a, $t);
                 let $y = <$t as SlotVal>::get(op.c as i32 as i64 as u64);
-                let to = if $e { op.b } else { op.d } as i32;
-                next!(step!(ip, to), sp, mem, len, cx)
+                branch!($e, step!(ip, op.b as i32), step!(ip, op.d as i32), sp, mem, len, cx)
             }
         )* }
     };
@@ -977,8 +1093,7 @@ macro_rules! branch_test {
             $name(ip, sp, mem, len, cx) {
                 let op = op!(ip);
                 let $x = get!(sp, op.a, $t);
-                let to = if $e { op.b } else { op.c } as i32;
-                next!(step!(ip, to), sp, mem, len, cx)
+                branch!($e, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx)
             }
         )* }
     };
@@ -1557,6 +1672,12 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
     {
         return Some(Fused::Quad { h: select_copy, a: dst, b: t, c: b, d: cond });
     }
+    // A copy to the result slot, then a return.
+    if let Copy { dst, src } = code[i]
+        && let Some(Return) = code.get(i + 1)
+    {
+        return Some(Fused::Imm2 { h: copy_ret, dst, a: src, k1: 0, k2: 0 });
+    }
     // Two copies.
     if let Copy { dst: d1, src: s1 } = code[i]
         && let Some(&Copy { dst: d2, src: s2 }) = code.get(i + 1)
@@ -1592,8 +1713,10 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
 /// Lowers the instructions of `f` into ops, checking what the handlers rely on (see the
 /// module docs): slot operands inside the frame, branch targets inside the function, the
 /// `Br`s of every `BrTable`.
-pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
+pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>, Error> {
     use Instr::*;
+    let num_imported = module.num_imported_funcs;
+    let num_funcs = module.funcs.len() as u32;
     let code = &f.code;
     let n = code.len();
     let bad = |what: &str, i: usize| {
@@ -1660,7 +1783,10 @@ pub(crate) fn lower(f: &CompiledFunc) -> Result<Box<[Op]>, Error> {
                 op(br_table, s(index)?, len, 0)
             }
             Return => op(ret, 0, 0, 0),
-            Call { func, base } => op(call, func, frame_end(base)?, 0),
+            Call { func, base } => match func.checked_sub(num_imported) {
+                Some(k) if func < num_funcs => op(call_internal, k, frame_end(base)?, 0),
+                _ => op(call, func, frame_end(base)?, 0),
+            },
             CallIndirect { index, base, site } => op(call_indirect, s(index)?, frame_end(base)?, site),
             Copy { dst, src } => op(copy, s(dst)?, s(src)?, 0),
             Const32 { dst, val } => op(const32, s(dst)?, val, 0),
@@ -1790,15 +1916,22 @@ mod dump {
     #[test]
     #[ignore]
     fn dump_profile() {
-        let bytes = std::fs::read("benches/wasm/coremark.wasm").unwrap();
+        let path = std::env::var("DUMP_WASM").unwrap_or_else(|_| "benches/wasm/coremark.wasm".into());
+        let bytes = std::fs::read(path).unwrap();
         let engine = crate::Engine::default();
         let module = crate::Module::new(&engine, &bytes).unwrap();
         let mut store = crate::Store::new(&engine, ());
         let linker = crate::Linker::new(&engine);
         let instance = linker.instantiate(&mut store, &module).unwrap();
-        let run = instance.get_typed_func::<u32, u32>(&mut store, "run").unwrap();
+        let name = std::env::var("DUMP_INVOKE").unwrap_or_else(|_| "run".into());
+        let arg: u32 = std::env::var("DUMP_ARG").map_or(1, |a| a.parse().unwrap());
         HITS.with(|h| *h.borrow_mut() = Some(HashMap::new()));
-        run.call(&mut store, 1).unwrap();
+        if let Ok(run) = instance.get_typed_func::<u32, u32>(&mut store, &name) {
+            run.call(&mut store, arg).unwrap();
+        } else {
+            let run = instance.get_typed_func::<u32, u64>(&mut store, &name).unwrap();
+            run.call(&mut store, arg).unwrap();
+        }
         let hits = HITS.with(|h| h.borrow_mut().take().unwrap());
         let by_ptr: HashMap<usize, &super::CompiledFunc> =
             module.inner.code.iter().map(|f| (&**f as *const super::CompiledFunc as usize, &**f)).collect();
