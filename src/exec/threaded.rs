@@ -1898,6 +1898,8 @@ mod dump {
 
     thread_local! {
         static HITS: RefCell<Option<HashMap<(usize, usize), u64>>> = const { RefCell::new(None) };
+        static EDGES: RefCell<HashMap<((usize, usize), (usize, usize)), u64>> = RefCell::new(HashMap::new());
+        static LAST: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
     }
 
     /// Counts one execution of the op at `ip` (loop dispatch, while profiling).
@@ -1907,6 +1909,9 @@ mod dump {
                 // SAFETY: `code` is the running function and `ip` one of its ops.
                 let index = unsafe { ip.offset_from((*code).ops.as_ptr()) } as usize;
                 *map.entry((code as usize, index)).or_default() += 1;
+                let here = (code as usize, index);
+                let last = LAST.with(|l| l.replace(here));
+                EDGES.with(|e| *e.borrow_mut().entry((last, here)).or_default() += 1);
             }
         });
     }
@@ -1943,11 +1948,45 @@ mod dump {
             total += n;
             *funcs.entry(f.func_index).or_insert(0) += n;
             let Some(ins) = f.code.get(index) else { continue };
-            *singles.entry(name(ins)).or_insert(0) += n;
+            let label = match super::fuse(f, index) {
+                Some(fused) => {
+                    let covers = match fused {
+                        super::Fused::BranchImm { .. } => 3,
+                        super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
+                        _ => 2,
+                    };
+                    let names: Vec<String> = f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
+                    format!("F:{}", names.join("+"))
+                }
+                None => name(ins),
+            };
+            *singles.entry(label).or_insert(0) += n;
             if let Some(next) = f.code.get(index + 1) {
                 *pairs.entry(format!("{} {}", name(ins), name(next))).or_insert(0) += n;
             }
         }
+        let label_of = |(code, index): (usize, usize)| -> String {
+            let Some(f) = by_ptr.get(&code) else { return "?".into() };
+            let Some(ins) = f.code.get(index) else { return "end".into() };
+            match super::fuse(f, index) {
+                Some(fused) => {
+                    let covers = match fused {
+                        super::Fused::BranchImm { .. } => 3,
+                        super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
+                        _ => 2,
+                    };
+                    let names: Vec<String> = f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
+                    format!("F:{}", names.join("+"))
+                }
+                None => name(ins),
+            }
+        };
+        let mut seq: HashMap<String, u64> = HashMap::new();
+        EDGES.with(|e| {
+            for (&(a, b), &n) in e.borrow().iter() {
+                *seq.entry(format!("{} -> {}", label_of(a), label_of(b))).or_default() += n;
+            }
+        });
         let top = |m: HashMap<String, u64>, k: usize| {
             let mut v: Vec<_> = m.into_iter().collect();
             v.sort_by(|a, b| b.1.cmp(&a.1));
@@ -1956,6 +1995,10 @@ mod dump {
         };
         println!("total ops executed: {total}");
         for (k, n) in top(singles, 40) {
+            println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
+        }
+        println!("-- executed pairs");
+        for (k, n) in top(seq, 45) {
             println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
         }
         println!("-- pairs");
