@@ -1334,6 +1334,62 @@ handlers! {
     }
 }
 
+/// Stores of an immediate: `mem[addr + offset..][..N] = k` (fields `addr`, `k`, `offset`;
+/// covers the constant and the store).
+macro_rules! store_k {
+    ($( $name:ident: $n:literal; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let ea = u64::from(get!(sp, op.a, u32)) + u64::from(op.c);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                let bytes = u64::from(op.b).to_le_bytes();
+                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+/// Stores of an immediate at an address computed by an add:
+/// `mem[a + b + offset..][..N] = k` (fields `k`, `a`, `b`, `offset`; covers the add, the
+/// constant and the store).
+macro_rules! store_add_k {
+    ($( $name:ident: $n:literal; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
+                let ea = u64::from(addr) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                let bytes = u64::from(op.a).to_le_bytes();
+                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
+                next!(step!(ip, 3), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+store_k! {
+    store8_k: 1;
+    store16_k: 2;
+    store32_k: 4;
+    store64_k: 8;
+}
+
+store_add_k! {
+    store8_add_k: 1;
+    store16_add_k: 2;
+    store32_add_k: 4;
+    store64_add_k: 8;
+}
+
 // ---- lowering ----
 
 fn op(h: Handler, a: u32, b: u32, c: u32) -> Op {
@@ -1530,6 +1586,26 @@ fn with_imm(instr: &Instr) -> Option<(Handler, bool, Slot, Slot, Slot)> {
     Some((h, commutative, dst, a, b))
 }
 
+/// Handlers of stores of an immediate value, by width: 1, 2, 4, 8 bytes.
+const STORE_K: [Handler; 4] = [store8_k, store16_k, store32_k, store64_k];
+const STORE_ADD_K: [Handler; 4] = [store8_add_k, store16_add_k, store32_add_k, store64_add_k];
+
+/// If `instr` stores slot `k` (to memory 0), the handler for its width from `table`, its
+/// address slot and its offset.
+fn store_of(instr: Option<&Instr>, k: Slot, table: &[Handler; 4]) -> Option<(Handler, Slot, u32)> {
+    use Instr::*;
+    let (width, addr, val, offset) = match *instr? {
+        I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => (0, addr, val, offset),
+        I32Store16 { addr, val, offset } | I64Store16 { addr, val, offset } => (1, addr, val, offset),
+        I32Store { addr, val, offset } | F32Store { addr, val, offset } | I64Store32 { addr, val, offset } => {
+            (2, addr, val, offset)
+        }
+        I64Store { addr, val, offset } | F64Store { addr, val, offset } => (3, addr, val, offset),
+        _ => return None,
+    };
+    (val == k && addr != k).then_some((table[width], addr, offset))
+}
+
 /// A fused op.
 enum Fused {
     /// `if a op b { goto target }` (covers a comparison and a branch).
@@ -1544,6 +1620,10 @@ enum Fused {
     Imm3 { h: Handler, dst: Slot, a: Slot, b: Slot, k: u32 },
     /// Two slots and two 32-bit immediates.
     Imm2 { h: Handler, dst: Slot, a: Slot, k1: u32, k2: u32 },
+    /// `mem[addr + offset] = k`.
+    StoreK { h: Handler, addr: Slot, k: u32, offset: u32 },
+    /// `mem[a + b + offset] = k`.
+    StoreAddK { h: Handler, k: u32, a: Slot, b: Slot, offset: u32 },
     /// Four slots.
     Quad { h: Handler, a: Slot, b: Slot, c: Slot, d: Slot },
 }
@@ -1569,6 +1649,23 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
         Const64 { dst, lo, hi } if temp(dst) => Some((dst, u64::from(lo) | (u64::from(hi) << 32))),
         _ => None,
     };
+    // A constant stored by the next instruction (the address computed before it).
+    if let Some((k, imm)) = konst_of(code[i])
+        && let Ok(imm) = u32::try_from(imm)
+        && let Some((h, addr, offset)) = store_of(code.get(i + 1), k, &STORE_K)
+    {
+        return Some(Fused::StoreK { h, addr, k: imm, offset });
+    }
+    // An address computed by an add, then a constant, stored.
+    if let I32Add { dst: t, a, b } = code[i]
+        && temp(t)
+        && let Some((k, imm)) = code.get(i + 1).and_then(|c| konst_of(*c))
+        && let Ok(imm) = u32::try_from(imm)
+        && let Some((h, addr, offset)) = store_of(code.get(i + 2), k, &STORE_ADD_K)
+        && addr == t
+    {
+        return Some(Fused::StoreAddK { h, k: imm, a, b, offset });
+    }
     // A constant consumed by the next instruction.
     if let Some((k, imm)) = konst_of(code[i])
         && !matches!(code.get(i + 1), Some(I32Shl { .. }))
@@ -1764,6 +1861,8 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
                 }
                 Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
                 Fused::Imm2 { h, dst, a, k1, k2 } => Op { h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
+                Fused::StoreK { h, addr, k, offset } => op(h, s(addr)?, k, offset),
+                Fused::StoreAddK { h, k, a, b, offset } => Op { h, a: k, b: s(a)?, c: s(b)?, d: offset },
                 Fused::Quad { h, a, b, c, d } => Op { h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Op { h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
@@ -1951,7 +2050,7 @@ mod dump {
             let label = match super::fuse(f, index) {
                 Some(fused) => {
                     let covers = match fused {
-                        super::Fused::BranchImm { .. } => 3,
+                        super::Fused::BranchImm { .. } | super::Fused::StoreAddK { .. } => 3,
                         super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
                         _ => 2,
                     };
@@ -1971,7 +2070,7 @@ mod dump {
             match super::fuse(f, index) {
                 Some(fused) => {
                     let covers = match fused {
-                        super::Fused::BranchImm { .. } => 3,
+                        super::Fused::BranchImm { .. } | super::Fused::StoreAddK { .. } => 3,
                         super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
                         _ => 2,
                     };
