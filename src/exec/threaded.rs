@@ -1390,6 +1390,48 @@ store_add_k! {
     store64_add_k: 8;
 }
 
+handlers! {
+    /// `a = b; c = d` (two constants).
+    const2(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        set!(sp, op.a, op.b);
+        set!(sp, op.c, op.d);
+        next!(step!(ip, 2), sp, mem, len, cx)
+    }
+
+    /// `a = b`, then jump to `ip + c`.
+    const_br(ip, sp, mem, len, cx) {
+        let op = op!(ip);
+        set!(sp, op.a, op.b);
+        next!(step!(ip, op.c as i32), sp, mem, len, cx)
+    }
+}
+
+/// Loads from a constant address: `dst = f(mem[k + offset..][..N])` (fields `dst`, -,
+/// `k`, `offset`; covers the constant and the load).
+macro_rules! load_k {
+    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
+        handlers! { $(
+            $name(ip, sp, mem, len, cx) {
+                let op = op!(ip);
+                let ea = u64::from(op.c) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
+                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
+                set!(sp, op.a, $e);
+                next!(step!(ip, 2), sp, mem, len, cx)
+            }
+        )* }
+    };
+}
+
+load_k! {
+    i32_load_k: 4 => |b| u32::from_le_bytes(b);
+    i64_load_k: 8 => |b| u64::from_le_bytes(b);
+}
+
 // ---- lowering ----
 
 fn op(h: Handler, a: u32, b: u32, c: u32) -> Op {
@@ -1624,6 +1666,10 @@ enum Fused {
     StoreK { h: Handler, addr: Slot, k: u32, offset: u32 },
     /// `mem[a + b + offset] = k`.
     StoreAddK { h: Handler, k: u32, a: Slot, b: Slot, offset: u32 },
+    /// Two constants.
+    Const2 { d1: Slot, v1: u32, d2: Slot, v2: u32 },
+    /// A constant, then a jump.
+    ConstBr { dst: Slot, val: u32, target: u32 },
     /// Four slots.
     Quad { h: Handler, a: Slot, b: Slot, c: Slot, d: Slot },
 }
@@ -1635,6 +1681,11 @@ enum Fused {
 /// reads after its consumer, which the translator guarantees for operand-stack slots
 /// consumed by the next instruction.
 fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
+    fuse_at(f, i, true)
+}
+
+/// [`fuse`], with pairs of constants only if `const_pairs`.
+fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
     use Instr::*;
     let code = &f.code;
     let temp = |slot: Slot| slot >= f.num_locals;
@@ -1666,10 +1717,52 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
     {
         return Some(Fused::StoreAddK { h, k: imm, a, b, offset });
     }
-    // A constant consumed by the next instruction.
-    if let Some((k, imm)) = konst_of(code[i])
-        && !matches!(code.get(i + 1), Some(I32Shl { .. }))
+    // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
+    if let Some((t1, k)) = konst_of(code[i])
+        && k < 32
+        && let Some(&I32Shl { dst: t2, a: x, b }) = code.get(i + 1)
+        && b == t1
+        && x != t1
+        && temp(t2)
+        && let Some(&I32Add { dst, a, b }) = code.get(i + 2)
+        && (a == t2) != (b == t2)
     {
+        let y = if a == t2 { b } else { a };
+        return Some(Fused::Imm3 { h: i32_add_shl_imm, dst, a: y, b: x, k: k as u32 });
+    }
+    // A load from a constant address.
+    if let Some((k, addr)) = konst_of(code[i])
+        && let Ok(addr) = u32::try_from(addr)
+    {
+        let load = match code.get(i + 1) {
+            Some(&I32Load { dst, addr, offset } | &F32Load { dst, addr, offset }) if addr == k => {
+                Some((i32_load_k as Handler, dst, offset))
+            }
+            Some(&I64Load { dst, addr, offset } | &F64Load { dst, addr, offset }) if addr == k => {
+                Some((i64_load_k as Handler, dst, offset))
+            }
+            _ => None,
+        };
+        if let Some((h, dst, offset)) = load {
+            return Some(Fused::Imm2 { h, dst, a: 0, k1: addr, k2: offset });
+        }
+    }
+    // Two constants (unless the second one fuses with what follows).
+    if let Const32 { dst: d1, val: v1 } = code[i]
+        && let Some(&Const32 { dst: d2, val: v2 }) = code.get(i + 1)
+        && const_pairs
+        && fuse_at(f, i + 1, false).is_none()
+    {
+        return Some(Fused::Const2 { d1, v1, d2, v2 });
+    }
+    // A constant, then a jump.
+    if let Const32 { dst, val } = code[i]
+        && let Some(&Br { target }) = code.get(i + 1)
+    {
+        return Some(Fused::ConstBr { dst, val, target });
+    }
+    // A constant consumed by the next instruction.
+    if let Some((k, imm)) = konst_of(code[i]) {
         let next = code.get(i + 1)?;
         if let Some((is_64, cmp, dst, a, b)) = comparison(next)
             && (a == k) != (b == k)
@@ -1695,19 +1788,6 @@ fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
             }
         }
         return None;
-    }
-    // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
-    if let Some((t1, k)) = konst_of(code[i])
-        && k < 32
-        && let Some(&I32Shl { dst: t2, a: x, b }) = code.get(i + 1)
-        && b == t1
-        && x != t1
-        && temp(t2)
-        && let Some(&I32Add { dst, a, b }) = code.get(i + 2)
-        && (a == t2) != (b == t2)
-    {
-        let y = if a == t2 { b } else { a };
-        return Some(Fused::Imm3 { h: i32_add_shl_imm, dst, a: y, b: x, k: k as u32 });
     }
     // An address computed by an add, consumed by a load or a store.
     if let I32Add { dst: t, a, b } = code[i]
@@ -1863,6 +1943,8 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
                 Fused::Imm2 { h, dst, a, k1, k2 } => Op { h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
                 Fused::StoreK { h, addr, k, offset } => op(h, s(addr)?, k, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Op { h, a: k, b: s(a)?, c: s(b)?, d: offset },
+                Fused::Const2 { d1, v1, d2, v2 } => Op { h: const2, a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
+                Fused::ConstBr { dst, val, target } => op(const_br, s(dst)?, val, rel(target)?),
                 Fused::Quad { h, a, b, c, d } => Op { h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Op { h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
