@@ -2077,13 +2077,17 @@ mod dump {
     use std::cell::RefCell;
     use std::collections::HashMap;
 
+    /// An executed transition between two ops, each `(code address, op index)`.
+    type Edge = ((usize, usize), (usize, usize));
+
     thread_local! {
         static HITS: RefCell<Option<HashMap<(usize, usize), u64>>> = const { RefCell::new(None) };
-        static EDGES: RefCell<HashMap<((usize, usize), (usize, usize)), u64>> = RefCell::new(HashMap::new());
+        static EDGES: RefCell<HashMap<Edge, u64>> = RefCell::new(HashMap::new());
         static LAST: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
     }
 
     /// Counts one execution of the op at `ip` (loop dispatch, while profiling).
+    #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
     pub(super) fn hit(code: *const super::CompiledFunc, ip: super::Ip) {
         HITS.with(|h| {
             if let Some(map) = h.borrow_mut().as_mut() {
@@ -2097,7 +2101,8 @@ mod dump {
         });
     }
 
-    /// Runs CoreMark in loop dispatch and prints the most executed instructions and
+    /// Runs CoreMark (or `DUMP_WASM`'s `DUMP_INVOKE(DUMP_ARG)`) in loop dispatch (a debug
+    /// build: `cargo test --lib dump_profile -- --ignored --nocapture`) and prints the most executed instructions and
     /// pairs of adjacent instructions (an aid for choosing fused ops).
     #[test]
     #[ignore]
@@ -2136,7 +2141,8 @@ mod dump {
                         super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
                         _ => 2,
                     };
-                    let names: Vec<String> = f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
+                    let names: Vec<String> =
+                        f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
                     format!("F:{}", names.join("+"))
                 }
                 None => name(ins),
@@ -2156,7 +2162,8 @@ mod dump {
                         super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
                         _ => 2,
                     };
-                    let names: Vec<String> = f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
+                    let names: Vec<String> =
+                        f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
                     format!("F:{}", names.join("+"))
                 }
                 None => name(ins),
@@ -2170,7 +2177,7 @@ mod dump {
         });
         let top = |m: HashMap<String, u64>, k: usize| {
             let mut v: Vec<_> = m.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1));
+            v.sort_by_key(|e| std::cmp::Reverse(e.1));
             v.truncate(k);
             v
         };
@@ -2188,7 +2195,7 @@ mod dump {
         }
         println!("-- functions");
         let mut fv: Vec<_> = funcs.into_iter().collect();
-        fv.sort_by(|a, b| b.1.cmp(&a.1));
+        fv.sort_by_key(|e| std::cmp::Reverse(e.1));
         for (f, n) in fv.iter().take(8) {
             println!("{:5.2}% func {f}", 100.0 * *n as f64 / total as f64);
         }
