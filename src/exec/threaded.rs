@@ -1033,6 +1033,26 @@ unary_trap! {
 }
 
 branch_cmp! {
+    br_f64_eq: f64 => |x, y| x == y;
+    br_f64_ne: f64 => |x, y| x != y;
+    br_f64_lt: f64 => |x, y| x < y;
+    br_f64_gt: f64 => |x, y| x > y;
+    br_f64_le: f64 => |x, y| x <= y;
+    br_f64_ge: f64 => |x, y| x >= y;
+    br_f64_not_lt: f64 => |x, y| !(x < y);
+    br_f64_not_gt: f64 => |x, y| !(x > y);
+    br_f64_not_le: f64 => |x, y| !(x <= y);
+    br_f64_not_ge: f64 => |x, y| !(x >= y);
+    br_f32_eq: f32 => |x, y| x == y;
+    br_f32_ne: f32 => |x, y| x != y;
+    br_f32_lt: f32 => |x, y| x < y;
+    br_f32_gt: f32 => |x, y| x > y;
+    br_f32_le: f32 => |x, y| x <= y;
+    br_f32_ge: f32 => |x, y| x >= y;
+    br_f32_not_lt: f32 => |x, y| !(x < y);
+    br_f32_not_gt: f32 => |x, y| !(x > y);
+    br_f32_not_le: f32 => |x, y| !(x <= y);
+    br_f32_not_ge: f32 => |x, y| !(x >= y);
     br_i32_eq: u32 => |x, y| x == y;
     br_i32_ne: u32 => |x, y| x != y;
     br_i32_lt_s: i32 => |x, y| x < y;
@@ -1100,6 +1120,18 @@ macro_rules! branch_test {
 }
 
 binary_imm! {
+    f64_add_imm: f64 => |x, y| x + y;
+    f64_sub_imm: f64 => |x, y| x - y;
+    f64_mul_imm: f64 => |x, y| x * y;
+    f64_div_imm: f64 => |x, y| x / y;
+    f64_lt_imm: f64 => |x, y| x < y;
+    f64_gt_imm: f64 => |x, y| x > y;
+    f64_le_imm: f64 => |x, y| x <= y;
+    f64_ge_imm: f64 => |x, y| x >= y;
+    f32_add_imm: f32 => |x, y| x + y;
+    f32_sub_imm: f32 => |x, y| x - y;
+    f32_mul_imm: f32 => |x, y| x * y;
+    f32_div_imm: f32 => |x, y| x / y;
     i32_sub_imm: u32 => |x, y| x.wrapping_sub(y);
     i32_mul_imm: u32 => |x, y| x.wrapping_mul(y);
     i32_and_imm: u32 => |x, y| x & y;
@@ -1488,6 +1520,63 @@ impl Cmp {
     }
 }
 
+/// For a float comparison: the handlers branching when it holds and when it does not,
+/// and its `(dst, a, b)`.
+fn float_comparison(instr: &Instr) -> Option<(Handler, Handler, Slot, Slot, Slot)> {
+    use Instr::*;
+    let (yes, no): (Handler, Handler) = match *instr {
+        F64Eq { .. } => (br_f64_eq, br_f64_ne),
+        F64Ne { .. } => (br_f64_ne, br_f64_eq),
+        F64Lt { .. } => (br_f64_lt, br_f64_not_lt),
+        F64Gt { .. } => (br_f64_gt, br_f64_not_gt),
+        F64Le { .. } => (br_f64_le, br_f64_not_le),
+        F64Ge { .. } => (br_f64_ge, br_f64_not_ge),
+        F32Eq { .. } => (br_f32_eq, br_f32_ne),
+        F32Ne { .. } => (br_f32_ne, br_f32_eq),
+        F32Lt { .. } => (br_f32_lt, br_f32_not_lt),
+        F32Gt { .. } => (br_f32_gt, br_f32_not_gt),
+        F32Le { .. } => (br_f32_le, br_f32_not_le),
+        F32Ge { .. } => (br_f32_ge, br_f32_not_ge),
+        _ => return None,
+    };
+    match *instr {
+        F64Eq { dst, a, b }
+        | F64Ne { dst, a, b }
+        | F64Lt { dst, a, b }
+        | F64Gt { dst, a, b }
+        | F64Le { dst, a, b }
+        | F64Ge { dst, a, b }
+        | F32Eq { dst, a, b }
+        | F32Ne { dst, a, b }
+        | F32Lt { dst, a, b }
+        | F32Gt { dst, a, b }
+        | F32Le { dst, a, b }
+        | F32Ge { dst, a, b } => Some((yes, no, dst, a, b)),
+        _ => None,
+    }
+}
+
+/// The handler of `dst = a op k` for a float instruction, whether it is commutative, and
+/// its `(dst, a, b)`.
+fn float_with_imm(instr: Option<&Instr>) -> Option<(Handler, bool, Slot, Slot, Slot)> {
+    use Instr::*;
+    Some(match *instr? {
+        F64Add { dst, a, b } => (f64_add_imm as Handler, true, dst, a, b),
+        F64Sub { dst, a, b } => (f64_sub_imm, false, dst, a, b),
+        F64Mul { dst, a, b } => (f64_mul_imm, true, dst, a, b),
+        F64Div { dst, a, b } => (f64_div_imm, false, dst, a, b),
+        F64Lt { dst, a, b } => (f64_lt_imm, false, dst, a, b),
+        F64Gt { dst, a, b } => (f64_gt_imm, false, dst, a, b),
+        F64Le { dst, a, b } => (f64_le_imm, false, dst, a, b),
+        F64Ge { dst, a, b } => (f64_ge_imm, false, dst, a, b),
+        F32Add { dst, a, b } => (f32_add_imm, true, dst, a, b),
+        F32Sub { dst, a, b } => (f32_sub_imm, false, dst, a, b),
+        F32Mul { dst, a, b } => (f32_mul_imm, true, dst, a, b),
+        F32Div { dst, a, b } => (f32_div_imm, false, dst, a, b),
+        _ => return None,
+    })
+}
+
 /// `(is_64, comparison, dst, a, b)` of an integer comparison instruction.
 fn comparison(instr: &Instr) -> Option<(bool, Cmp, Slot, Slot, Slot)> {
     use Instr::*;
@@ -1787,6 +1876,14 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
                 return Some(Fused::Imm { h, dst, a: b, k: imm });
             }
         }
+        if let Some((h, commutative, dst, a, b)) = float_with_imm(Some(next)) {
+            if b == k && a != k {
+                return Some(Fused::Imm { h, dst, a, k: imm });
+            }
+            if commutative && a == k && b != k {
+                return Some(Fused::Imm { h, dst, a: b, k: imm });
+            }
+        }
         return None;
     }
     // An address computed by an add, consumed by a load or a store.
@@ -1860,6 +1957,14 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && let Some(&Copy { dst: d2, src: s2 }) = code.get(i + 1)
     {
         return Some(Fused::Quad { h: copy2, a: d1, b: s1, c: d2, d: s2 });
+    }
+    // A float comparison consumed by a conditional branch (no negation: NaN compares
+    // false both ways, so "branch if not less" has its own handler).
+    if let Some((h_yes, h_no, dst, a, b)) = float_comparison(&code[i])
+        && temp(dst)
+        && let Some((nez, target)) = branch(code.get(i + 1), dst)
+    {
+        return Some(Fused::Branch { h: if nez { h_yes } else { h_no }, a, b, target });
     }
     // A comparison consumed by a conditional branch.
     if let Some((is_64, cmp, dst, a, b)) = comparison(&code[i])
