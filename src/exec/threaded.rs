@@ -461,42 +461,69 @@ macro_rules! branch_cmp {
     };
 }
 
-/// Loads from memory 0: `dst = f(mem[addr + offset..][..N])`.
+/// The effective address of a memory-0 access and how many ops the handler covers, by
+/// addressing mode (the address is in field `b` and on):
+/// `plain`: slot `b` + offset `c`; `add`: (slot `b` + slot `c`) + offset `d`, covering the
+/// add; `imm`: (slot `b` + `c`) + offset `d`, covering the add; `k`: `c` + offset `d`,
+/// covering the constant. The 32-bit address wraps, the offset is added without wrapping.
+macro_rules! ea {
+    (plain, $op:ident, $sp:ident) => {
+        (u64::from(get!($sp, $op.b, u32)) + u64::from($op.c), 1)
+    };
+    (add, $op:ident, $sp:ident) => {
+        (u64::from(get!($sp, $op.b, u32).wrapping_add(get!($sp, $op.c, u32))) + u64::from($op.d), 2)
+    };
+    (imm, $op:ident, $sp:ident) => {
+        (u64::from(get!($sp, $op.b, u32).wrapping_add($op.c)) + u64::from($op.d), 2)
+    };
+    (k, $op:ident, $sp:ident) => {
+        (u64::from($op.c) + u64::from($op.d), 2)
+    };
+}
+
+/// Loads from memory 0: `slot a = f(mem[ea..][..N])`, `ea` by addressing mode ([`ea!`]).
 macro_rules! load {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
+    ($mode:ident: $( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
         handlers! { $(
             $name(ip, sp, mem, len, cx) {
                 let op = op!(ip);
-                let ea = u64::from(get!(sp, op.b, u32)) + u64::from(op.c);
+                let (ea, covers): (u64, isize) = ea!($mode, op, sp);
                 if ea + $n > len as u64 {
                     return Exit::Trap(TrapCode::MemoryOutOfBounds);
                 }
                 // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
                 let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
                 set!(sp, op.a, $e);
-                next!(step!(ip, 1), sp, mem, len, cx)
+                next!(step!(ip, covers), sp, mem, len, cx)
             }
         )* }
     };
 }
 
-/// Stores to memory 0: `mem[addr + offset..][..N] = f(val)`.
+/// Stores to memory 0: `mem[ea..][..N] = value`, `ea` by addressing mode ([`ea!`]), the
+/// value in slot `a` (`slot`) or `a` itself (`k`, an immediate; covers its constant too).
 macro_rules! store {
-    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
+    ($mode:ident, $val:ident: $( $name:ident: $n:literal; )*) => {
         handlers! { $(
             $name(ip, sp, mem, len, cx) {
                 let op = op!(ip);
-                let ea = u64::from(get!(sp, op.a, u32)) + u64::from(op.c);
+                let (ea, covers): (u64, isize) = ea!($mode, op, sp);
                 if ea + $n > len as u64 {
                     return Exit::Trap(TrapCode::MemoryOutOfBounds);
                 }
-                let $v = get!(sp, op.b, u64);
-                let bytes: [u8; $n] = $e;
+                let (value, covers) = store!(@value $val, op, sp, covers);
+                let bytes = value.to_le_bytes();
                 // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
-                next!(step!(ip, 1), sp, mem, len, cx)
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
+                next!(step!(ip, covers), sp, mem, len, cx)
             }
         )* }
+    };
+    (@value slot, $op:ident, $sp:ident, $covers:ident) => {
+        (get!($sp, $op.a, u64), $covers)
+    };
+    (@value k, $op:ident, $sp:ident, $covers:ident) => {
+        (u64::from($op.a), $covers + 1)
     };
 }
 
@@ -850,7 +877,7 @@ unsafe fn run_slow(ip: Ip, sp: Sp, cx: &mut Cx<'_>) -> Ip {
     }
 }
 
-load! {
+load! { plain:
     i32_load: 4 => |b| u32::from_le_bytes(b);
     i64_load: 8 => |b| u64::from_le_bytes(b);
     i32_load8_s: 1 => |b| b[0] as i8 as i32;
@@ -865,11 +892,60 @@ load! {
     i64_load32_u: 4 => |b| u64::from(u32::from_le_bytes(b));
 }
 
-store! {
-    i32_store: 4 => |v| (v as u32).to_le_bytes();
-    i64_store: 8 => |v| v.to_le_bytes();
-    store8: 1 => |v| [v as u8];
-    store16: 2 => |v| (v as u16).to_le_bytes();
+load! { add:
+    i32_load_add: 4 => |b| u32::from_le_bytes(b);
+    i64_load_add: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s_add: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u_add: 1 => |b| u32::from(b[0]);
+    i32_load16_s_add: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_add: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+load! { imm:
+    i32_load_imm: 4 => |b| u32::from_le_bytes(b);
+    i64_load_imm: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s_imm: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u_imm: 1 => |b| u32::from(b[0]);
+    i32_load16_s_imm: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_imm: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+load! { k:
+    i32_load_k: 4 => |b| u32::from_le_bytes(b);
+    i64_load_k: 8 => |b| u64::from_le_bytes(b);
+}
+
+store! { plain, slot:
+    store8: 1;
+    store16: 2;
+    i32_store: 4;
+    i64_store: 8;
+}
+
+store! { add, slot:
+    store8_add: 1;
+    store16_add: 2;
+    i32_store_add: 4;
+    i64_store_add: 8;
+}
+
+store! { imm, slot:
+    i32_store_imm: 4;
+    i64_store_imm: 8;
+}
+
+store! { plain, k:
+    store8_k: 1;
+    store16_k: 2;
+    store32_k: 4;
+    store64_k: 8;
+}
+
+store! { add, k:
+    store8_add_k: 1;
+    store16_add_k: 2;
+    store32_add_k: 4;
+    store64_add_k: 8;
 }
 
 // ---- numeric ----
@@ -1231,122 +1307,6 @@ handlers! {
     }
 }
 
-/// Loads at an address computed by an add: `dst = f(mem[a + b + offset..][..N])`
-/// (fields `dst`, `a`, `b`, `offset`; covers the add and the load).
-macro_rules! load_add {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
-                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-/// Stores at an address computed by an add: `mem[a + b + offset..][..N] = f(val)`
-/// (fields `val`, `a`, `b`, `offset`; covers the add and the store).
-macro_rules! store_add {
-    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let $v = get!(sp, op.a, u64);
-                let bytes: [u8; $n] = $e;
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-load_add! {
-    i32_load_add: 4 => |b| u32::from_le_bytes(b);
-    i64_load_add: 8 => |b| u64::from_le_bytes(b);
-    i32_load8_s_add: 1 => |b| b[0] as i8 as i32;
-    i32_load8_u_add: 1 => |b| u32::from(b[0]);
-    i32_load16_s_add: 2 => |b| i16::from_le_bytes(b) as i32;
-    i32_load16_u_add: 2 => |b| u32::from(u16::from_le_bytes(b));
-}
-
-store_add! {
-    i32_store_add: 4 => |v| (v as u32).to_le_bytes();
-    i64_store_add: 8 => |v| v.to_le_bytes();
-    store8_add: 1 => |v| [v as u8];
-    store16_add: 2 => |v| (v as u16).to_le_bytes();
-}
-
-/// Loads at an address computed by an immediate add: `dst = f(mem[(a + k) + offset..][..N])`
-/// (fields `dst`, `a`, `k`, `offset`; covers the add and the load).
-macro_rules! load_imm {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(op.c);
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
-                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-/// Stores at an address computed by an immediate add: `mem[(a + k) + offset..][..N] = f(val)`
-/// (fields `val`, `a`, `k`, `offset`; covers the add and the store).
-macro_rules! store_imm {
-    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(op.c);
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let $v = get!(sp, op.a, u64);
-                let bytes: [u8; $n] = $e;
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-load_imm! {
-    i32_load_imm: 4 => |b| u32::from_le_bytes(b);
-    i64_load_imm: 8 => |b| u64::from_le_bytes(b);
-    i32_load8_s_imm: 1 => |b| b[0] as i8 as i32;
-    i32_load8_u_imm: 1 => |b| u32::from(b[0]);
-    i32_load16_s_imm: 2 => |b| i16::from_le_bytes(b) as i32;
-    i32_load16_u_imm: 2 => |b| u32::from(u16::from_le_bytes(b));
-}
-
-store_imm! {
-    i32_store_imm: 4 => |v| (v as u32).to_le_bytes();
-    i64_store_imm: 8 => |v| v.to_le_bytes();
-}
-
 handlers! {
     /// `t = if cond != 0 { t } else { b }; dst = t` (a `select` and a copy of its result).
     select_copy(ip, sp, mem, len, cx) {
@@ -1366,62 +1326,6 @@ handlers! {
     }
 }
 
-/// Stores of an immediate: `mem[addr + offset..][..N] = k` (fields `addr`, `k`, `offset`;
-/// covers the constant and the store).
-macro_rules! store_k {
-    ($( $name:ident: $n:literal; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let ea = u64::from(get!(sp, op.a, u32)) + u64::from(op.c);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let bytes = u64::from(op.b).to_le_bytes();
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-/// Stores of an immediate at an address computed by an add:
-/// `mem[a + b + offset..][..N] = k` (fields `k`, `a`, `b`, `offset`; covers the add, the
-/// constant and the store).
-macro_rules! store_add_k {
-    ($( $name:ident: $n:literal; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let bytes = u64::from(op.a).to_le_bytes();
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
-                next!(step!(ip, 3), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-store_k! {
-    store8_k: 1;
-    store16_k: 2;
-    store32_k: 4;
-    store64_k: 8;
-}
-
-store_add_k! {
-    store8_add_k: 1;
-    store16_add_k: 2;
-    store32_add_k: 4;
-    store64_add_k: 8;
-}
-
 handlers! {
     /// `a = b; c = d` (two constants).
     const2(ip, sp, mem, len, cx) {
@@ -1437,31 +1341,6 @@ handlers! {
         set!(sp, op.a, op.b);
         next!(step!(ip, op.c as i32), sp, mem, len, cx)
     }
-}
-
-/// Loads from a constant address: `dst = f(mem[k + offset..][..N])` (fields `dst`, -,
-/// `k`, `offset`; covers the constant and the load).
-macro_rules! load_k {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let ea = u64::from(op.c) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
-                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-load_k! {
-    i32_load_k: 4 => |b| u32::from_le_bytes(b);
-    i64_load_k: 8 => |b| u64::from_le_bytes(b);
 }
 
 // ---- lowering ----
@@ -2046,7 +1925,7 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
                 }
                 Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
                 Fused::Imm2 { h, dst, a, k1, k2 } => Op { h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
-                Fused::StoreK { h, addr, k, offset } => op(h, s(addr)?, k, offset),
+                Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Op { h, a: k, b: s(a)?, c: s(b)?, d: offset },
                 Fused::Const2 { d1, v1, d2, v2 } => Op { h: const2, a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
                 Fused::ConstBr { dst, val, target } => op(const_br, s(dst)?, val, rel(target)?),
@@ -2093,12 +1972,12 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
             I64Load32S { dst, addr, offset } => op(i64_load32_s, s(dst)?, s(addr)?, offset),
             I64Load32U { dst, addr, offset } => op(i64_load32_u, s(dst)?, s(addr)?, offset),
             I32Store { addr, val, offset } | F32Store { addr, val, offset } | I64Store32 { addr, val, offset } => {
-                op(i32_store, s(addr)?, s(val)?, offset)
+                op(i32_store, s(val)?, s(addr)?, offset)
             }
-            I64Store { addr, val, offset } | F64Store { addr, val, offset } => op(i64_store, s(addr)?, s(val)?, offset),
-            I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => op(store8, s(addr)?, s(val)?, offset),
+            I64Store { addr, val, offset } | F64Store { addr, val, offset } => op(i64_store, s(val)?, s(addr)?, offset),
+            I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => op(store8, s(val)?, s(addr)?, offset),
             I32Store16 { addr, val, offset } | I64Store16 { addr, val, offset } => {
-                op(store16, s(addr)?, s(val)?, offset)
+                op(store16, s(val)?, s(addr)?, offset)
             }
             MemorySize { dst } => op(memory_size, s(dst)?, 0, 0),
             MemoryGrow { dst, delta } => op(memory_grow, s(dst)?, s(delta)?, 0),
