@@ -42,6 +42,7 @@ use crate::error::{Error, TrapCode};
 use crate::module::ModuleInner;
 use crate::runtime::func::FuncEntity;
 use crate::store::StoreInner;
+use std::cmp::Ordering::{Equal, Greater, Less};
 
 /// The instruction pointer.
 pub(crate) type Ip = *const Op;
@@ -1115,20 +1116,20 @@ branch_cmp! {
     br_f64_gt: f64 => |x, y| x > y;
     br_f64_le: f64 => |x, y| x <= y;
     br_f64_ge: f64 => |x, y| x >= y;
-    br_f64_not_lt: f64 => |x, y| !(x < y);
-    br_f64_not_gt: f64 => |x, y| !(x > y);
-    br_f64_not_le: f64 => |x, y| !(x <= y);
-    br_f64_not_ge: f64 => |x, y| !(x >= y);
+    br_f64_not_lt: f64 => |x, y| x.partial_cmp(&y) != Some(Less);
+    br_f64_not_gt: f64 => |x, y| x.partial_cmp(&y) != Some(Greater);
+    br_f64_not_le: f64 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
+    br_f64_not_ge: f64 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
     br_f32_eq: f32 => |x, y| x == y;
     br_f32_ne: f32 => |x, y| x != y;
     br_f32_lt: f32 => |x, y| x < y;
     br_f32_gt: f32 => |x, y| x > y;
     br_f32_le: f32 => |x, y| x <= y;
     br_f32_ge: f32 => |x, y| x >= y;
-    br_f32_not_lt: f32 => |x, y| !(x < y);
-    br_f32_not_gt: f32 => |x, y| !(x > y);
-    br_f32_not_le: f32 => |x, y| !(x <= y);
-    br_f32_not_ge: f32 => |x, y| !(x >= y);
+    br_f32_not_lt: f32 => |x, y| x.partial_cmp(&y) != Some(Less);
+    br_f32_not_gt: f32 => |x, y| x.partial_cmp(&y) != Some(Greater);
+    br_f32_not_le: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
+    br_f32_not_ge: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
     br_i32_eq: u32 => |x, y| x == y;
     br_i32_ne: u32 => |x, y| x != y;
     br_i32_lt_s: i32 => |x, y| x < y;
