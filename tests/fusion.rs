@@ -47,9 +47,12 @@ fn shapes(ty: &str, op: &str, k: &str) -> String {
     )
 }
 
+/// A comparison: its wat name and its meaning.
+type Op<T> = (&'static str, fn(T, T) -> bool);
+
 struct Case<T: 'static> {
     ty: &'static str,
-    ops: &'static [(&'static str, fn(T, T) -> bool)],
+    ops: &'static [Op<T>],
     values: Vec<T>,
     /// The constant used by the `_k` shapes, as wat text and as a value.
     k: (&'static str, T),
@@ -117,7 +120,7 @@ fn i32_comparisons_in_every_fused_shape() {
 
 #[test]
 fn i64_comparisons_in_every_fused_shape() {
-    let ops: &[(&str, fn(i64, i64) -> bool)] = &[
+    let ops: &[Op<i64>] = &[
         ("eq", |x, y| x == y),
         ("ne", |x, y| x != y),
         ("lt_s", |x, y| x < y),
