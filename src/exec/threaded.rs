@@ -1487,13 +1487,13 @@ impl Low {
     }
 
     /// The op, with the variant that takes operand slot `acc` (if any) from the
-    /// accumulators.
-    fn finish(&self, acc: Option<u32>) -> Op {
+    /// accumulators, and that variant's number.
+    fn finish(&self, acc: Option<u32>) -> (Op, usize) {
         let m = acc.map_or(0, |x| {
             usize::from(self.field(self.f.reads[0]) == Some(x))
                 | usize::from(self.field(self.f.reads[1]) == Some(x)) << 1
         });
-        Op { h: self.f.v[m], a: self.a, b: self.b, c: self.c, d: self.d }
+        (Op { h: self.f.v[m], a: self.a, b: self.b, c: self.c, d: self.d }, m)
     }
 }
 
@@ -2029,6 +2029,11 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
 /// through to it has just written (and no jump leads to it), it gets the variant that
 /// takes that operand from the accumulators.
 pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>, Error> {
+    Ok(lower_with_acc(f, module)?.into_iter().map(|(op, _)| op).collect())
+}
+
+/// [`lower`], with the slot each op takes from the accumulators.
+fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Option<u32>)>, Error> {
     use Instr::*;
     let num_imported = module.num_imported_funcs;
     let num_funcs = module.funcs.len() as u32;
@@ -2175,7 +2180,11 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
     Ok(ops
         .iter()
         .enumerate()
-        .map(|(k, low)| low.finish(if targets[k].get() { None } else { acc[k].flatten() }))
+        .map(|(k, low)| {
+            let acc = if targets[k].get() { None } else { acc[k].flatten() };
+            let (op, m) = low.finish(acc);
+            (op, acc.filter(|_| m != 0))
+        })
         .collect())
 }
 
@@ -2290,6 +2299,16 @@ mod dump {
             run.call(&mut store, arg).unwrap();
         }
         let hits = HITS.with(|h| h.borrow_mut().take().unwrap());
+        // Ops that take an operand from the accumulators.
+        let mut from_acc = std::collections::HashSet::new();
+        for f in &module.inner.code {
+            for (i, (_, acc)) in super::lower_with_acc(f, &module.inner).unwrap().iter().enumerate() {
+                if acc.is_some() {
+                    from_acc.insert((&**f as *const super::CompiledFunc as usize, i));
+                }
+            }
+        }
+        let acc_hits: u64 = hits.iter().filter(|(k, _)| from_acc.contains(k)).map(|(_, n)| n).sum();
         let by_ptr: HashMap<usize, &super::CompiledFunc> =
             module.inner.code.iter().map(|f| (&**f as *const super::CompiledFunc as usize, &**f)).collect();
         let name = |i: &super::Instr| format!("{i:?}").split([' ', '{', '(']).next().unwrap().to_string();
@@ -2308,6 +2327,7 @@ mod dump {
                 }
                 None => name(ins),
             };
+            let label = if from_acc.contains(&(code, index)) { format!("{label}@acc") } else { label };
             *singles.entry(label).or_insert(0) += n;
             if let Some(next) = f.code.get(index + 1) {
                 *pairs.entry(format!("{} {}", name(ins), name(next))).or_insert(0) += n;
@@ -2337,7 +2357,7 @@ mod dump {
             v.truncate(k);
             v
         };
-        println!("total ops executed: {total}");
+        println!("total ops executed: {total}, {acc_hits} of them with an operand from the accumulators");
         for (k, n) in top(singles, 40) {
             println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
         }
