@@ -388,9 +388,8 @@ macro_rules! set {
 macro_rules! arg {
     ($m:ident & $bit:literal, $sp:expr, $acc:ident, $facc:ident, $s:expr, $t:ty) => {
         if $m & $bit != 0 {
-            // SAFETY: slot operands are below `frame_slots` (checked by `lower`).
             debug_assert!(
-                unsafe { *$sp.add($s as usize) } == $acc && $facc.to_bits() == $acc,
+                get!($sp, $s, u64) == $acc && $facc.to_bits() == $acc,
                 "accumulator does not hold slot {}",
                 $s
             );
