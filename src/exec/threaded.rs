@@ -273,6 +273,8 @@ macro_rules! marker {
 
 /// How a value type is kept in a 64-bit slot.
 trait SlotVal: Copy {
+    /// Whether values of this type are kept in the float accumulator too.
+    const FLOAT: bool = false;
     fn get(x: u64) -> Self;
     fn put(self) -> u64;
     /// The value from the accumulators (`acc` holds the slot's bits, `facc` them as an `f64`).
@@ -338,6 +340,7 @@ impl SlotVal for f32 {
 }
 
 impl SlotVal for f64 {
+    const FLOAT: bool = true;
     #[inline(always)]
     fn get(x: u64) -> Self {
         f64::from_bits(x)
@@ -371,15 +374,30 @@ macro_rules! get {
     };
 }
 
-/// Writes `$v` to slot `$s` of the frame and to the accumulators.
+/// Writes `$v` to slot `$s` of the frame and to the accumulators (the float one only for
+/// an `f64`).
 macro_rules! set {
     ($sp:expr, $acc:ident, $facc:ident, $s:expr, $v:expr) => {{
-        let v = SlotVal::put($v);
+        let x = $v;
+        let v = SlotVal::put(x);
         // SAFETY: slot operands are below `frame_slots` (checked by `lower`).
         unsafe { *$sp.add($s as usize) = v };
         $acc = v;
-        $facc = f64::from_bits(v);
+        if is_f64(&x) {
+            $facc = f64::from_bits(v);
+        }
     }};
+}
+
+#[inline(always)]
+fn is_f64<T: SlotVal>(_: &T) -> bool {
+    T::FLOAT
+}
+
+/// Whether `f` returns an `f64` (which handlers leave in the float accumulator).
+const fn returns_f64<A, B, R: SlotVal>(f: impl FnOnce(A, B) -> R) -> bool {
+    std::mem::forget(f);
+    R::FLOAT
 }
 
 /// Operand `$s` as a `$t`: from the accumulators if bit `$bit` of the handler's variant
@@ -389,7 +407,7 @@ macro_rules! arg {
     ($m:ident & $bit:literal, $sp:expr, $acc:ident, $facc:ident, $s:expr, $t:ty) => {
         if $m & $bit != 0 {
             debug_assert!(
-                get!($sp, $s, u64) == $acc && $facc.to_bits() == $acc,
+                get!($sp, $s, u64) == if <$t as SlotVal>::FLOAT { $facc.to_bits() } else { $acc },
                 "accumulator does not hold slot {}",
                 $s
             );
@@ -434,22 +452,22 @@ macro_rules! handlers {
 /// operand fields `[r0, r1]`, and after `->` the field of the slot it writes last on every
 /// path that continues (`-` if none).
 macro_rules! family {
-    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
+    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt {$rf:expr, $of:expr} <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
         $(
             $(#[$attr])*
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
             unsafe fn $name<const $m: u8>($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
-            const $fam: Fam = family!(@fam $name [$($r),*] $out);
+            const $fam: Fam = Fam { reads_f64: $rf, out_f64: $of, ..family!(@fam $name [$($r),*] $out) };
         )*
     };
     (@fam $name:ident [] $out:tt) => {
-        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out) }
+        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false }
     };
     (@fam $name:ident [$r0:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out) }
+        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false }
     };
     (@fam $name:ident [$r0:ident, $r1:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out) }
+        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out), reads_f64: false, out_f64: false }
     };
     (@out -) => { Field::None };
     (@out $f:ident) => { Field::$f };
@@ -459,7 +477,7 @@ macro_rules! family {
 macro_rules! binary {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B, C] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B, C] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = arg!(M & 2, sp, acc, facc, op.c, $t);
@@ -474,7 +492,7 @@ macro_rules! binary {
 macro_rules! unary {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, _: ()| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 set!(sp, acc, facc, op.a, $e);
@@ -488,7 +506,7 @@ macro_rules! unary {
 macro_rules! binary_trap {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let $y = get!(sp, op.c, $t);
@@ -507,7 +525,7 @@ macro_rules! binary_trap {
 macro_rules! unary_trap {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let r: Result<_, TrapCode> = $e;
@@ -527,7 +545,7 @@ macro_rules! unary_trap {
 macro_rules! branch_cmp {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A, B] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A, B] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = arg!(M & 2, sp, acc, facc, op.b, $t);
@@ -572,7 +590,7 @@ macro_rules! ea {
 macro_rules! load {
     ($mode:ident $reads:tt: $( $name:ident / $fam:ident: $n:literal => |$b:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam $reads -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam $reads -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
@@ -593,7 +611,7 @@ macro_rules! load {
 macro_rules! store {
     ($mode:ident, $val:ident $v:literal $reads:tt: $( $name:ident / $fam:ident: $n:literal; )*) => {
         family! { $(
-            $name / $fam $reads -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam $reads -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
@@ -618,13 +636,13 @@ macro_rules! store {
 // ---- control ----
 
 family! {
-    br_if_nez / BR_IF_NEZ [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+    br_if_nez / BR_IF_NEZ [A] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) != 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
     }
 
-    br_if_eqz / BR_IF_EQZ [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+    br_if_eqz / BR_IF_EQZ [A] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) == 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
@@ -860,25 +878,25 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
 // ---- slots, globals, memory 0 ----
 
 family! {
-    copy / COPY [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    copy / COPY [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u64));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    const32 / CONST32 [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    const32 / CONST32 [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, op.b);
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    const64 / CONST64 [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    const64 / CONST64 [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, u64::from(op.b) | (u64::from(op.c) << 32));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    global_get / GLOBAL_GET [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    global_get / GLOBAL_GET [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
         set!(sp, acc, facc, op.a, cx.inner.globals[g as usize].value);
@@ -1250,7 +1268,7 @@ branch_cmp! {
 macro_rules! binary_imm {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
@@ -1266,7 +1284,7 @@ macro_rules! binary_imm {
 macro_rules! branch_cmp_imm {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = <$t as SlotVal>::get(op.c as i32 as i64 as u64);
@@ -1280,7 +1298,7 @@ macro_rules! branch_cmp_imm {
 macro_rules! branch_test {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 branch!($e, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
@@ -1347,14 +1365,14 @@ binary_imm! {
 
 family! {
     /// `i32.add` with an immediate, as the translator emits it (one op, no constant).
-    i32_add_imm / I32_ADD_IMM [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm / I32_ADD_IMM [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
     /// `i32.add` with a constant operand (two ops).
-    i32_add_imm2 / I32_ADD_IMM2 [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm2 / I32_ADD_IMM2 [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
@@ -1393,7 +1411,7 @@ branch_test! {
 
 family! {
     /// `dst = a + (b << k)` (covers a constant, a shift and an add).
-    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let v = arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(arg!(M & 2, sp, acc, facc, op.c, u32) << op.d);
         set!(sp, acc, facc, op.a, v);
@@ -1456,12 +1474,16 @@ struct Fam {
     v: [Handler; 4],
     reads: [Field; 2],
     out: Field,
+    /// Whether the operands are read as `f64`s (from the float accumulator).
+    reads_f64: bool,
+    /// Whether the handler leaves an `f64` in the float accumulator too.
+    out_f64: bool,
 }
 
 impl Fam {
     /// A handler without variants that is not known to leave a slot in the accumulators.
     fn plain(h: Handler) -> Fam {
-        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None }
+        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None, reads_f64: false, out_f64: false }
     }
 }
 
@@ -1485,10 +1507,11 @@ impl Low {
         }
     }
 
-    /// The op, with the variant that takes operand slot `acc` (if any) from the
-    /// accumulators, and that variant's number.
-    fn finish(&self, acc: Option<u32>) -> (Op, usize) {
-        let m = acc.map_or(0, |x| {
+    /// The op, with the variant that takes operand slot `x` from the accumulators where
+    /// they hold it (`acc = Some((x, float))`, `float` if the float one holds it too), and
+    /// that variant's number.
+    fn finish(&self, acc: Option<(u32, bool)>) -> (Op, usize) {
+        let m = acc.filter(|&(_, float)| float || !self.f.reads_f64).map_or(0, |(x, _)| {
             usize::from(self.field(self.f.reads[0]) == Some(x))
                 | usize::from(self.field(self.f.reads[1]) == Some(x)) << 1
         });
@@ -2166,10 +2189,10 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
     covers.push(1);
     // What the accumulators hold when each op starts: `Some(slot)` if every op that falls
     // through to it leaves `slot` there.
-    let mut acc: Vec<Option<Option<u32>>> = vec![None; n + 1];
+    let mut acc: Vec<Option<Option<(u32, bool)>>> = vec![None; n + 1];
     for (k, low) in ops.iter().enumerate() {
         if let Some(j) = k.checked_add(covers[k]).filter(|&j| j <= n) {
-            let out = low.field(low.f.out);
+            let out = low.field(low.f.out).map(|x| (x, low.f.out_f64));
             acc[j] = Some(match acc[j] {
                 None => out,
                 Some(prev) => prev.filter(|_| prev == out),
@@ -2182,7 +2205,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
         .map(|(k, low)| {
             let acc = if targets[k].get() { None } else { acc[k].flatten() };
             let (op, m) = low.finish(acc);
-            (op, acc.filter(|_| m != 0))
+            (op, acc.filter(|_| m != 0).map(|(x, _)| x))
         })
         .collect())
 }
