@@ -7,7 +7,9 @@
 # Builds examples/bench_coremark.rs in release and runs it twice under
 # `valgrind --tool=callgrind`: with 0 iterations (compile + instantiate + CoreMark's data
 # setup only) and with ITERATIONS. Prints both totals and the difference per iteration,
-# which is the figure to compare between commits. Needs valgrind (`apt-get install valgrind`).
+# which is the figure to compare between commits; it is compared with the figure recorded in
+# benches/callgrind-baseline.txt (exit status 1 if more than 2% above it). Needs valgrind
+# (`apt-get install valgrind`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters="${1:-100}"
@@ -34,3 +36,18 @@ printf 'Ir, %s iterations      : %s\n' "$iters" "$total"
 printf 'Ir, 0 iterations (setup): %s\n' "$base"
 printf 'Ir per CoreMark iteration: %s\n' "$per_iter"
 echo "(callgrind output in $out/; annotate with callgrind_annotate $out/callgrind.out.coremark-$iters)"
+
+# Compare with the recorded figure: more than 2% above it is a regression (exit status 1).
+baseline_file=benches/callgrind-baseline.txt
+if [ -f "$baseline_file" ]; then
+    baseline="$(tr -dc '0-9' <"$baseline_file")"
+    echo "recorded per-iteration Ir: $baseline ($baseline_file)"
+    if ((per_iter * 100 > baseline * 102)); then
+        echo "REGRESSION: more than 2% above the recorded figure" >&2
+        exit 1
+    elif ((per_iter * 100 < baseline * 98)); then
+        echo "improvement of more than 2%: record the new figure in $baseline_file"
+    else
+        echo "within 2% of the recorded figure"
+    fi
+fi

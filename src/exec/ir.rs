@@ -1366,6 +1366,8 @@ pub(crate) struct CompiledFunc {
     pub(crate) func_index: u32,
     /// The instructions.
     pub(crate) code: Box<[Instr]>,
+    /// The same, lowered to threaded code (one op per instruction, then a sentinel).
+    pub(crate) ops: Box<[super::threaded::Op]>,
     /// Slots taken by the parameters (`0..num_params`; two per `v128`).
     pub(crate) num_params: u32,
     /// Slots of parameters plus declared locals (zeroed on entry: `num_params..num_locals`).

@@ -6,6 +6,7 @@ pub(crate) mod ir;
 mod mem;
 mod num;
 mod simd;
+mod threaded;
 mod translate;
 
 pub(crate) use interp::{Stack, call_func};

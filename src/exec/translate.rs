@@ -180,9 +180,10 @@ pub(crate) fn translate_function(
     if t.code.len() > u32::MAX as usize / 2 {
         return Err(too_large());
     }
-    let compiled = CompiledFunc {
+    let mut compiled = CompiledFunc {
         func_index,
         code: t.code.into(),
+        ops: Box::new([]),
         num_params,
         num_locals,
         num_results,
@@ -190,6 +191,7 @@ pub(crate) fn translate_function(
         indirect_sites: t.sites.into(),
         consts: t.consts.into(),
     };
+    compiled.ops = super::threaded::lower(&compiled, module)?;
     Ok((compiled, validator.into_allocations()))
 }
 
