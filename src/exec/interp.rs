@@ -9,7 +9,7 @@ use super::ir::{CompiledFunc, Instr};
 use super::simd;
 use super::threaded::{Cx, Exit, Ip, Regs, resume, set_instance};
 use crate::error::{Error, Result, TrapCode};
-use crate::runtime::func::{Caller, FuncEntity};
+use crate::runtime::func::{Caller, FuncEntity, HostFunc};
 use crate::runtime::table::table_copy;
 use crate::store::{Store, StoreInner};
 
@@ -140,6 +140,9 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
     }
     let mut regs = Regs::new(code);
     let mut first = true;
+    // The host function called last (its index and a handle on it): a loop calling the
+    // same function does not touch the reference count on every call.
+    let mut last_host: Option<(u32, Arc<HostFunc<T>>)> = None;
     let error = loop {
         let mut cx = Cx {
             inner: &mut store.inner,
@@ -175,7 +178,10 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
                 let FuncEntity::Host { host, num_params, num_results, .. } = &store.inner.funcs[callee] else {
                     break Error::msg("internal error: host call of a wasm function");
                 };
-                let h = store.host_funcs[*host as usize].clone();
+                let h = match &last_host {
+                    Some((i, h)) if *i == *host => h,
+                    _ => &last_host.insert((*host, store.host_funcs[*host as usize].clone())).1,
+                };
                 let start = regs.base + b as usize;
                 let end = start + (*num_params).max(*num_results) as usize;
                 if let Err(e) = ensure_slots(&mut stack.slots, end, max_slots) {

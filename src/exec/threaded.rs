@@ -42,6 +42,7 @@ use crate::error::{Error, TrapCode};
 use crate::module::ModuleInner;
 use crate::runtime::func::FuncEntity;
 use crate::store::StoreInner;
+use std::cmp::Ordering::{Equal, Greater, Less};
 
 /// The instruction pointer.
 pub(crate) type Ip = *const Op;
@@ -50,8 +51,11 @@ type Sp = *mut u64;
 /// Base of memory 0 (dangling when its length is 0).
 type Mem = *mut u8;
 
-/// A handler: runs the op at `ip` and continues with the next one.
-pub(crate) type Handler = unsafe fn(Ip, Sp, Mem, usize, &mut Cx<'_>) -> Exit;
+/// A handler: runs the op at `ip` and continues with the next one. The last two arguments
+/// are the accumulators: after an op that ends by writing a slot, they hold that slot's
+/// value (its 64 bits, and the same bits as an `f64`), so the op after it may take the
+/// operand from a register instead of reading it back from the frame.
+pub(crate) type Handler = unsafe fn(Ip, Sp, Mem, usize, &mut Cx<'_>, u64, f64) -> Exit;
 
 /// One lowered instruction: its handler and its operands.
 #[derive(Clone, Copy)]
@@ -119,6 +123,10 @@ pub(crate) struct Regs {
     mem: Mem,
     #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
     len: usize,
+    #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
+    acc: u64,
+    #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
+    facc: f64,
 }
 
 impl Regs {
@@ -138,6 +146,8 @@ impl Regs {
             sp: std::ptr::null_mut(),
             mem: std::ptr::null_mut(),
             len: 0,
+            acc: 0,
+            facc: 0.0,
         }
     }
 }
@@ -176,20 +186,27 @@ pub(crate) fn resume(cx: &mut Cx<'_>) -> Exit {
     dispatch(ip, sp, mem, len, cx)
 }
 
+// The accumulators are only read by an op that directly follows the op that wrote them
+// (see `lower`), never after a re-entry, so they start out as zero.
+
 #[cfg(all(wasmguard_threaded, not(miri)))]
 fn dispatch(ip: Ip, sp: Sp, mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
     // SAFETY: the registers satisfy the module invariants (see the module docs).
-    unsafe { ((*ip).h)(ip, sp, mem, len, cx) }
+    unsafe { ((*ip).h)(ip, sp, mem, len, cx, 0, 0.0) }
 }
 
 #[cfg(not(all(wasmguard_threaded, not(miri))))]
 fn dispatch(mut ip: Ip, mut sp: Sp, mut mem: Mem, mut len: usize, cx: &mut Cx<'_>) -> Exit {
+    let (mut acc, mut facc) = (0, 0.0);
     loop {
         #[cfg(test)]
         dump::hit(cx.regs.code, ip);
         // SAFETY: the registers satisfy the module invariants (see the module docs).
-        match unsafe { ((*ip).h)(ip, sp, mem, len, cx) } {
-            Exit::Continue => (ip, sp, mem, len) = (cx.regs.ip, cx.regs.sp, cx.regs.mem, cx.regs.len),
+        match unsafe { ((*ip).h)(ip, sp, mem, len, cx, acc, facc) } {
+            Exit::Continue => {
+                (ip, sp, mem, len) = (cx.regs.ip, cx.regs.sp, cx.regs.mem, cx.regs.len);
+                (acc, facc) = (cx.regs.acc, cx.regs.facc);
+            }
             exit => return exit,
         }
     }
@@ -198,12 +215,12 @@ fn dispatch(mut ip: Ip, mut sp: Sp, mut mem: Mem, mut len: usize, cx: &mut Cx<'_
 /// Continues with the op at `$ip`: a tail call in threaded builds, a return to the loop in
 /// the others.
 macro_rules! next {
-    ($ip:expr, $sp:expr, $mem:expr, $len:expr, $cx:expr) => {{
+    ($ip:expr, $sp:expr, $mem:expr, $len:expr, $cx:expr, $acc:expr, $facc:expr) => {{
         let ip: Ip = $ip;
         #[cfg(all(wasmguard_threaded, not(miri)))]
         {
             // SAFETY: `ip` is an op of the running function (module invariants).
-            return unsafe { ((*ip).h)(ip, $sp, $mem, $len, $cx) };
+            return unsafe { ((*ip).h)(ip, $sp, $mem, $len, $cx, $acc, $facc) };
         }
         #[cfg(not(all(wasmguard_threaded, not(miri))))]
         {
@@ -212,6 +229,8 @@ macro_rules! next {
             cx.regs.sp = $sp;
             cx.regs.mem = $mem;
             cx.regs.len = $len;
+            cx.regs.acc = $acc;
+            cx.regs.facc = $facc;
             return Exit::Continue;
         }
     }};
@@ -222,15 +241,15 @@ macro_rules! next {
 /// predictor use the outcome, where one jump to a selected target would not. The markers
 /// keep LLVM from merging the two jumps back into one.
 macro_rules! branch {
-    ($cond:expr, $taken:expr, $not_taken:expr, $sp:expr, $mem:expr, $len:expr, $cx:expr) => {{
+    ($cond:expr, $taken:expr, $not_taken:expr, $sp:expr, $mem:expr, $len:expr, $cx:expr, $acc:expr, $facc:expr) => {{
         if $cond {
             let ip: Ip = $taken;
             marker!("/* taken */");
-            next!(ip, $sp, $mem, $len, $cx)
+            next!(ip, $sp, $mem, $len, $cx, $acc, $facc)
         } else {
             let ip: Ip = $not_taken;
             marker!("/* not taken */");
-            next!(ip, $sp, $mem, $len, $cx)
+            next!(ip, $sp, $mem, $len, $cx, $acc, $facc)
         }
     }};
 }
@@ -256,6 +275,11 @@ macro_rules! marker {
 trait SlotVal: Copy {
     fn get(x: u64) -> Self;
     fn put(self) -> u64;
+    /// The value from the accumulators (`acc` holds the slot's bits, `facc` them as an `f64`).
+    #[inline(always)]
+    fn from_acc(acc: u64, _facc: f64) -> Self {
+        Self::get(acc)
+    }
 }
 
 impl SlotVal for u32 {
@@ -322,6 +346,10 @@ impl SlotVal for f64 {
     fn put(self) -> u64 {
         self.to_bits()
     }
+    #[inline(always)]
+    fn from_acc(_acc: u64, facc: f64) -> Self {
+        facc
+    }
 }
 
 impl SlotVal for bool {
@@ -343,13 +371,33 @@ macro_rules! get {
     };
 }
 
-/// Writes `$v` to slot `$s` of the frame.
+/// Writes `$v` to slot `$s` of the frame and to the accumulators.
 macro_rules! set {
-    ($sp:expr, $s:expr, $v:expr) => {{
+    ($sp:expr, $acc:ident, $facc:ident, $s:expr, $v:expr) => {{
         let v = SlotVal::put($v);
         // SAFETY: slot operands are below `frame_slots` (checked by `lower`).
         unsafe { *$sp.add($s as usize) = v };
+        $acc = v;
+        $facc = f64::from_bits(v);
     }};
+}
+
+/// Operand `$s` as a `$t`: from the accumulators if bit `$bit` of the handler's variant
+/// `$m` is set (`lower` chooses that variant only where they hold slot `$s`), else from
+/// the slot.
+macro_rules! arg {
+    ($m:ident & $bit:literal, $sp:expr, $acc:ident, $facc:ident, $s:expr, $t:ty) => {
+        if $m & $bit != 0 {
+            debug_assert!(
+                get!($sp, $s, u64) == $acc && $facc.to_bits() == $acc,
+                "accumulator does not hold slot {}",
+                $s
+            );
+            <$t as SlotVal>::from_acc($acc, $facc)
+        } else {
+            get!($sp, $s, $t)
+        }
+    };
 }
 
 /// The op at `ip`.
@@ -368,41 +416,69 @@ macro_rules! step {
     };
 }
 
-/// Defines handlers `fn(ip, sp, mem, len, cx)` from bodies that end by continuing.
+/// Defines handlers `fn(ip, sp, mem, len, cx, acc, facc)` from bodies that end by
+/// continuing.
 macro_rules! handlers {
-    ($( $(#[$attr:meta])* $name:ident($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident) $body:block )*) => {
+    ($( $(#[$attr:meta])* $name:ident($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
         $(
             $(#[$attr])*
-            #[allow(unused_variables, clippy::unnecessary_cast)]
-            unsafe fn $name($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>) -> Exit $body
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
+            unsafe fn $name($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
         )*
     };
 }
 
-/// `dst = f(a, b)` handlers.
+/// Defines handler families: a handler generic over its variant `M` (bit 0: the operand
+/// in field `r0` comes from the accumulators, bit 1: the one in `r1`), and a [`Fam`]
+/// constant `NAME` with the variants and what `lower` needs to know about them: the
+/// operand fields `[r0, r1]`, and after `->` the field of the slot it writes last on every
+/// path that continues (`-` if none).
+macro_rules! family {
+    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
+        $(
+            $(#[$attr])*
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
+            unsafe fn $name<const $m: u8>($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
+            const $fam: Fam = family!(@fam $name [$($r),*] $out);
+        )*
+    };
+    (@fam $name:ident [] $out:tt) => {
+        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out) }
+    };
+    (@fam $name:ident [$r0:ident] $out:tt) => {
+        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out) }
+    };
+    (@fam $name:ident [$r0:ident, $r1:ident] $out:tt) => {
+        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out) }
+    };
+    (@out -) => { Field::None };
+    (@out $f:ident) => { Field::$f };
+}
+
+/// `dst = f(a, b)` handlers (variants: `a` and `b` from the accumulators).
 macro_rules! binary {
-    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [B, C] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let $x = get!(sp, op.b, $t);
-                let $y = get!(sp, op.c, $t);
-                set!(sp, op.a, $e);
-                next!(step!(ip, 1), sp, mem, len, cx)
+                let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
+                let $y = arg!(M & 2, sp, acc, facc, op.c, $t);
+                set!(sp, acc, facc, op.a, $e);
+                next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
 }
 
-/// `dst = f(src)` handlers.
+/// `dst = f(src)` handlers (variant: `src` from the accumulators).
 macro_rules! unary {
-    ($( $name:ident: $t:ty => |$x:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let $x = get!(sp, op.b, $t);
-                set!(sp, op.a, $e);
-                next!(step!(ip, 1), sp, mem, len, cx)
+                let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
+                set!(sp, acc, facc, op.a, $e);
+                next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
@@ -410,18 +486,18 @@ macro_rules! unary {
 
 /// `dst = f(a, b)?` handlers for operations that can trap.
 macro_rules! binary_trap {
-    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let $y = get!(sp, op.c, $t);
                 let r: Result<_, TrapCode> = $e;
                 match r {
-                    Ok(v) => set!(sp, op.a, v),
+                    Ok(v) => set!(sp, acc, facc, op.a, v),
                     Err(code) => return Exit::Trap(code),
                 }
-                next!(step!(ip, 1), sp, mem, len, cx)
+                next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
@@ -429,17 +505,17 @@ macro_rules! binary_trap {
 
 /// `dst = f(src)?` handlers for conversions that can trap.
 macro_rules! unary_trap {
-    ($( $name:ident: $t:ty => |$x:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let r: Result<_, TrapCode> = $e;
                 match r {
-                    Ok(v) => set!(sp, op.a, v),
+                    Ok(v) => set!(sp, acc, facc, op.a, v),
                     Err(code) => return Exit::Trap(code),
                 }
-                next!(step!(ip, 1), sp, mem, len, cx)
+                next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
@@ -449,77 +525,130 @@ macro_rules! unary_trap {
 /// (`d` skips the covered instructions, or goes straight on to where a jump after them
 /// leads).
 macro_rules! branch_cmp {
-    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [A, B] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let $x = get!(sp, op.a, $t);
-                let $y = get!(sp, op.b, $t);
-                branch!($e, step!(ip, op.c as i32), step!(ip, op.d as i32), sp, mem, len, cx)
+                let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
+                let $y = arg!(M & 2, sp, acc, facc, op.b, $t);
+                branch!($e, step!(ip, op.c as i32), step!(ip, op.d as i32), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
 }
 
-/// Loads from memory 0: `dst = f(mem[addr + offset..][..N])`.
+/// The effective address of a memory-0 access and how many ops the handler covers, by
+/// addressing mode (the address is in field `b` and on; bit 0 of `M` takes slot `b` from
+/// the accumulators, bit 1 slot `c`):
+/// `plain`: slot `b` + offset `c`; `add`: (slot `b` + slot `c`) + offset `d`, covering the
+/// add; `imm`: (slot `b` + `c`) + offset `d`, covering the add; `k`: `c` + offset `d`,
+/// covering the constant. The 32-bit address wraps, the offset is added without wrapping.
+macro_rules! ea {
+    (plain, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        (u64::from(arg!($m & 1, $sp, $acc, $facc, $op.b, u32)) + u64::from($op.c), 1)
+    };
+    (add, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        (
+            u64::from(arg!($m & 1, $sp, $acc, $facc, $op.b, u32).wrapping_add(arg!(
+                $m & 2,
+                $sp,
+                $acc,
+                $facc,
+                $op.c,
+                u32
+            ))) + u64::from($op.d),
+            2,
+        )
+    };
+    (imm, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        (u64::from(arg!($m & 1, $sp, $acc, $facc, $op.b, u32).wrapping_add($op.c)) + u64::from($op.d), 2)
+    };
+    (k, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        (u64::from($op.c) + u64::from($op.d), 2)
+    };
+}
+
+/// Loads from memory 0: `slot a = f(mem[ea..][..N])`, `ea` by addressing mode ([`ea!`]).
 macro_rules! load {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($mode:ident $reads:tt: $( $name:ident / $fam:ident: $n:literal => |$b:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam $reads -> A <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let ea = u64::from(get!(sp, op.b, u32)) + u64::from(op.c);
+                let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
                     return Exit::Trap(TrapCode::MemoryOutOfBounds);
                 }
                 // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
                 let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 1), sp, mem, len, cx)
+                set!(sp, acc, facc, op.a, $e);
+                next!(step!(ip, covers), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
 }
 
-/// Stores to memory 0: `mem[addr + offset..][..N] = f(val)`.
+/// Stores to memory 0: `mem[ea..][..N] = value`, `ea` by addressing mode ([`ea!`]), the
+/// value in slot `a` (`slot`; bit `$v` of `M` takes it from the accumulators, none if 0)
+/// or `a` itself (`k`, an immediate; covers its constant too).
 macro_rules! store {
-    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($mode:ident, $val:ident $v:literal $reads:tt: $( $name:ident / $fam:ident: $n:literal; )*) => {
+        family! { $(
+            $name / $fam $reads -> - <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let ea = u64::from(get!(sp, op.a, u32)) + u64::from(op.c);
+                let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
                     return Exit::Trap(TrapCode::MemoryOutOfBounds);
                 }
-                let $v = get!(sp, op.b, u64);
-                let bytes: [u8; $n] = $e;
+                let (value, covers) = store!(@value $val $v, M, op, sp, acc, facc, covers);
+                let bytes = value.to_le_bytes();
                 // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
-                next!(step!(ip, 1), sp, mem, len, cx)
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
+                next!(step!(ip, covers), sp, mem, len, cx, acc, facc)
             }
         )* }
+    };
+    (@value slot $v:literal, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident, $covers:ident) => {
+        (arg!($m & $v, $sp, $acc, $facc, $op.a, u64), $covers)
+    };
+    (@value k $v:literal, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident, $covers:ident) => {
+        (u64::from($op.a), $covers + 1)
     };
 }
 
 // ---- control ----
 
+family! {
+    br_if_nez / BR_IF_NEZ [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let cond = arg!(M & 1, sp, acc, facc, op.a, u32) != 0;
+        branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
+    }
+
+    br_if_eqz / BR_IF_EQZ [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let cond = arg!(M & 1, sp, acc, facc, op.a, u32) == 0;
+        branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
+    }
+}
+
 handlers! {
-    unreachable(ip, sp, mem, len, cx) {
+    unreachable(ip, sp, mem, len, cx, acc, facc) {
         Exit::Trap(TrapCode::UnreachableCodeReached)
     }
 
     /// Ends every op array; never reached by valid code.
-    sentinel(ip, sp, mem, len, cx) {
+    sentinel(ip, sp, mem, len, cx, acc, facc) {
         cx.regs.error = Some(Error::msg("internal error: execution ran past the end of a function"));
         Exit::Error
     }
 
     /// The immediates of the previous op; never executed.
-    extra(ip, sp, mem, len, cx) {
+    extra(ip, sp, mem, len, cx, acc, facc) {
         cx.regs.error = Some(Error::msg("internal error: executed an immediate"));
         Exit::Error
     }
 
-    consume_fuel(ip, sp, mem, len, cx) {
+    consume_fuel(ip, sp, mem, len, cx, acc, facc) {
         let amount = u64::from(op!(ip).a);
         let fuel = &mut cx.inner.fuel;
         if *fuel < amount {
@@ -527,49 +656,39 @@ handlers! {
             return Exit::Trap(TrapCode::OutOfFuel);
         }
         *fuel -= amount;
-        next!(step!(ip, 1), sp, mem, len, cx)
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    br(ip, sp, mem, len, cx) {
+    br(ip, sp, mem, len, cx, acc, facc) {
         let rel = op!(ip).a as i32;
-        next!(step!(ip, rel), sp, mem, len, cx)
+        next!(step!(ip, rel), sp, mem, len, cx, acc, facc)
     }
 
-    br_if_nez(ip, sp, mem, len, cx) {
-        let op = op!(ip);
-        branch!(get!(sp, op.a, u32) != 0, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx)
-    }
-
-    br_if_eqz(ip, sp, mem, len, cx) {
-        let op = op!(ip);
-        branch!(get!(sp, op.a, u32) == 0, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx)
-    }
-
-    br_table(ip, sp, mem, len, cx) {
+    br_table(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let i = get!(sp, op.a, u32).min(op.b);
         // Straight to the target of the chosen arm (a `Br`, checked by `lower`).
         let arm = step!(ip, 1 + i as usize);
         let rel = op!(arm).a as i32;
-        next!(step!(arm, rel), sp, mem, len, cx)
+        next!(step!(arm, rel), sp, mem, len, cx, acc, facc)
     }
 
-    ret(ip, sp, mem, len, cx) {
+    ret(ip, sp, mem, len, cx, acc, facc) {
         // SAFETY: forwarded registers.
         unsafe { leave(mem, len, cx) }
     }
 
     /// `slot 0 = src` and return (a single result moved into place).
-    copy_ret(ip, sp, mem, len, cx) {
+    copy_ret(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, get!(sp, op.b, u64));
+        set!(sp, acc, facc, op.a, get!(sp, op.b, u64));
         // SAFETY: forwarded registers.
         unsafe { leave(mem, len, cx) }
     }
 
     /// A call of a function of the same module: `a` is its index among the module's
     /// defined functions, `b` the slot where its frame starts.
-    call_internal(ip, sp, mem, len, cx) {
+    call_internal(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         if op.a as usize >= cx.regs.module_len {
             return internal(cx, "call of an unknown function");
@@ -582,7 +701,7 @@ handlers! {
     }
 
     /// A call of any function (an import): `a` is its index in the instance.
-    call(ip, sp, mem, len, cx) {
+    call(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let inst = &cx.inner.instances[cx.regs.instance as usize];
         let Some(&callee) = inst.funcs.get(op.a as usize) else {
@@ -592,7 +711,7 @@ handlers! {
         unsafe { enter(ip, mem, len, cx, callee as usize, op.b) }
     }
 
-    call_indirect(ip, sp, mem, len, cx) {
+    call_indirect(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         // SAFETY: `regs.code` is the running function (module invariants).
         let code = unsafe { &*cx.regs.code };
@@ -647,7 +766,7 @@ unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
     // SAFETY: the caller's frame was inside the stack when it made the call, and the
     // stack has not shrunk since.
     let sp = unsafe { cx.slots.as_mut_ptr().add(f.base) };
-    next!(f.ip, sp, mem, len, cx)
+    next!(f.ip, sp, mem, len, cx, 0, 0.0)
 }
 
 /// Makes `instance` the running instance (its memory 0 and its module's functions).
@@ -735,60 +854,62 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
         set_instance(cx, inst);
         (mem, len) = mem_view(cx.inner, cx.regs.mem0);
     }
-    next!(c.ops.as_ptr(), new_sp, mem, len, cx)
+    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
 }
 
 // ---- slots, globals, memory 0 ----
 
-handlers! {
-    copy(ip, sp, mem, len, cx) {
+family! {
+    copy / COPY [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, get!(sp, op.b, u64));
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u64));
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    const32(ip, sp, mem, len, cx) {
+    const32 / CONST32 [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, op.b);
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, op.b);
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    const64(ip, sp, mem, len, cx) {
+    const64 / CONST64 [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, u64::from(op.b) | (u64::from(op.c) << 32));
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, u64::from(op.b) | (u64::from(op.c) << 32));
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    select(ip, sp, mem, len, cx) {
-        let op = op!(ip);
-        if get!(sp, op.c, u32) == 0 {
-            set!(sp, op.a, get!(sp, op.b, u64));
-        }
-        next!(step!(ip, 1), sp, mem, len, cx)
-    }
-
-    global_get(ip, sp, mem, len, cx) {
+    global_get / GLOBAL_GET [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
-        set!(sp, op.a, cx.inner.globals[g as usize].value);
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, cx.inner.globals[g as usize].value);
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+}
+
+handlers! {
+    select(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        if get!(sp, op.c, u32) == 0 {
+            set!(sp, acc, facc, op.a, get!(sp, op.b, u64));
+        }
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    global_set(ip, sp, mem, len, cx) {
+    global_set(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
         cx.inner.globals[g as usize].value = get!(sp, op.a, u64);
-        next!(step!(ip, 1), sp, mem, len, cx)
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    memory_size(ip, sp, mem, len, cx) {
+    memory_size(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let pages = cx.inner.memories.get(cx.regs.mem0).map_or(0, |m| m.size_pages());
-        set!(sp, op.a, pages);
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, pages);
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    memory_grow(ip, sp, mem, len, cx) {
+    memory_grow(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let delta = u64::from(get!(sp, op.b, u32));
         let limits = cx.inner.limits;
@@ -796,27 +917,27 @@ handlers! {
             Some(m) => m.grow(delta, &limits),
             None => return internal(cx, "memory.grow without a memory"),
         };
-        set!(sp, op.a, old.map_or(u32::MAX, |o| o as u32));
+        set!(sp, acc, facc, op.a, old.map_or(u32::MAX, |o| o as u32));
         let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
-        next!(step!(ip, 1), sp, mem, len, cx)
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    ref_func(ip, sp, mem, len, cx) {
+    ref_func(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let f = cx.inner.instances[cx.regs.instance as usize].funcs[op.b as usize];
-        set!(sp, op.a, u64::from(f) + 1);
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, u64::from(f) + 1);
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
     /// Any instruction without a handler of its own, run by [`exec_slow`].
-    slow(ip, sp, mem, len, cx) {
+    slow(ip, sp, mem, len, cx, acc, facc) {
         // SAFETY: forwarded registers.
         let next = unsafe { run_slow(ip, sp, cx) };
         if next.is_null() {
             return Exit::Error;
         }
         let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
-        next!(next, sp, mem, len, cx)
+        next!(next, sp, mem, len, cx, acc, facc)
     }
 }
 
@@ -850,222 +971,291 @@ unsafe fn run_slow(ip: Ip, sp: Sp, cx: &mut Cx<'_>) -> Ip {
     }
 }
 
-load! {
-    i32_load: 4 => |b| u32::from_le_bytes(b);
-    i64_load: 8 => |b| u64::from_le_bytes(b);
-    i32_load8_s: 1 => |b| b[0] as i8 as i32;
-    i32_load8_u: 1 => |b| u32::from(b[0]);
-    i32_load16_s: 2 => |b| i16::from_le_bytes(b) as i32;
-    i32_load16_u: 2 => |b| u32::from(u16::from_le_bytes(b));
-    i64_load8_s: 1 => |b| b[0] as i8 as i64;
-    i64_load8_u: 1 => |b| u64::from(b[0]);
-    i64_load16_s: 2 => |b| i16::from_le_bytes(b) as i64;
-    i64_load16_u: 2 => |b| u64::from(u16::from_le_bytes(b));
-    i64_load32_s: 4 => |b| i32::from_le_bytes(b) as i64;
-    i64_load32_u: 4 => |b| u64::from(u32::from_le_bytes(b));
+load! { plain [B]:
+    i32_load / I32_LOAD: 4 => |b| u32::from_le_bytes(b);
+    i64_load / I64_LOAD: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s / I32_LOAD8_S: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u / I32_LOAD8_U: 1 => |b| u32::from(b[0]);
+    i32_load16_s / I32_LOAD16_S: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u / I32_LOAD16_U: 2 => |b| u32::from(u16::from_le_bytes(b));
+    i64_load8_s / I64_LOAD8_S: 1 => |b| b[0] as i8 as i64;
+    i64_load8_u / I64_LOAD8_U: 1 => |b| u64::from(b[0]);
+    i64_load16_s / I64_LOAD16_S: 2 => |b| i16::from_le_bytes(b) as i64;
+    i64_load16_u / I64_LOAD16_U: 2 => |b| u64::from(u16::from_le_bytes(b));
+    i64_load32_s / I64_LOAD32_S: 4 => |b| i32::from_le_bytes(b) as i64;
+    i64_load32_u / I64_LOAD32_U: 4 => |b| u64::from(u32::from_le_bytes(b));
 }
 
-store! {
-    i32_store: 4 => |v| (v as u32).to_le_bytes();
-    i64_store: 8 => |v| v.to_le_bytes();
-    store8: 1 => |v| [v as u8];
-    store16: 2 => |v| (v as u16).to_le_bytes();
+load! { add [B, C]:
+    i32_load_add / I32_LOAD_ADD: 4 => |b| u32::from_le_bytes(b);
+    i64_load_add / I64_LOAD_ADD: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s_add / I32_LOAD8_S_ADD: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u_add / I32_LOAD8_U_ADD: 1 => |b| u32::from(b[0]);
+    i32_load16_s_add / I32_LOAD16_S_ADD: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_add / I32_LOAD16_U_ADD: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+load! { imm [B]:
+    i32_load_imm / I32_LOAD_IMM: 4 => |b| u32::from_le_bytes(b);
+    i64_load_imm / I64_LOAD_IMM: 8 => |b| u64::from_le_bytes(b);
+    i32_load8_s_imm / I32_LOAD8_S_IMM: 1 => |b| b[0] as i8 as i32;
+    i32_load8_u_imm / I32_LOAD8_U_IMM: 1 => |b| u32::from(b[0]);
+    i32_load16_s_imm / I32_LOAD16_S_IMM: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_imm / I32_LOAD16_U_IMM: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+load! { k []:
+    i32_load_k / I32_LOAD_K: 4 => |b| u32::from_le_bytes(b);
+    i64_load_k / I64_LOAD_K: 8 => |b| u64::from_le_bytes(b);
+}
+
+store! { plain, slot 2 [B, A]:
+    store8 / STORE8: 1;
+    store16 / STORE16: 2;
+    i32_store / I32_STORE: 4;
+    i64_store / I64_STORE: 8;
+}
+
+store! { add, slot 0 [B, C]:
+    store8_add / STORE8_ADD: 1;
+    store16_add / STORE16_ADD: 2;
+    i32_store_add / I32_STORE_ADD: 4;
+    i64_store_add / I64_STORE_ADD: 8;
+}
+
+store! { imm, slot 2 [B, A]:
+    i32_store_imm / I32_STORE_IMM: 4;
+    i64_store_imm / I64_STORE_IMM: 8;
+}
+
+store! { plain, k 0 [B]:
+    store8_k / STORE8_K: 1;
+    store16_k / STORE16_K: 2;
+    store32_k / STORE32_K: 4;
+    store64_k / STORE64_K: 8;
+}
+
+store! { add, k 0 [B, C]:
+    store8_add_k / STORE8_ADD_K: 1;
+    store16_add_k / STORE16_ADD_K: 2;
+    store32_add_k / STORE32_ADD_K: 4;
+    store64_add_k / STORE64_ADD_K: 8;
 }
 
 // ---- numeric ----
 
 binary! {
-    i32_eq: u32 => |x, y| x == y;
-    i32_ne: u32 => |x, y| x != y;
-    i32_lt_s: i32 => |x, y| x < y;
-    i32_lt_u: u32 => |x, y| x < y;
-    i32_gt_s: i32 => |x, y| x > y;
-    i32_gt_u: u32 => |x, y| x > y;
-    i32_le_s: i32 => |x, y| x <= y;
-    i32_le_u: u32 => |x, y| x <= y;
-    i32_ge_s: i32 => |x, y| x >= y;
-    i32_ge_u: u32 => |x, y| x >= y;
-    i32_add: u32 => |x, y| x.wrapping_add(y);
-    i32_sub: u32 => |x, y| x.wrapping_sub(y);
-    i32_mul: u32 => |x, y| x.wrapping_mul(y);
-    i32_and: u32 => |x, y| x & y;
-    i32_or: u32 => |x, y| x | y;
-    i32_xor: u32 => |x, y| x ^ y;
-    i32_shl: u32 => |x, y| x.wrapping_shl(y);
-    i32_shr_s: i32 => |x, y| x.wrapping_shr(y as u32);
-    i32_shr_u: u32 => |x, y| x.wrapping_shr(y);
-    i32_rotl: u32 => |x, y| x.rotate_left(y % 32);
-    i32_rotr: u32 => |x, y| x.rotate_right(y % 32);
+    i32_eq / I32_EQ: u32 => |x, y| x == y;
+    i32_ne / I32_NE: u32 => |x, y| x != y;
+    i32_lt_s / I32_LT_S: i32 => |x, y| x < y;
+    i32_lt_u / I32_LT_U: u32 => |x, y| x < y;
+    i32_gt_s / I32_GT_S: i32 => |x, y| x > y;
+    i32_gt_u / I32_GT_U: u32 => |x, y| x > y;
+    i32_le_s / I32_LE_S: i32 => |x, y| x <= y;
+    i32_le_u / I32_LE_U: u32 => |x, y| x <= y;
+    i32_ge_s / I32_GE_S: i32 => |x, y| x >= y;
+    i32_ge_u / I32_GE_U: u32 => |x, y| x >= y;
+    i32_add / I32_ADD: u32 => |x, y| x.wrapping_add(y);
+    i32_sub / I32_SUB: u32 => |x, y| x.wrapping_sub(y);
+    i32_mul / I32_MUL: u32 => |x, y| x.wrapping_mul(y);
+    i32_and / I32_AND: u32 => |x, y| x & y;
+    i32_or / I32_OR: u32 => |x, y| x | y;
+    i32_xor / I32_XOR: u32 => |x, y| x ^ y;
+    i32_shl / I32_SHL: u32 => |x, y| x.wrapping_shl(y);
+    i32_shr_s / I32_SHR_S: i32 => |x, y| x.wrapping_shr(y as u32);
+    i32_shr_u / I32_SHR_U: u32 => |x, y| x.wrapping_shr(y);
+    i32_rotl / I32_ROTL: u32 => |x, y| x.rotate_left(y % 32);
+    i32_rotr / I32_ROTR: u32 => |x, y| x.rotate_right(y % 32);
 
-    i64_eq: u64 => |x, y| x == y;
-    i64_ne: u64 => |x, y| x != y;
-    i64_lt_s: i64 => |x, y| x < y;
-    i64_lt_u: u64 => |x, y| x < y;
-    i64_gt_s: i64 => |x, y| x > y;
-    i64_gt_u: u64 => |x, y| x > y;
-    i64_le_s: i64 => |x, y| x <= y;
-    i64_le_u: u64 => |x, y| x <= y;
-    i64_ge_s: i64 => |x, y| x >= y;
-    i64_ge_u: u64 => |x, y| x >= y;
-    i64_add: u64 => |x, y| x.wrapping_add(y);
-    i64_sub: u64 => |x, y| x.wrapping_sub(y);
-    i64_mul: u64 => |x, y| x.wrapping_mul(y);
-    i64_and: u64 => |x, y| x & y;
-    i64_or: u64 => |x, y| x | y;
-    i64_xor: u64 => |x, y| x ^ y;
-    i64_shl: u64 => |x, y| x.wrapping_shl(y as u32);
-    i64_shr_s: i64 => |x, y| x.wrapping_shr(y as u32);
-    i64_shr_u: u64 => |x, y| x.wrapping_shr(y as u32);
-    i64_rotl: u64 => |x, y| x.rotate_left((y % 64) as u32);
-    i64_rotr: u64 => |x, y| x.rotate_right((y % 64) as u32);
+    i64_eq / I64_EQ: u64 => |x, y| x == y;
+    i64_ne / I64_NE: u64 => |x, y| x != y;
+    i64_lt_s / I64_LT_S: i64 => |x, y| x < y;
+    i64_lt_u / I64_LT_U: u64 => |x, y| x < y;
+    i64_gt_s / I64_GT_S: i64 => |x, y| x > y;
+    i64_gt_u / I64_GT_U: u64 => |x, y| x > y;
+    i64_le_s / I64_LE_S: i64 => |x, y| x <= y;
+    i64_le_u / I64_LE_U: u64 => |x, y| x <= y;
+    i64_ge_s / I64_GE_S: i64 => |x, y| x >= y;
+    i64_ge_u / I64_GE_U: u64 => |x, y| x >= y;
+    i64_add / I64_ADD: u64 => |x, y| x.wrapping_add(y);
+    i64_sub / I64_SUB: u64 => |x, y| x.wrapping_sub(y);
+    i64_mul / I64_MUL: u64 => |x, y| x.wrapping_mul(y);
+    i64_and / I64_AND: u64 => |x, y| x & y;
+    i64_or / I64_OR: u64 => |x, y| x | y;
+    i64_xor / I64_XOR: u64 => |x, y| x ^ y;
+    i64_shl / I64_SHL: u64 => |x, y| x.wrapping_shl(y as u32);
+    i64_shr_s / I64_SHR_S: i64 => |x, y| x.wrapping_shr(y as u32);
+    i64_shr_u / I64_SHR_U: u64 => |x, y| x.wrapping_shr(y as u32);
+    i64_rotl / I64_ROTL: u64 => |x, y| x.rotate_left((y % 64) as u32);
+    i64_rotr / I64_ROTR: u64 => |x, y| x.rotate_right((y % 64) as u32);
 
-    f32_eq: f32 => |x, y| x == y;
-    f32_ne: f32 => |x, y| x != y;
-    f32_lt: f32 => |x, y| x < y;
-    f32_gt: f32 => |x, y| x > y;
-    f32_le: f32 => |x, y| x <= y;
-    f32_ge: f32 => |x, y| x >= y;
-    f32_add: f32 => |x, y| x + y;
-    f32_sub: f32 => |x, y| x - y;
-    f32_mul: f32 => |x, y| x * y;
-    f32_div: f32 => |x, y| x / y;
-    f32_min: f32 => |x, y| num::f32_min(x, y);
-    f32_max: f32 => |x, y| num::f32_max(x, y);
-    f32_copysign: u32 => |x, y| (x & !num::F32_SIGN) | (y & num::F32_SIGN);
+    f32_eq / F32_EQ: f32 => |x, y| x == y;
+    f32_ne / F32_NE: f32 => |x, y| x != y;
+    f32_lt / F32_LT: f32 => |x, y| x < y;
+    f32_gt / F32_GT: f32 => |x, y| x > y;
+    f32_le / F32_LE: f32 => |x, y| x <= y;
+    f32_ge / F32_GE: f32 => |x, y| x >= y;
+    f32_add / F32_ADD: f32 => |x, y| x + y;
+    f32_sub / F32_SUB: f32 => |x, y| x - y;
+    f32_mul / F32_MUL: f32 => |x, y| x * y;
+    f32_div / F32_DIV: f32 => |x, y| x / y;
+    f32_min / F32_MIN: f32 => |x, y| num::f32_min(x, y);
+    f32_max / F32_MAX: f32 => |x, y| num::f32_max(x, y);
+    f32_copysign / F32_COPYSIGN: u32 => |x, y| (x & !num::F32_SIGN) | (y & num::F32_SIGN);
 
-    f64_eq: f64 => |x, y| x == y;
-    f64_ne: f64 => |x, y| x != y;
-    f64_lt: f64 => |x, y| x < y;
-    f64_gt: f64 => |x, y| x > y;
-    f64_le: f64 => |x, y| x <= y;
-    f64_ge: f64 => |x, y| x >= y;
-    f64_add: f64 => |x, y| x + y;
-    f64_sub: f64 => |x, y| x - y;
-    f64_mul: f64 => |x, y| x * y;
-    f64_div: f64 => |x, y| x / y;
-    f64_min: f64 => |x, y| num::f64_min(x, y);
-    f64_max: f64 => |x, y| num::f64_max(x, y);
-    f64_copysign: u64 => |x, y| (x & !num::F64_SIGN) | (y & num::F64_SIGN);
+    f64_eq / F64_EQ: f64 => |x, y| x == y;
+    f64_ne / F64_NE: f64 => |x, y| x != y;
+    f64_lt / F64_LT: f64 => |x, y| x < y;
+    f64_gt / F64_GT: f64 => |x, y| x > y;
+    f64_le / F64_LE: f64 => |x, y| x <= y;
+    f64_ge / F64_GE: f64 => |x, y| x >= y;
+    f64_add / F64_ADD: f64 => |x, y| x + y;
+    f64_sub / F64_SUB: f64 => |x, y| x - y;
+    f64_mul / F64_MUL: f64 => |x, y| x * y;
+    f64_div / F64_DIV: f64 => |x, y| x / y;
+    f64_min / F64_MIN: f64 => |x, y| num::f64_min(x, y);
+    f64_max / F64_MAX: f64 => |x, y| num::f64_max(x, y);
+    f64_copysign / F64_COPYSIGN: u64 => |x, y| (x & !num::F64_SIGN) | (y & num::F64_SIGN);
 }
 
 binary_trap! {
-    i32_div_s: i32 => |x, y| match (x, y) {
+    i32_div_s / I32_DIV_S: i32 => |x, y| match (x, y) {
         (_, 0) => Err(TrapCode::IntegerDivisionByZero),
         (i32::MIN, -1) => Err(TrapCode::IntegerOverflow),
         _ => Ok(x / y),
     };
-    i32_div_u: u32 => |x, y| x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero);
-    i32_rem_s: i32 => |x, y| if y == 0 { Err(TrapCode::IntegerDivisionByZero) } else { Ok(x.wrapping_rem(y)) };
-    i32_rem_u: u32 => |x, y| x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero);
-    i64_div_s: i64 => |x, y| match (x, y) {
+    i32_div_u / I32_DIV_U: u32 => |x, y| x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero);
+    i32_rem_s / I32_REM_S: i32 => |x, y| if y == 0 { Err(TrapCode::IntegerDivisionByZero) } else { Ok(x.wrapping_rem(y)) };
+    i32_rem_u / I32_REM_U: u32 => |x, y| x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero);
+    i64_div_s / I64_DIV_S: i64 => |x, y| match (x, y) {
         (_, 0) => Err(TrapCode::IntegerDivisionByZero),
         (i64::MIN, -1) => Err(TrapCode::IntegerOverflow),
         _ => Ok(x / y),
     };
-    i64_div_u: u64 => |x, y| x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero);
-    i64_rem_s: i64 => |x, y| if y == 0 { Err(TrapCode::IntegerDivisionByZero) } else { Ok(x.wrapping_rem(y)) };
-    i64_rem_u: u64 => |x, y| x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero);
+    i64_div_u / I64_DIV_U: u64 => |x, y| x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero);
+    i64_rem_s / I64_REM_S: i64 => |x, y| if y == 0 { Err(TrapCode::IntegerDivisionByZero) } else { Ok(x.wrapping_rem(y)) };
+    i64_rem_u / I64_REM_U: u64 => |x, y| x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero);
 }
 
 unary! {
-    i32_eqz: u32 => |x| x == 0;
-    i32_clz: u32 => |x| x.leading_zeros();
-    i32_ctz: u32 => |x| x.trailing_zeros();
-    i32_popcnt: u32 => |x| x.count_ones();
-    i64_eqz: u64 => |x| x == 0;
-    i64_clz: u64 => |x| u64::from(x.leading_zeros());
-    i64_ctz: u64 => |x| u64::from(x.trailing_zeros());
-    i64_popcnt: u64 => |x| u64::from(x.count_ones());
-    ref_is_null: u64 => |x| x == 0;
+    i32_eqz / I32_EQZ: u32 => |x| x == 0;
+    i32_clz / I32_CLZ: u32 => |x| x.leading_zeros();
+    i32_ctz / I32_CTZ: u32 => |x| x.trailing_zeros();
+    i32_popcnt / I32_POPCNT: u32 => |x| x.count_ones();
+    i64_eqz / I64_EQZ: u64 => |x| x == 0;
+    i64_clz / I64_CLZ: u64 => |x| u64::from(x.leading_zeros());
+    i64_ctz / I64_CTZ: u64 => |x| u64::from(x.trailing_zeros());
+    i64_popcnt / I64_POPCNT: u64 => |x| u64::from(x.count_ones());
+    ref_is_null / REF_IS_NULL: u64 => |x| x == 0;
 
-    f32_abs: u32 => |x| x & !num::F32_SIGN;
-    f32_neg: u32 => |x| x ^ num::F32_SIGN;
-    f32_ceil: f32 => |x| num::f32_round(x, f32::ceil);
-    f32_floor: f32 => |x| num::f32_round(x, f32::floor);
-    f32_trunc: f32 => |x| num::f32_round(x, f32::trunc);
-    f32_nearest: f32 => |x| num::f32_round(x, f32::round_ties_even);
-    f32_sqrt: f32 => |x| x.sqrt();
-    f64_abs: u64 => |x| x & !num::F64_SIGN;
-    f64_neg: u64 => |x| x ^ num::F64_SIGN;
-    f64_ceil: f64 => |x| num::f64_round(x, f64::ceil);
-    f64_floor: f64 => |x| num::f64_round(x, f64::floor);
-    f64_trunc: f64 => |x| num::f64_round(x, f64::trunc);
-    f64_nearest: f64 => |x| num::f64_round(x, f64::round_ties_even);
-    f64_sqrt: f64 => |x| x.sqrt();
+    f32_abs / F32_ABS: u32 => |x| x & !num::F32_SIGN;
+    f32_neg / F32_NEG: u32 => |x| x ^ num::F32_SIGN;
+    f32_ceil / F32_CEIL: f32 => |x| num::f32_round(x, f32::ceil);
+    f32_floor / F32_FLOOR: f32 => |x| num::f32_round(x, f32::floor);
+    f32_trunc / F32_TRUNC: f32 => |x| num::f32_round(x, f32::trunc);
+    f32_nearest / F32_NEAREST: f32 => |x| num::f32_round(x, f32::round_ties_even);
+    f32_sqrt / F32_SQRT: f32 => |x| x.sqrt();
+    f64_abs / F64_ABS: u64 => |x| x & !num::F64_SIGN;
+    f64_neg / F64_NEG: u64 => |x| x ^ num::F64_SIGN;
+    f64_ceil / F64_CEIL: f64 => |x| num::f64_round(x, f64::ceil);
+    f64_floor / F64_FLOOR: f64 => |x| num::f64_round(x, f64::floor);
+    f64_trunc / F64_TRUNC: f64 => |x| num::f64_round(x, f64::trunc);
+    f64_nearest / F64_NEAREST: f64 => |x| num::f64_round(x, f64::round_ties_even);
+    f64_sqrt / F64_SQRT: f64 => |x| x.sqrt();
 
-    i32_wrap_i64: u64 => |x| x as u32;
-    i64_extend_i32_s: i32 => |x| i64::from(x);
-    i64_extend_i32_u: u32 => |x| u64::from(x);
-    f32_convert_i32_s: i32 => |x| x as f32;
-    f32_convert_i32_u: u32 => |x| x as f32;
-    f32_convert_i64_s: i64 => |x| x as f32;
-    f32_convert_i64_u: u64 => |x| x as f32;
-    f32_demote_f64: f64 => |x| x as f32;
-    f64_convert_i32_s: i32 => |x| f64::from(x);
-    f64_convert_i32_u: u32 => |x| f64::from(x);
-    f64_convert_i64_s: i64 => |x| x as f64;
-    f64_convert_i64_u: u64 => |x| x as f64;
-    f64_promote_f32: f32 => |x| f64::from(x);
-    i32_extend8_s: u32 => |x| x as u8 as i8 as i32;
-    i32_extend16_s: u32 => |x| x as u16 as i16 as i32;
-    i64_extend8_s: u64 => |x| x as u8 as i8 as i64;
-    i64_extend16_s: u64 => |x| x as u16 as i16 as i64;
-    i64_extend32_s: u64 => |x| x as u32 as i32 as i64;
-    i32_trunc_sat_f32_s: f32 => |x| x as i32;
-    i32_trunc_sat_f32_u: f32 => |x| x as u32;
-    i32_trunc_sat_f64_s: f64 => |x| x as i32;
-    i32_trunc_sat_f64_u: f64 => |x| x as u32;
-    i64_trunc_sat_f32_s: f32 => |x| x as i64;
-    i64_trunc_sat_f32_u: f32 => |x| x as u64;
-    i64_trunc_sat_f64_s: f64 => |x| x as i64;
-    i64_trunc_sat_f64_u: f64 => |x| x as u64;
+    i32_wrap_i64 / I32_WRAP_I64: u64 => |x| x as u32;
+    i64_extend_i32_s / I64_EXTEND_I32_S: i32 => |x| i64::from(x);
+    i64_extend_i32_u / I64_EXTEND_I32_U: u32 => |x| u64::from(x);
+    f32_convert_i32_s / F32_CONVERT_I32_S: i32 => |x| x as f32;
+    f32_convert_i32_u / F32_CONVERT_I32_U: u32 => |x| x as f32;
+    f32_convert_i64_s / F32_CONVERT_I64_S: i64 => |x| x as f32;
+    f32_convert_i64_u / F32_CONVERT_I64_U: u64 => |x| x as f32;
+    f32_demote_f64 / F32_DEMOTE_F64: f64 => |x| x as f32;
+    f64_convert_i32_s / F64_CONVERT_I32_S: i32 => |x| f64::from(x);
+    f64_convert_i32_u / F64_CONVERT_I32_U: u32 => |x| f64::from(x);
+    f64_convert_i64_s / F64_CONVERT_I64_S: i64 => |x| x as f64;
+    f64_convert_i64_u / F64_CONVERT_I64_U: u64 => |x| x as f64;
+    f64_promote_f32 / F64_PROMOTE_F32: f32 => |x| f64::from(x);
+    i32_extend8_s / I32_EXTEND8_S: u32 => |x| x as u8 as i8 as i32;
+    i32_extend16_s / I32_EXTEND16_S: u32 => |x| x as u16 as i16 as i32;
+    i64_extend8_s / I64_EXTEND8_S: u64 => |x| x as u8 as i8 as i64;
+    i64_extend16_s / I64_EXTEND16_S: u64 => |x| x as u16 as i16 as i64;
+    i64_extend32_s / I64_EXTEND32_S: u64 => |x| x as u32 as i32 as i64;
+    i32_trunc_sat_f32_s / I32_TRUNC_SAT_F32_S: f32 => |x| x as i32;
+    i32_trunc_sat_f32_u / I32_TRUNC_SAT_F32_U: f32 => |x| x as u32;
+    i32_trunc_sat_f64_s / I32_TRUNC_SAT_F64_S: f64 => |x| x as i32;
+    i32_trunc_sat_f64_u / I32_TRUNC_SAT_F64_U: f64 => |x| x as u32;
+    i64_trunc_sat_f32_s / I64_TRUNC_SAT_F32_S: f32 => |x| x as i64;
+    i64_trunc_sat_f32_u / I64_TRUNC_SAT_F32_U: f32 => |x| x as u64;
+    i64_trunc_sat_f64_s / I64_TRUNC_SAT_F64_S: f64 => |x| x as i64;
+    i64_trunc_sat_f64_u / I64_TRUNC_SAT_F64_U: f64 => |x| x as u64;
 }
 
 unary_trap! {
-    i32_trunc_f32_s: f32 => |x| num::i32_trunc_s(f64::from(x));
-    i32_trunc_f32_u: f32 => |x| num::i32_trunc_u(f64::from(x));
-    i32_trunc_f64_s: f64 => |x| num::i32_trunc_s(x);
-    i32_trunc_f64_u: f64 => |x| num::i32_trunc_u(x);
-    i64_trunc_f32_s: f32 => |x| num::i64_trunc_s(f64::from(x));
-    i64_trunc_f32_u: f32 => |x| num::i64_trunc_u(f64::from(x));
-    i64_trunc_f64_s: f64 => |x| num::i64_trunc_s(x);
-    i64_trunc_f64_u: f64 => |x| num::i64_trunc_u(x);
+    i32_trunc_f32_s / I32_TRUNC_F32_S: f32 => |x| num::i32_trunc_s(f64::from(x));
+    i32_trunc_f32_u / I32_TRUNC_F32_U: f32 => |x| num::i32_trunc_u(f64::from(x));
+    i32_trunc_f64_s / I32_TRUNC_F64_S: f64 => |x| num::i32_trunc_s(x);
+    i32_trunc_f64_u / I32_TRUNC_F64_U: f64 => |x| num::i32_trunc_u(x);
+    i64_trunc_f32_s / I64_TRUNC_F32_S: f32 => |x| num::i64_trunc_s(f64::from(x));
+    i64_trunc_f32_u / I64_TRUNC_F32_U: f32 => |x| num::i64_trunc_u(f64::from(x));
+    i64_trunc_f64_s / I64_TRUNC_F64_S: f64 => |x| num::i64_trunc_s(x);
+    i64_trunc_f64_u / I64_TRUNC_F64_U: f64 => |x| num::i64_trunc_u(x);
 }
 
 branch_cmp! {
-    br_i32_eq: u32 => |x, y| x == y;
-    br_i32_ne: u32 => |x, y| x != y;
-    br_i32_lt_s: i32 => |x, y| x < y;
-    br_i32_lt_u: u32 => |x, y| x < y;
-    br_i32_gt_s: i32 => |x, y| x > y;
-    br_i32_gt_u: u32 => |x, y| x > y;
-    br_i32_le_s: i32 => |x, y| x <= y;
-    br_i32_le_u: u32 => |x, y| x <= y;
-    br_i32_ge_s: i32 => |x, y| x >= y;
-    br_i32_ge_u: u32 => |x, y| x >= y;
-    br_i64_eq: u64 => |x, y| x == y;
-    br_i64_ne: u64 => |x, y| x != y;
-    br_i64_lt_s: i64 => |x, y| x < y;
-    br_i64_lt_u: u64 => |x, y| x < y;
-    br_i64_gt_s: i64 => |x, y| x > y;
-    br_i64_gt_u: u64 => |x, y| x > y;
-    br_i64_le_s: i64 => |x, y| x <= y;
-    br_i64_le_u: u64 => |x, y| x <= y;
-    br_i64_ge_s: i64 => |x, y| x >= y;
-    br_i64_ge_u: u64 => |x, y| x >= y;
+    br_f64_eq / BR_F64_EQ: f64 => |x, y| x == y;
+    br_f64_ne / BR_F64_NE: f64 => |x, y| x != y;
+    br_f64_lt / BR_F64_LT: f64 => |x, y| x < y;
+    br_f64_gt / BR_F64_GT: f64 => |x, y| x > y;
+    br_f64_le / BR_F64_LE: f64 => |x, y| x <= y;
+    br_f64_ge / BR_F64_GE: f64 => |x, y| x >= y;
+    br_f64_not_lt / BR_F64_NOT_LT: f64 => |x, y| x.partial_cmp(&y) != Some(Less);
+    br_f64_not_gt / BR_F64_NOT_GT: f64 => |x, y| x.partial_cmp(&y) != Some(Greater);
+    br_f64_not_le / BR_F64_NOT_LE: f64 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
+    br_f64_not_ge / BR_F64_NOT_GE: f64 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
+    br_f32_eq / BR_F32_EQ: f32 => |x, y| x == y;
+    br_f32_ne / BR_F32_NE: f32 => |x, y| x != y;
+    br_f32_lt / BR_F32_LT: f32 => |x, y| x < y;
+    br_f32_gt / BR_F32_GT: f32 => |x, y| x > y;
+    br_f32_le / BR_F32_LE: f32 => |x, y| x <= y;
+    br_f32_ge / BR_F32_GE: f32 => |x, y| x >= y;
+    br_f32_not_lt / BR_F32_NOT_LT: f32 => |x, y| x.partial_cmp(&y) != Some(Less);
+    br_f32_not_gt / BR_F32_NOT_GT: f32 => |x, y| x.partial_cmp(&y) != Some(Greater);
+    br_f32_not_le / BR_F32_NOT_LE: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
+    br_f32_not_ge / BR_F32_NOT_GE: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
+    br_i32_eq / BR_I32_EQ: u32 => |x, y| x == y;
+    br_i32_ne / BR_I32_NE: u32 => |x, y| x != y;
+    br_i32_lt_s / BR_I32_LT_S: i32 => |x, y| x < y;
+    br_i32_lt_u / BR_I32_LT_U: u32 => |x, y| x < y;
+    br_i32_gt_s / BR_I32_GT_S: i32 => |x, y| x > y;
+    br_i32_gt_u / BR_I32_GT_U: u32 => |x, y| x > y;
+    br_i32_le_s / BR_I32_LE_S: i32 => |x, y| x <= y;
+    br_i32_le_u / BR_I32_LE_U: u32 => |x, y| x <= y;
+    br_i32_ge_s / BR_I32_GE_S: i32 => |x, y| x >= y;
+    br_i32_ge_u / BR_I32_GE_U: u32 => |x, y| x >= y;
+    br_i64_eq / BR_I64_EQ: u64 => |x, y| x == y;
+    br_i64_ne / BR_I64_NE: u64 => |x, y| x != y;
+    br_i64_lt_s / BR_I64_LT_S: i64 => |x, y| x < y;
+    br_i64_lt_u / BR_I64_LT_U: u64 => |x, y| x < y;
+    br_i64_gt_s / BR_I64_GT_S: i64 => |x, y| x > y;
+    br_i64_gt_u / BR_I64_GT_U: u64 => |x, y| x > y;
+    br_i64_le_s / BR_I64_LE_S: i64 => |x, y| x <= y;
+    br_i64_le_u / BR_I64_LE_U: u64 => |x, y| x <= y;
+    br_i64_ge_s / BR_I64_GE_S: i64 => |x, y| x >= y;
+    br_i64_ge_u / BR_I64_GE_U: u64 => |x, y| x >= y;
 }
 
 /// `dst = f(a, k)` handlers, `k` an immediate; they cover a constant and the operation,
 /// so they continue two ops further.
 macro_rules! binary_imm {
-    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let $x = get!(sp, op.b, $t);
+                let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
+                set!(sp, acc, facc, op.a, $e);
+                next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
@@ -1074,13 +1264,13 @@ macro_rules! binary_imm {
 /// `if f(a, k) { goto ip + b } else { goto ip + d }` handlers, `k` the sign-extended
 /// 32-bit immediate `c`; they cover a constant, a comparison and a branch.
 macro_rules! branch_cmp_imm {
-    ($( $name:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let $x = get!(sp, op.a, $t);
+                let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = <$t as SlotVal>::get(op.c as i32 as i64 as u64);
-                branch!($e, step!(ip, op.b as i32), step!(ip, op.d as i32), sp, mem, len, cx)
+                branch!($e, step!(ip, op.b as i32), step!(ip, op.d as i32), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
@@ -1088,354 +1278,226 @@ macro_rules! branch_cmp_imm {
 
 /// `if f(a) { goto ip + b } else { goto ip + c }` handlers covering an `eqz` and a branch.
 macro_rules! branch_test {
-    ($( $name:ident: $t:ty => |$x:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
+    ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let $x = get!(sp, op.a, $t);
-                branch!($e, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx)
+                let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
+                branch!($e, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
             }
         )* }
     };
 }
 
 binary_imm! {
-    i32_sub_imm: u32 => |x, y| x.wrapping_sub(y);
-    i32_mul_imm: u32 => |x, y| x.wrapping_mul(y);
-    i32_and_imm: u32 => |x, y| x & y;
-    i32_or_imm: u32 => |x, y| x | y;
-    i32_xor_imm: u32 => |x, y| x ^ y;
-    i32_shl_imm: u32 => |x, y| x.wrapping_shl(y);
-    i32_shr_s_imm: i32 => |x, y| x.wrapping_shr(y as u32);
-    i32_shr_u_imm: u32 => |x, y| x.wrapping_shr(y);
-    i32_rotl_imm: u32 => |x, y| x.rotate_left(y % 32);
-    i32_rotr_imm: u32 => |x, y| x.rotate_right(y % 32);
-    i32_eq_imm: u32 => |x, y| x == y;
-    i32_ne_imm: u32 => |x, y| x != y;
-    i32_lt_s_imm: i32 => |x, y| x < y;
-    i32_lt_u_imm: u32 => |x, y| x < y;
-    i32_gt_s_imm: i32 => |x, y| x > y;
-    i32_gt_u_imm: u32 => |x, y| x > y;
-    i32_le_s_imm: i32 => |x, y| x <= y;
-    i32_le_u_imm: u32 => |x, y| x <= y;
-    i32_ge_s_imm: i32 => |x, y| x >= y;
-    i32_ge_u_imm: u32 => |x, y| x >= y;
-    i64_add_imm: u64 => |x, y| x.wrapping_add(y);
-    i64_sub_imm: u64 => |x, y| x.wrapping_sub(y);
-    i64_mul_imm: u64 => |x, y| x.wrapping_mul(y);
-    i64_and_imm: u64 => |x, y| x & y;
-    i64_or_imm: u64 => |x, y| x | y;
-    i64_xor_imm: u64 => |x, y| x ^ y;
-    i64_shl_imm: u64 => |x, y| x.wrapping_shl(y as u32);
-    i64_shr_s_imm: i64 => |x, y| x.wrapping_shr(y as u32);
-    i64_shr_u_imm: u64 => |x, y| x.wrapping_shr(y as u32);
-    i64_rotl_imm: u64 => |x, y| x.rotate_left((y % 64) as u32);
-    i64_rotr_imm: u64 => |x, y| x.rotate_right((y % 64) as u32);
-    i64_eq_imm: u64 => |x, y| x == y;
-    i64_ne_imm: u64 => |x, y| x != y;
-    i64_lt_s_imm: i64 => |x, y| x < y;
-    i64_lt_u_imm: u64 => |x, y| x < y;
-    i64_gt_s_imm: i64 => |x, y| x > y;
-    i64_gt_u_imm: u64 => |x, y| x > y;
-    i64_le_s_imm: i64 => |x, y| x <= y;
-    i64_le_u_imm: u64 => |x, y| x <= y;
-    i64_ge_s_imm: i64 => |x, y| x >= y;
-    i64_ge_u_imm: u64 => |x, y| x >= y;
+    f64_add_imm / F64_ADD_IMM: f64 => |x, y| x + y;
+    f64_sub_imm / F64_SUB_IMM: f64 => |x, y| x - y;
+    f64_mul_imm / F64_MUL_IMM: f64 => |x, y| x * y;
+    f64_div_imm / F64_DIV_IMM: f64 => |x, y| x / y;
+    f64_lt_imm / F64_LT_IMM: f64 => |x, y| x < y;
+    f64_gt_imm / F64_GT_IMM: f64 => |x, y| x > y;
+    f64_le_imm / F64_LE_IMM: f64 => |x, y| x <= y;
+    f64_ge_imm / F64_GE_IMM: f64 => |x, y| x >= y;
+    f32_add_imm / F32_ADD_IMM: f32 => |x, y| x + y;
+    f32_sub_imm / F32_SUB_IMM: f32 => |x, y| x - y;
+    f32_mul_imm / F32_MUL_IMM: f32 => |x, y| x * y;
+    f32_div_imm / F32_DIV_IMM: f32 => |x, y| x / y;
+    i32_sub_imm / I32_SUB_IMM: u32 => |x, y| x.wrapping_sub(y);
+    i32_mul_imm / I32_MUL_IMM: u32 => |x, y| x.wrapping_mul(y);
+    i32_and_imm / I32_AND_IMM: u32 => |x, y| x & y;
+    i32_or_imm / I32_OR_IMM: u32 => |x, y| x | y;
+    i32_xor_imm / I32_XOR_IMM: u32 => |x, y| x ^ y;
+    i32_shl_imm / I32_SHL_IMM: u32 => |x, y| x.wrapping_shl(y);
+    i32_shr_s_imm / I32_SHR_S_IMM: i32 => |x, y| x.wrapping_shr(y as u32);
+    i32_shr_u_imm / I32_SHR_U_IMM: u32 => |x, y| x.wrapping_shr(y);
+    i32_rotl_imm / I32_ROTL_IMM: u32 => |x, y| x.rotate_left(y % 32);
+    i32_rotr_imm / I32_ROTR_IMM: u32 => |x, y| x.rotate_right(y % 32);
+    i32_eq_imm / I32_EQ_IMM: u32 => |x, y| x == y;
+    i32_ne_imm / I32_NE_IMM: u32 => |x, y| x != y;
+    i32_lt_s_imm / I32_LT_S_IMM: i32 => |x, y| x < y;
+    i32_lt_u_imm / I32_LT_U_IMM: u32 => |x, y| x < y;
+    i32_gt_s_imm / I32_GT_S_IMM: i32 => |x, y| x > y;
+    i32_gt_u_imm / I32_GT_U_IMM: u32 => |x, y| x > y;
+    i32_le_s_imm / I32_LE_S_IMM: i32 => |x, y| x <= y;
+    i32_le_u_imm / I32_LE_U_IMM: u32 => |x, y| x <= y;
+    i32_ge_s_imm / I32_GE_S_IMM: i32 => |x, y| x >= y;
+    i32_ge_u_imm / I32_GE_U_IMM: u32 => |x, y| x >= y;
+    i64_add_imm / I64_ADD_IMM: u64 => |x, y| x.wrapping_add(y);
+    i64_sub_imm / I64_SUB_IMM: u64 => |x, y| x.wrapping_sub(y);
+    i64_mul_imm / I64_MUL_IMM: u64 => |x, y| x.wrapping_mul(y);
+    i64_and_imm / I64_AND_IMM: u64 => |x, y| x & y;
+    i64_or_imm / I64_OR_IMM: u64 => |x, y| x | y;
+    i64_xor_imm / I64_XOR_IMM: u64 => |x, y| x ^ y;
+    i64_shl_imm / I64_SHL_IMM: u64 => |x, y| x.wrapping_shl(y as u32);
+    i64_shr_s_imm / I64_SHR_S_IMM: i64 => |x, y| x.wrapping_shr(y as u32);
+    i64_shr_u_imm / I64_SHR_U_IMM: u64 => |x, y| x.wrapping_shr(y as u32);
+    i64_rotl_imm / I64_ROTL_IMM: u64 => |x, y| x.rotate_left((y % 64) as u32);
+    i64_rotr_imm / I64_ROTR_IMM: u64 => |x, y| x.rotate_right((y % 64) as u32);
+    i64_eq_imm / I64_EQ_IMM: u64 => |x, y| x == y;
+    i64_ne_imm / I64_NE_IMM: u64 => |x, y| x != y;
+    i64_lt_s_imm / I64_LT_S_IMM: i64 => |x, y| x < y;
+    i64_lt_u_imm / I64_LT_U_IMM: u64 => |x, y| x < y;
+    i64_gt_s_imm / I64_GT_S_IMM: i64 => |x, y| x > y;
+    i64_gt_u_imm / I64_GT_U_IMM: u64 => |x, y| x > y;
+    i64_le_s_imm / I64_LE_S_IMM: i64 => |x, y| x <= y;
+    i64_le_u_imm / I64_LE_U_IMM: u64 => |x, y| x <= y;
+    i64_ge_s_imm / I64_GE_S_IMM: i64 => |x, y| x >= y;
+    i64_ge_u_imm / I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
-handlers! {
+family! {
     /// `i32.add` with an immediate, as the translator emits it (one op, no constant).
-    i32_add_imm(ip, sp, mem, len, cx) {
+    i32_add_imm / I32_ADD_IMM [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, get!(sp, op.b, u32).wrapping_add(op.c));
-        next!(step!(ip, 1), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
     /// `i32.add` with a constant operand (two ops).
-    i32_add_imm2(ip, sp, mem, len, cx) {
+    i32_add_imm2 / I32_ADD_IMM2 [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, get!(sp, op.b, u32).wrapping_add(op.c));
-        next!(step!(ip, 2), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
+        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
     }
 }
 
 branch_cmp_imm! {
-    br_i32_eq_imm: u32 => |x, y| x == y;
-    br_i32_ne_imm: u32 => |x, y| x != y;
-    br_i32_lt_s_imm: i32 => |x, y| x < y;
-    br_i32_lt_u_imm: u32 => |x, y| x < y;
-    br_i32_gt_s_imm: i32 => |x, y| x > y;
-    br_i32_gt_u_imm: u32 => |x, y| x > y;
-    br_i32_le_s_imm: i32 => |x, y| x <= y;
-    br_i32_le_u_imm: u32 => |x, y| x <= y;
-    br_i32_ge_s_imm: i32 => |x, y| x >= y;
-    br_i32_ge_u_imm: u32 => |x, y| x >= y;
-    br_i64_eq_imm: u64 => |x, y| x == y;
-    br_i64_ne_imm: u64 => |x, y| x != y;
-    br_i64_lt_s_imm: i64 => |x, y| x < y;
-    br_i64_lt_u_imm: u64 => |x, y| x < y;
-    br_i64_gt_s_imm: i64 => |x, y| x > y;
-    br_i64_gt_u_imm: u64 => |x, y| x > y;
-    br_i64_le_s_imm: i64 => |x, y| x <= y;
-    br_i64_le_u_imm: u64 => |x, y| x <= y;
-    br_i64_ge_s_imm: i64 => |x, y| x >= y;
-    br_i64_ge_u_imm: u64 => |x, y| x >= y;
+    br_i32_eq_imm / BR_I32_EQ_IMM: u32 => |x, y| x == y;
+    br_i32_ne_imm / BR_I32_NE_IMM: u32 => |x, y| x != y;
+    br_i32_lt_s_imm / BR_I32_LT_S_IMM: i32 => |x, y| x < y;
+    br_i32_lt_u_imm / BR_I32_LT_U_IMM: u32 => |x, y| x < y;
+    br_i32_gt_s_imm / BR_I32_GT_S_IMM: i32 => |x, y| x > y;
+    br_i32_gt_u_imm / BR_I32_GT_U_IMM: u32 => |x, y| x > y;
+    br_i32_le_s_imm / BR_I32_LE_S_IMM: i32 => |x, y| x <= y;
+    br_i32_le_u_imm / BR_I32_LE_U_IMM: u32 => |x, y| x <= y;
+    br_i32_ge_s_imm / BR_I32_GE_S_IMM: i32 => |x, y| x >= y;
+    br_i32_ge_u_imm / BR_I32_GE_U_IMM: u32 => |x, y| x >= y;
+    br_i64_eq_imm / BR_I64_EQ_IMM: u64 => |x, y| x == y;
+    br_i64_ne_imm / BR_I64_NE_IMM: u64 => |x, y| x != y;
+    br_i64_lt_s_imm / BR_I64_LT_S_IMM: i64 => |x, y| x < y;
+    br_i64_lt_u_imm / BR_I64_LT_U_IMM: u64 => |x, y| x < y;
+    br_i64_gt_s_imm / BR_I64_GT_S_IMM: i64 => |x, y| x > y;
+    br_i64_gt_u_imm / BR_I64_GT_U_IMM: u64 => |x, y| x > y;
+    br_i64_le_s_imm / BR_I64_LE_S_IMM: i64 => |x, y| x <= y;
+    br_i64_le_u_imm / BR_I64_LE_U_IMM: u64 => |x, y| x <= y;
+    br_i64_ge_s_imm / BR_I64_GE_S_IMM: i64 => |x, y| x >= y;
+    br_i64_ge_u_imm / BR_I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
 branch_test! {
-    br_i32_eqz: u32 => |x| x == 0;
-    br_i32_nez: u32 => |x| x != 0;
-    br_i64_eqz: u64 => |x| x == 0;
-    br_i64_nez: u64 => |x| x != 0;
+    br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;
+    br_i32_nez / BR_I32_NEZ: u32 => |x| x != 0;
+    br_i64_eqz / BR_I64_EQZ: u64 => |x| x == 0;
+    br_i64_nez / BR_I64_NEZ: u64 => |x| x != 0;
 }
 
-handlers! {
+family! {
     /// `dst = a + (b << k)` (covers a constant, a shift and an add).
-    i32_add_shl_imm(ip, sp, mem, len, cx) {
+    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        let v = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32) << op.d);
-        set!(sp, op.a, v);
-        next!(step!(ip, 3), sp, mem, len, cx)
+        let v = arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(arg!(M & 2, sp, acc, facc, op.c, u32) << op.d);
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, 3), sp, mem, len, cx, acc, facc)
     }
-}
-
-/// Loads at an address computed by an add: `dst = f(mem[a + b + offset..][..N])`
-/// (fields `dst`, `a`, `b`, `offset`; covers the add and the load).
-macro_rules! load_add {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
-                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-/// Stores at an address computed by an add: `mem[a + b + offset..][..N] = f(val)`
-/// (fields `val`, `a`, `b`, `offset`; covers the add and the store).
-macro_rules! store_add {
-    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let $v = get!(sp, op.a, u64);
-                let bytes: [u8; $n] = $e;
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-load_add! {
-    i32_load_add: 4 => |b| u32::from_le_bytes(b);
-    i64_load_add: 8 => |b| u64::from_le_bytes(b);
-    i32_load8_s_add: 1 => |b| b[0] as i8 as i32;
-    i32_load8_u_add: 1 => |b| u32::from(b[0]);
-    i32_load16_s_add: 2 => |b| i16::from_le_bytes(b) as i32;
-    i32_load16_u_add: 2 => |b| u32::from(u16::from_le_bytes(b));
-}
-
-store_add! {
-    i32_store_add: 4 => |v| (v as u32).to_le_bytes();
-    i64_store_add: 8 => |v| v.to_le_bytes();
-    store8_add: 1 => |v| [v as u8];
-    store16_add: 2 => |v| (v as u16).to_le_bytes();
-}
-
-/// Loads at an address computed by an immediate add: `dst = f(mem[(a + k) + offset..][..N])`
-/// (fields `dst`, `a`, `k`, `offset`; covers the add and the load).
-macro_rules! load_imm {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(op.c);
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
-                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-/// Stores at an address computed by an immediate add: `mem[(a + k) + offset..][..N] = f(val)`
-/// (fields `val`, `a`, `k`, `offset`; covers the add and the store).
-macro_rules! store_imm {
-    ($( $name:ident: $n:literal => |$v:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(op.c);
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let $v = get!(sp, op.a, u64);
-                let bytes: [u8; $n] = $e;
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::write_unaligned(mem.add(ea as usize).cast(), bytes) };
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-load_imm! {
-    i32_load_imm: 4 => |b| u32::from_le_bytes(b);
-    i64_load_imm: 8 => |b| u64::from_le_bytes(b);
-    i32_load8_s_imm: 1 => |b| b[0] as i8 as i32;
-    i32_load8_u_imm: 1 => |b| u32::from(b[0]);
-    i32_load16_s_imm: 2 => |b| i16::from_le_bytes(b) as i32;
-    i32_load16_u_imm: 2 => |b| u32::from(u16::from_le_bytes(b));
-}
-
-store_imm! {
-    i32_store_imm: 4 => |v| (v as u32).to_le_bytes();
-    i64_store_imm: 8 => |v| v.to_le_bytes();
 }
 
 handlers! {
     /// `t = if cond != 0 { t } else { b }; dst = t` (a `select` and a copy of its result).
-    select_copy(ip, sp, mem, len, cx) {
+    select_copy(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let v = if get!(sp, op.d, u32) != 0 { get!(sp, op.b, u64) } else { get!(sp, op.c, u64) };
-        set!(sp, op.b, v);
-        set!(sp, op.a, v);
-        next!(step!(ip, 2), sp, mem, len, cx)
+        set!(sp, acc, facc, op.b, v);
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
     }
 
     /// Two copies, in order.
-    copy2(ip, sp, mem, len, cx) {
+    copy2(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, get!(sp, op.b, u64));
-        set!(sp, op.c, get!(sp, op.d, u64));
-        next!(step!(ip, 2), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, get!(sp, op.b, u64));
+        set!(sp, acc, facc, op.c, get!(sp, op.d, u64));
+        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
     }
-}
-
-/// Stores of an immediate: `mem[addr + offset..][..N] = k` (fields `addr`, `k`, `offset`;
-/// covers the constant and the store).
-macro_rules! store_k {
-    ($( $name:ident: $n:literal; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let ea = u64::from(get!(sp, op.a, u32)) + u64::from(op.c);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let bytes = u64::from(op.b).to_le_bytes();
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-/// Stores of an immediate at an address computed by an add:
-/// `mem[a + b + offset..][..N] = k` (fields `k`, `a`, `b`, `offset`; covers the add, the
-/// constant and the store).
-macro_rules! store_add_k {
-    ($( $name:ident: $n:literal; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let addr = get!(sp, op.b, u32).wrapping_add(get!(sp, op.c, u32));
-                let ea = u64::from(addr) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                let bytes = u64::from(op.a).to_le_bytes();
-                // SAFETY: `ea + N <= len`, and `mem` is valid for writes of `len` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), $n) };
-                next!(step!(ip, 3), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-store_k! {
-    store8_k: 1;
-    store16_k: 2;
-    store32_k: 4;
-    store64_k: 8;
-}
-
-store_add_k! {
-    store8_add_k: 1;
-    store16_add_k: 2;
-    store32_add_k: 4;
-    store64_add_k: 8;
 }
 
 handlers! {
     /// `a = b; c = d` (two constants).
-    const2(ip, sp, mem, len, cx) {
+    const2(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, op.b);
-        set!(sp, op.c, op.d);
-        next!(step!(ip, 2), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, op.b);
+        set!(sp, acc, facc, op.c, op.d);
+        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
     }
 
     /// `a = b`, then jump to `ip + c`.
-    const_br(ip, sp, mem, len, cx) {
+    const_br(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        set!(sp, op.a, op.b);
-        next!(step!(ip, op.c as i32), sp, mem, len, cx)
+        set!(sp, acc, facc, op.a, op.b);
+        next!(step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
     }
-}
-
-/// Loads from a constant address: `dst = f(mem[k + offset..][..N])` (fields `dst`, -,
-/// `k`, `offset`; covers the constant and the load).
-macro_rules! load_k {
-    ($( $name:ident: $n:literal => |$b:ident| $e:expr; )*) => {
-        handlers! { $(
-            $name(ip, sp, mem, len, cx) {
-                let op = op!(ip);
-                let ea = u64::from(op.c) + u64::from(op.d);
-                if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
-                }
-                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
-                let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
-                set!(sp, op.a, $e);
-                next!(step!(ip, 2), sp, mem, len, cx)
-            }
-        )* }
-    };
-}
-
-load_k! {
-    i32_load_k: 4 => |b| u32::from_le_bytes(b);
-    i64_load_k: 8 => |b| u64::from_le_bytes(b);
 }
 
 // ---- lowering ----
 
-fn op(h: Handler, a: u32, b: u32, c: u32) -> Op {
-    Op { h, a, b, c, d: 0 }
+/// A field of an op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    A,
+    B,
+    C,
+    None,
+}
+
+/// A handler and its variants ([`family!`]): `v[m]` takes the operands in the fields
+/// `reads[k]` for which bit `k` of `m` is set from the accumulators; `out` is the field
+/// of the slot the handler leaves in the accumulators whenever it continues.
+#[derive(Clone, Copy)]
+struct Fam {
+    v: [Handler; 4],
+    reads: [Field; 2],
+    out: Field,
+}
+
+impl Fam {
+    /// A handler without variants that is not known to leave a slot in the accumulators.
+    fn plain(h: Handler) -> Fam {
+        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None }
+    }
+}
+
+/// An op before the choice of its variant.
+#[derive(Clone, Copy)]
+struct Low {
+    f: Fam,
+    a: u32,
+    b: u32,
+    c: u32,
+    d: u32,
+}
+
+impl Low {
+    fn field(&self, f: Field) -> Option<u32> {
+        match f {
+            Field::A => Some(self.a),
+            Field::B => Some(self.b),
+            Field::C => Some(self.c),
+            Field::None => None,
+        }
+    }
+
+    /// The op, with the variant that takes operand slot `acc` (if any) from the
+    /// accumulators, and that variant's number.
+    fn finish(&self, acc: Option<u32>) -> (Op, usize) {
+        let m = acc.map_or(0, |x| {
+            usize::from(self.field(self.f.reads[0]) == Some(x))
+                | usize::from(self.field(self.f.reads[1]) == Some(x)) << 1
+        });
+        (Op { h: self.f.v[m], a: self.a, b: self.b, c: self.c, d: self.d }, m)
+    }
+}
+
+fn op(f: Fam, a: u32, b: u32, c: u32) -> Low {
+    Low { f, a, b, c, d: 0 }
 }
 
 /// An integer comparison.
@@ -1488,6 +1550,63 @@ impl Cmp {
     }
 }
 
+/// For a float comparison: the handlers branching when it holds and when it does not,
+/// and its `(dst, a, b)`.
+fn float_comparison(instr: &Instr) -> Option<(Fam, Fam, Slot, Slot, Slot)> {
+    use Instr::*;
+    let (yes, no): (Fam, Fam) = match *instr {
+        F64Eq { .. } => (BR_F64_EQ, BR_F64_NE),
+        F64Ne { .. } => (BR_F64_NE, BR_F64_EQ),
+        F64Lt { .. } => (BR_F64_LT, BR_F64_NOT_LT),
+        F64Gt { .. } => (BR_F64_GT, BR_F64_NOT_GT),
+        F64Le { .. } => (BR_F64_LE, BR_F64_NOT_LE),
+        F64Ge { .. } => (BR_F64_GE, BR_F64_NOT_GE),
+        F32Eq { .. } => (BR_F32_EQ, BR_F32_NE),
+        F32Ne { .. } => (BR_F32_NE, BR_F32_EQ),
+        F32Lt { .. } => (BR_F32_LT, BR_F32_NOT_LT),
+        F32Gt { .. } => (BR_F32_GT, BR_F32_NOT_GT),
+        F32Le { .. } => (BR_F32_LE, BR_F32_NOT_LE),
+        F32Ge { .. } => (BR_F32_GE, BR_F32_NOT_GE),
+        _ => return None,
+    };
+    match *instr {
+        F64Eq { dst, a, b }
+        | F64Ne { dst, a, b }
+        | F64Lt { dst, a, b }
+        | F64Gt { dst, a, b }
+        | F64Le { dst, a, b }
+        | F64Ge { dst, a, b }
+        | F32Eq { dst, a, b }
+        | F32Ne { dst, a, b }
+        | F32Lt { dst, a, b }
+        | F32Gt { dst, a, b }
+        | F32Le { dst, a, b }
+        | F32Ge { dst, a, b } => Some((yes, no, dst, a, b)),
+        _ => None,
+    }
+}
+
+/// The handler of `dst = a op k` for a float instruction, whether it is commutative, and
+/// its `(dst, a, b)`.
+fn float_with_imm(instr: Option<&Instr>) -> Option<(Fam, bool, Slot, Slot, Slot)> {
+    use Instr::*;
+    Some(match *instr? {
+        F64Add { dst, a, b } => (F64_ADD_IMM, true, dst, a, b),
+        F64Sub { dst, a, b } => (F64_SUB_IMM, false, dst, a, b),
+        F64Mul { dst, a, b } => (F64_MUL_IMM, true, dst, a, b),
+        F64Div { dst, a, b } => (F64_DIV_IMM, false, dst, a, b),
+        F64Lt { dst, a, b } => (F64_LT_IMM, false, dst, a, b),
+        F64Gt { dst, a, b } => (F64_GT_IMM, false, dst, a, b),
+        F64Le { dst, a, b } => (F64_LE_IMM, false, dst, a, b),
+        F64Ge { dst, a, b } => (F64_GE_IMM, false, dst, a, b),
+        F32Add { dst, a, b } => (F32_ADD_IMM, true, dst, a, b),
+        F32Sub { dst, a, b } => (F32_SUB_IMM, false, dst, a, b),
+        F32Mul { dst, a, b } => (F32_MUL_IMM, true, dst, a, b),
+        F32Div { dst, a, b } => (F32_DIV_IMM, false, dst, a, b),
+        _ => return None,
+    })
+}
+
 /// `(is_64, comparison, dst, a, b)` of an integer comparison instruction.
 fn comparison(instr: &Instr) -> Option<(bool, Cmp, Slot, Slot, Slot)> {
     use Instr::*;
@@ -1516,125 +1635,125 @@ fn comparison(instr: &Instr) -> Option<(bool, Cmp, Slot, Slot, Slot)> {
     })
 }
 
-/// Handlers by [`Cmp`], in declaration order.
-type CmpTable = [Handler; 10];
+/// Fams by [`Cmp`], in declaration order.
+type CmpTable = [Fam; 10];
 const BR_I32: CmpTable = [
-    br_i32_eq,
-    br_i32_ne,
-    br_i32_lt_s,
-    br_i32_lt_u,
-    br_i32_gt_s,
-    br_i32_gt_u,
-    br_i32_le_s,
-    br_i32_le_u,
-    br_i32_ge_s,
-    br_i32_ge_u,
+    BR_I32_EQ,
+    BR_I32_NE,
+    BR_I32_LT_S,
+    BR_I32_LT_U,
+    BR_I32_GT_S,
+    BR_I32_GT_U,
+    BR_I32_LE_S,
+    BR_I32_LE_U,
+    BR_I32_GE_S,
+    BR_I32_GE_U,
 ];
 const BR_I64: CmpTable = [
-    br_i64_eq,
-    br_i64_ne,
-    br_i64_lt_s,
-    br_i64_lt_u,
-    br_i64_gt_s,
-    br_i64_gt_u,
-    br_i64_le_s,
-    br_i64_le_u,
-    br_i64_ge_s,
-    br_i64_ge_u,
+    BR_I64_EQ,
+    BR_I64_NE,
+    BR_I64_LT_S,
+    BR_I64_LT_U,
+    BR_I64_GT_S,
+    BR_I64_GT_U,
+    BR_I64_LE_S,
+    BR_I64_LE_U,
+    BR_I64_GE_S,
+    BR_I64_GE_U,
 ];
 const BR_I32_IMM: CmpTable = [
-    br_i32_eq_imm,
-    br_i32_ne_imm,
-    br_i32_lt_s_imm,
-    br_i32_lt_u_imm,
-    br_i32_gt_s_imm,
-    br_i32_gt_u_imm,
-    br_i32_le_s_imm,
-    br_i32_le_u_imm,
-    br_i32_ge_s_imm,
-    br_i32_ge_u_imm,
+    BR_I32_EQ_IMM,
+    BR_I32_NE_IMM,
+    BR_I32_LT_S_IMM,
+    BR_I32_LT_U_IMM,
+    BR_I32_GT_S_IMM,
+    BR_I32_GT_U_IMM,
+    BR_I32_LE_S_IMM,
+    BR_I32_LE_U_IMM,
+    BR_I32_GE_S_IMM,
+    BR_I32_GE_U_IMM,
 ];
 const BR_I64_IMM: CmpTable = [
-    br_i64_eq_imm,
-    br_i64_ne_imm,
-    br_i64_lt_s_imm,
-    br_i64_lt_u_imm,
-    br_i64_gt_s_imm,
-    br_i64_gt_u_imm,
-    br_i64_le_s_imm,
-    br_i64_le_u_imm,
-    br_i64_ge_s_imm,
-    br_i64_ge_u_imm,
+    BR_I64_EQ_IMM,
+    BR_I64_NE_IMM,
+    BR_I64_LT_S_IMM,
+    BR_I64_LT_U_IMM,
+    BR_I64_GT_S_IMM,
+    BR_I64_GT_U_IMM,
+    BR_I64_LE_S_IMM,
+    BR_I64_LE_U_IMM,
+    BR_I64_GE_S_IMM,
+    BR_I64_GE_U_IMM,
 ];
 const CMP_I32_IMM: CmpTable = [
-    i32_eq_imm,
-    i32_ne_imm,
-    i32_lt_s_imm,
-    i32_lt_u_imm,
-    i32_gt_s_imm,
-    i32_gt_u_imm,
-    i32_le_s_imm,
-    i32_le_u_imm,
-    i32_ge_s_imm,
-    i32_ge_u_imm,
+    I32_EQ_IMM,
+    I32_NE_IMM,
+    I32_LT_S_IMM,
+    I32_LT_U_IMM,
+    I32_GT_S_IMM,
+    I32_GT_U_IMM,
+    I32_LE_S_IMM,
+    I32_LE_U_IMM,
+    I32_GE_S_IMM,
+    I32_GE_U_IMM,
 ];
 const CMP_I64_IMM: CmpTable = [
-    i64_eq_imm,
-    i64_ne_imm,
-    i64_lt_s_imm,
-    i64_lt_u_imm,
-    i64_gt_s_imm,
-    i64_gt_u_imm,
-    i64_le_s_imm,
-    i64_le_u_imm,
-    i64_ge_s_imm,
-    i64_ge_u_imm,
+    I64_EQ_IMM,
+    I64_NE_IMM,
+    I64_LT_S_IMM,
+    I64_LT_U_IMM,
+    I64_GT_S_IMM,
+    I64_GT_U_IMM,
+    I64_LE_S_IMM,
+    I64_LE_U_IMM,
+    I64_GE_S_IMM,
+    I64_GE_U_IMM,
 ];
 
 /// The handler of `dst = a op imm` for a binary instruction with `(dst, a, b)`, and
 /// whether the operation is commutative (so the constant may be either operand).
-fn with_imm(instr: &Instr) -> Option<(Handler, bool, Slot, Slot, Slot)> {
+fn with_imm(instr: &Instr) -> Option<(Fam, bool, Slot, Slot, Slot)> {
     use Instr::*;
     if let Some((is_64, cmp, dst, a, b)) = comparison(instr) {
         let table = if is_64 { &CMP_I64_IMM } else { &CMP_I32_IMM };
         // Not commutative: `fuse` swaps comparisons itself.
         return Some((table[cmp as usize], false, dst, a, b));
     }
-    let (h, commutative, dst, a, b): (Handler, bool, Slot, Slot, Slot) = match *instr {
-        I32Add { dst, a, b } => (i32_add_imm2, true, dst, a, b),
-        I32Sub { dst, a, b } => (i32_sub_imm, false, dst, a, b),
-        I32Mul { dst, a, b } => (i32_mul_imm, true, dst, a, b),
-        I32And { dst, a, b } => (i32_and_imm, true, dst, a, b),
-        I32Or { dst, a, b } => (i32_or_imm, true, dst, a, b),
-        I32Xor { dst, a, b } => (i32_xor_imm, true, dst, a, b),
-        I32Shl { dst, a, b } => (i32_shl_imm, false, dst, a, b),
-        I32ShrS { dst, a, b } => (i32_shr_s_imm, false, dst, a, b),
-        I32ShrU { dst, a, b } => (i32_shr_u_imm, false, dst, a, b),
-        I32Rotl { dst, a, b } => (i32_rotl_imm, false, dst, a, b),
-        I32Rotr { dst, a, b } => (i32_rotr_imm, false, dst, a, b),
-        I64Add { dst, a, b } => (i64_add_imm, true, dst, a, b),
-        I64Sub { dst, a, b } => (i64_sub_imm, false, dst, a, b),
-        I64Mul { dst, a, b } => (i64_mul_imm, true, dst, a, b),
-        I64And { dst, a, b } => (i64_and_imm, true, dst, a, b),
-        I64Or { dst, a, b } => (i64_or_imm, true, dst, a, b),
-        I64Xor { dst, a, b } => (i64_xor_imm, true, dst, a, b),
-        I64Shl { dst, a, b } => (i64_shl_imm, false, dst, a, b),
-        I64ShrS { dst, a, b } => (i64_shr_s_imm, false, dst, a, b),
-        I64ShrU { dst, a, b } => (i64_shr_u_imm, false, dst, a, b),
-        I64Rotl { dst, a, b } => (i64_rotl_imm, false, dst, a, b),
-        I64Rotr { dst, a, b } => (i64_rotr_imm, false, dst, a, b),
+    let (h, commutative, dst, a, b): (Fam, bool, Slot, Slot, Slot) = match *instr {
+        I32Add { dst, a, b } => (I32_ADD_IMM2, true, dst, a, b),
+        I32Sub { dst, a, b } => (I32_SUB_IMM, false, dst, a, b),
+        I32Mul { dst, a, b } => (I32_MUL_IMM, true, dst, a, b),
+        I32And { dst, a, b } => (I32_AND_IMM, true, dst, a, b),
+        I32Or { dst, a, b } => (I32_OR_IMM, true, dst, a, b),
+        I32Xor { dst, a, b } => (I32_XOR_IMM, true, dst, a, b),
+        I32Shl { dst, a, b } => (I32_SHL_IMM, false, dst, a, b),
+        I32ShrS { dst, a, b } => (I32_SHR_S_IMM, false, dst, a, b),
+        I32ShrU { dst, a, b } => (I32_SHR_U_IMM, false, dst, a, b),
+        I32Rotl { dst, a, b } => (I32_ROTL_IMM, false, dst, a, b),
+        I32Rotr { dst, a, b } => (I32_ROTR_IMM, false, dst, a, b),
+        I64Add { dst, a, b } => (I64_ADD_IMM, true, dst, a, b),
+        I64Sub { dst, a, b } => (I64_SUB_IMM, false, dst, a, b),
+        I64Mul { dst, a, b } => (I64_MUL_IMM, true, dst, a, b),
+        I64And { dst, a, b } => (I64_AND_IMM, true, dst, a, b),
+        I64Or { dst, a, b } => (I64_OR_IMM, true, dst, a, b),
+        I64Xor { dst, a, b } => (I64_XOR_IMM, true, dst, a, b),
+        I64Shl { dst, a, b } => (I64_SHL_IMM, false, dst, a, b),
+        I64ShrS { dst, a, b } => (I64_SHR_S_IMM, false, dst, a, b),
+        I64ShrU { dst, a, b } => (I64_SHR_U_IMM, false, dst, a, b),
+        I64Rotl { dst, a, b } => (I64_ROTL_IMM, false, dst, a, b),
+        I64Rotr { dst, a, b } => (I64_ROTR_IMM, false, dst, a, b),
         _ => return None,
     };
     Some((h, commutative, dst, a, b))
 }
 
-/// Handlers of stores of an immediate value, by width: 1, 2, 4, 8 bytes.
-const STORE_K: [Handler; 4] = [store8_k, store16_k, store32_k, store64_k];
-const STORE_ADD_K: [Handler; 4] = [store8_add_k, store16_add_k, store32_add_k, store64_add_k];
+/// Fams of stores of an immediate value, by width: 1, 2, 4, 8 bytes.
+const STORE_K: [Fam; 4] = [STORE8_K, STORE16_K, STORE32_K, STORE64_K];
+const STORE_ADD_K: [Fam; 4] = [STORE8_ADD_K, STORE16_ADD_K, STORE32_ADD_K, STORE64_ADD_K];
 
 /// If `instr` stores slot `k` (to memory 0), the handler for its width from `table`, its
 /// address slot and its offset.
-fn store_of(instr: Option<&Instr>, k: Slot, table: &[Handler; 4]) -> Option<(Handler, Slot, u32)> {
+fn store_of(instr: Option<&Instr>, k: Slot, table: &[Fam; 4]) -> Option<(Fam, Slot, u32)> {
     use Instr::*;
     let (width, addr, val, offset) = match *instr? {
         I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => (0, addr, val, offset),
@@ -1651,27 +1770,27 @@ fn store_of(instr: Option<&Instr>, k: Slot, table: &[Handler; 4]) -> Option<(Han
 /// A fused op.
 enum Fused {
     /// `if a op b { goto target }` (covers a comparison and a branch).
-    Branch { h: Handler, a: Slot, b: Slot, target: u32 },
+    Branch { h: Fam, a: Slot, b: Slot, target: u32 },
     /// `if a op k { goto target }` (covers a constant, a comparison and a branch).
-    BranchImm { h: Handler, a: Slot, k: u64, target: u32 },
+    BranchImm { h: Fam, a: Slot, k: u64, target: u32 },
     /// `if test(a) { goto target }` (covers an `eqz` and a branch).
-    BranchOne { h: Handler, a: Slot, target: u32 },
+    BranchOne { h: Fam, a: Slot, target: u32 },
     /// `dst = a op k` (covers a constant and a binary instruction).
-    Imm { h: Handler, dst: Slot, a: Slot, k: u64 },
+    Imm { h: Fam, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
-    Imm3 { h: Handler, dst: Slot, a: Slot, b: Slot, k: u32 },
+    Imm3 { h: Fam, dst: Slot, a: Slot, b: Slot, k: u32 },
     /// Two slots and two 32-bit immediates.
-    Imm2 { h: Handler, dst: Slot, a: Slot, k1: u32, k2: u32 },
+    Imm2 { h: Fam, dst: Slot, a: Slot, k1: u32, k2: u32 },
     /// `mem[addr + offset] = k`.
-    StoreK { h: Handler, addr: Slot, k: u32, offset: u32 },
+    StoreK { h: Fam, addr: Slot, k: u32, offset: u32 },
     /// `mem[a + b + offset] = k`.
-    StoreAddK { h: Handler, k: u32, a: Slot, b: Slot, offset: u32 },
+    StoreAddK { h: Fam, k: u32, a: Slot, b: Slot, offset: u32 },
     /// Two constants.
     Const2 { d1: Slot, v1: u32, d2: Slot, v2: u32 },
     /// A constant, then a jump.
     ConstBr { dst: Slot, val: u32, target: u32 },
     /// Four slots.
-    Quad { h: Handler, a: Slot, b: Slot, c: Slot, d: Slot },
+    Quad { h: Fam, a: Slot, b: Slot, c: Slot, d: Slot },
 }
 
 /// Tries to fuse the instructions starting at `i` into one op. The instructions it covers stay in place (they are lowered
@@ -1680,12 +1799,12 @@ enum Fused {
 /// the fused instructions must be a temporary (a slot above the locals) that nothing
 /// reads after its consumer, which the translator guarantees for operand-stack slots
 /// consumed by the next instruction.
-fn fuse(f: &CompiledFunc, i: usize) -> Option<Fused> {
+fn fuse(f: &CompiledFunc, i: usize) -> Option<(Fused, usize)> {
     fuse_at(f, i, true)
 }
 
 /// [`fuse`], with pairs of constants only if `const_pairs`.
-fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
+fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usize)> {
     use Instr::*;
     let code = &f.code;
     let temp = |slot: Slot| slot >= f.num_locals;
@@ -1705,7 +1824,7 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && let Ok(imm) = u32::try_from(imm)
         && let Some((h, addr, offset)) = store_of(code.get(i + 1), k, &STORE_K)
     {
-        return Some(Fused::StoreK { h, addr, k: imm, offset });
+        return Some((Fused::StoreK { h, addr, k: imm, offset }, 2));
     }
     // An address computed by an add, then a constant, stored.
     if let I32Add { dst: t, a, b } = code[i]
@@ -1715,7 +1834,7 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && let Some((h, addr, offset)) = store_of(code.get(i + 2), k, &STORE_ADD_K)
         && addr == t
     {
-        return Some(Fused::StoreAddK { h, k: imm, a, b, offset });
+        return Some((Fused::StoreAddK { h, k: imm, a, b, offset }, 3));
     }
     // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
     if let Some((t1, k)) = konst_of(code[i])
@@ -1728,7 +1847,7 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && (a == t2) != (b == t2)
     {
         let y = if a == t2 { b } else { a };
-        return Some(Fused::Imm3 { h: i32_add_shl_imm, dst, a: y, b: x, k: k as u32 });
+        return Some((Fused::Imm3 { h: I32_ADD_SHL_IMM, dst, a: y, b: x, k: k as u32 }, 3));
     }
     // A load from a constant address.
     if let Some((k, addr)) = konst_of(code[i])
@@ -1736,15 +1855,15 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
     {
         let load = match code.get(i + 1) {
             Some(&I32Load { dst, addr, offset } | &F32Load { dst, addr, offset }) if addr == k => {
-                Some((i32_load_k as Handler, dst, offset))
+                Some((I32_LOAD_K, dst, offset))
             }
             Some(&I64Load { dst, addr, offset } | &F64Load { dst, addr, offset }) if addr == k => {
-                Some((i64_load_k as Handler, dst, offset))
+                Some((I64_LOAD_K, dst, offset))
             }
             _ => None,
         };
         if let Some((h, dst, offset)) = load {
-            return Some(Fused::Imm2 { h, dst, a: 0, k1: addr, k2: offset });
+            return Some((Fused::Imm2 { h, dst, a: 0, k1: addr, k2: offset }, 2));
         }
     }
     // Two constants (unless the second one fuses with what follows).
@@ -1753,13 +1872,13 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && const_pairs
         && fuse_at(f, i + 1, false).is_none()
     {
-        return Some(Fused::Const2 { d1, v1, d2, v2 });
+        return Some((Fused::Const2 { d1, v1, d2, v2 }, 2));
     }
     // A constant, then a jump.
     if let Const32 { dst, val } = code[i]
         && let Some(&Br { target }) = code.get(i + 1)
     {
-        return Some(Fused::ConstBr { dst, val, target });
+        return Some((Fused::ConstBr { dst, val, target }, 2));
     }
     // A constant consumed by the next instruction.
     if let Some((k, imm)) = konst_of(code[i]) {
@@ -1774,17 +1893,25 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
             {
                 let cmp = if nez { cmp } else { cmp.negate() };
                 let table = if is_64 { &BR_I64_IMM } else { &BR_I32_IMM };
-                return Some(Fused::BranchImm { h: table[cmp as usize], a: x, k: imm, target });
+                return Some((Fused::BranchImm { h: table[cmp as usize], a: x, k: imm, target }, 3));
             }
             let table = if is_64 { &CMP_I64_IMM } else { &CMP_I32_IMM };
-            return Some(Fused::Imm { h: table[cmp as usize], dst, a: x, k: imm });
+            return Some((Fused::Imm { h: table[cmp as usize], dst, a: x, k: imm }, 2));
         }
         if let Some((h, commutative, dst, a, b)) = with_imm(next) {
             if b == k && a != k {
-                return Some(Fused::Imm { h, dst, a, k: imm });
+                return Some((Fused::Imm { h, dst, a, k: imm }, 2));
             }
             if commutative && a == k && b != k {
-                return Some(Fused::Imm { h, dst, a: b, k: imm });
+                return Some((Fused::Imm { h, dst, a: b, k: imm }, 2));
+            }
+        }
+        if let Some((h, commutative, dst, a, b)) = float_with_imm(Some(next)) {
+            if b == k && a != k {
+                return Some((Fused::Imm { h, dst, a, k: imm }, 2));
+            }
+            if commutative && a == k && b != k {
+                return Some((Fused::Imm { h, dst, a: b, k: imm }, 2));
             }
         }
         return None;
@@ -1793,53 +1920,53 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
     if let I32Add { dst: t, a, b } = code[i]
         && temp(t)
     {
-        let (h, x, offset): (Handler, Slot, u32) = match code.get(i + 1) {
+        let (h, x, offset): (Fam, Slot, u32) = match code.get(i + 1) {
             Some(&I32Load { dst, addr, offset } | &F32Load { dst, addr, offset }) if addr == t => {
-                (i32_load_add, dst, offset)
+                (I32_LOAD_ADD, dst, offset)
             }
             Some(&I64Load { dst, addr, offset } | &F64Load { dst, addr, offset }) if addr == t => {
-                (i64_load_add, dst, offset)
+                (I64_LOAD_ADD, dst, offset)
             }
-            Some(&I32Load8U { dst, addr, offset }) if addr == t => (i32_load8_u_add, dst, offset),
-            Some(&I32Load8S { dst, addr, offset }) if addr == t => (i32_load8_s_add, dst, offset),
-            Some(&I32Load16U { dst, addr, offset }) if addr == t => (i32_load16_u_add, dst, offset),
-            Some(&I32Load16S { dst, addr, offset }) if addr == t => (i32_load16_s_add, dst, offset),
+            Some(&I32Load8U { dst, addr, offset }) if addr == t => (I32_LOAD8_U_ADD, dst, offset),
+            Some(&I32Load8S { dst, addr, offset }) if addr == t => (I32_LOAD8_S_ADD, dst, offset),
+            Some(&I32Load16U { dst, addr, offset }) if addr == t => (I32_LOAD16_U_ADD, dst, offset),
+            Some(&I32Load16S { dst, addr, offset }) if addr == t => (I32_LOAD16_S_ADD, dst, offset),
             Some(&I32Store { addr, val, offset } | &F32Store { addr, val, offset }) if addr == t && val != t => {
-                (i32_store_add, val, offset)
+                (I32_STORE_ADD, val, offset)
             }
             Some(&I64Store { addr, val, offset } | &F64Store { addr, val, offset }) if addr == t && val != t => {
-                (i64_store_add, val, offset)
+                (I64_STORE_ADD, val, offset)
             }
-            Some(&I32Store8 { addr, val, offset }) if addr == t && val != t => (store8_add, val, offset),
-            Some(&I32Store16 { addr, val, offset }) if addr == t && val != t => (store16_add, val, offset),
+            Some(&I32Store8 { addr, val, offset }) if addr == t && val != t => (STORE8_ADD, val, offset),
+            Some(&I32Store16 { addr, val, offset }) if addr == t && val != t => (STORE16_ADD, val, offset),
             _ => return None,
         };
-        return Some(Fused::Imm3 { h, dst: x, a, b, k: offset });
+        return Some((Fused::Imm3 { h, dst: x, a, b, k: offset }, 2));
     }
     // An address computed by an immediate add, consumed by a load or a store.
     if let I32AddImm { dst: t, a, imm } = code[i]
         && temp(t)
     {
-        let (h, x, offset): (Handler, Slot, u32) = match code.get(i + 1) {
+        let (h, x, offset): (Fam, Slot, u32) = match code.get(i + 1) {
             Some(&I32Load { dst, addr, offset } | &F32Load { dst, addr, offset }) if addr == t => {
-                (i32_load_imm, dst, offset)
+                (I32_LOAD_IMM, dst, offset)
             }
             Some(&I64Load { dst, addr, offset } | &F64Load { dst, addr, offset }) if addr == t => {
-                (i64_load_imm, dst, offset)
+                (I64_LOAD_IMM, dst, offset)
             }
-            Some(&I32Load8U { dst, addr, offset }) if addr == t => (i32_load8_u_imm, dst, offset),
-            Some(&I32Load8S { dst, addr, offset }) if addr == t => (i32_load8_s_imm, dst, offset),
-            Some(&I32Load16U { dst, addr, offset }) if addr == t => (i32_load16_u_imm, dst, offset),
-            Some(&I32Load16S { dst, addr, offset }) if addr == t => (i32_load16_s_imm, dst, offset),
+            Some(&I32Load8U { dst, addr, offset }) if addr == t => (I32_LOAD8_U_IMM, dst, offset),
+            Some(&I32Load8S { dst, addr, offset }) if addr == t => (I32_LOAD8_S_IMM, dst, offset),
+            Some(&I32Load16U { dst, addr, offset }) if addr == t => (I32_LOAD16_U_IMM, dst, offset),
+            Some(&I32Load16S { dst, addr, offset }) if addr == t => (I32_LOAD16_S_IMM, dst, offset),
             Some(&I32Store { addr, val, offset } | &F32Store { addr, val, offset }) if addr == t && val != t => {
-                (i32_store_imm, val, offset)
+                (I32_STORE_IMM, val, offset)
             }
             Some(&I64Store { addr, val, offset } | &F64Store { addr, val, offset }) if addr == t && val != t => {
-                (i64_store_imm, val, offset)
+                (I64_STORE_IMM, val, offset)
             }
             _ => return None,
         };
-        return Some(Fused::Imm2 { h, dst: x, a, k1: imm, k2: offset });
+        return Some((Fused::Imm2 { h, dst: x, a, k1: imm, k2: offset }, 2));
     }
     // A `select` whose result is copied to a local (the result stays where it was too,
     // since the copy may be a `local.tee`).
@@ -1847,19 +1974,27 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && let Some(&Copy { dst, src }) = code.get(i + 1)
         && src == t
     {
-        return Some(Fused::Quad { h: select_copy, a: dst, b: t, c: b, d: cond });
+        return Some((Fused::Quad { h: Fam::plain(select_copy), a: dst, b: t, c: b, d: cond }, 2));
     }
     // A copy to the result slot, then a return.
     if let Copy { dst, src } = code[i]
         && let Some(Return) = code.get(i + 1)
     {
-        return Some(Fused::Imm2 { h: copy_ret, dst, a: src, k1: 0, k2: 0 });
+        return Some((Fused::Imm2 { h: Fam::plain(copy_ret), dst, a: src, k1: 0, k2: 0 }, 2));
     }
     // Two copies.
     if let Copy { dst: d1, src: s1 } = code[i]
         && let Some(&Copy { dst: d2, src: s2 }) = code.get(i + 1)
     {
-        return Some(Fused::Quad { h: copy2, a: d1, b: s1, c: d2, d: s2 });
+        return Some((Fused::Quad { h: Fam::plain(copy2), a: d1, b: s1, c: d2, d: s2 }, 2));
+    }
+    // A float comparison consumed by a conditional branch (no negation: NaN compares
+    // false both ways, so "branch if not less" has its own handler).
+    if let Some((h_yes, h_no, dst, a, b)) = float_comparison(&code[i])
+        && temp(dst)
+        && let Some((nez, target)) = branch(code.get(i + 1), dst)
+    {
+        return Some((Fused::Branch { h: if nez { h_yes } else { h_no }, a, b, target }, 2));
     }
     // A comparison consumed by a conditional branch.
     if let Some((is_64, cmp, dst, a, b)) = comparison(&code[i])
@@ -1868,7 +2003,7 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
     {
         let cmp = if nez { cmp } else { cmp.negate() };
         let table = if is_64 { &BR_I64 } else { &BR_I32 };
-        return Some(Fused::Branch { h: table[cmp as usize], a, b, target });
+        return Some((Fused::Branch { h: table[cmp as usize], a, b, target }, 2));
     }
     // `eqz` consumed by a conditional branch: branch on the operand instead.
     if let I32Eqz { dst, src } | I64Eqz { dst, src } = code[i]
@@ -1876,21 +2011,28 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<Fused> {
         && let Some((nez, target)) = branch(code.get(i + 1), dst)
     {
         let is_64 = matches!(code[i], I64Eqz { .. });
-        let h: Handler = match (is_64, nez) {
-            (false, true) => br_i32_eqz,
-            (false, false) => br_i32_nez,
-            (true, true) => br_i64_eqz,
-            (true, false) => br_i64_nez,
+        let h: Fam = match (is_64, nez) {
+            (false, true) => BR_I32_EQZ,
+            (false, false) => BR_I32_NEZ,
+            (true, true) => BR_I64_EQZ,
+            (true, false) => BR_I64_NEZ,
         };
-        return Some(Fused::BranchOne { h, a: src, target });
+        return Some((Fused::BranchOne { h, a: src, target }, 2));
     }
     None
 }
 
 /// Lowers the instructions of `f` into ops, checking what the handlers rely on (see the
 /// module docs): slot operands inside the frame, branch targets inside the function, the
-/// `Br`s of every `BrTable`.
+/// `Br`s of every `BrTable`. Where an op's operand is the slot that every op falling
+/// through to it has just written (and no jump leads to it), it gets the variant that
+/// takes that operand from the accumulators.
 pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>, Error> {
+    Ok(lower_with_acc(f, module)?.into_iter().map(|(op, _)| op).collect())
+}
+
+/// [`lower`], with the slot each op takes from the accumulators.
+fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Option<u32>)>, Error> {
     use Instr::*;
     let num_imported = module.num_imported_funcs;
     let num_funcs = module.funcs.len() as u32;
@@ -1899,7 +2041,12 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
     let bad = |what: &str, i: usize| {
         Error::msg(format!("internal error: {what} in instruction {i} of function {}", f.func_index))
     };
-    let mut ops = Vec::with_capacity(n + 1);
+    let mut ops: Vec<Low> = Vec::with_capacity(n + 1);
+    // How many instructions each op covers (where it continues when it falls through).
+    let mut covers: Vec<usize> = Vec::with_capacity(n + 1);
+    // Ops that execution may reach other than by falling through: the entry, jump
+    // targets, and where calls return to.
+    let targets: Vec<std::cell::Cell<bool>> = (0..=n).map(|k| std::cell::Cell::new(k == 0)).collect();
     let mut i = 0;
     // Instructions that must be `Br`s (the arms of a `BrTable`) up to this index.
     let mut table_arms_end = 0;
@@ -1919,6 +2066,7 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
             }
             // The sentinel after the last instruction is a valid (stopping) target.
             if (target as usize) <= n {
+                targets[target as usize].set(true);
                 Ok((i64::from(target) - i as i64) as i32 as u32)
             } else {
                 Err(bad("branch target out of the function", i))
@@ -1929,146 +2077,172 @@ pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>,
         }
         // Fused sequences (none of them may cover a `br_table` arm).
         if i >= table_arms_end
-            && let Some(fused) = fuse(f, i)
+            && let Some((fused, len)) = fuse(f, i)
         {
-            let imm = |h: Handler, a: u32, b: u32, k: u64| Op { h, a, b, c: k as u32, d: (k >> 32) as u32 };
+            let imm = |f: Fam, a: u32, b: u32, k: u64| Low { f, a, b, c: k as u32, d: (k >> 32) as u32 };
             ops.push(match fused {
                 Fused::Branch { h, a, b, target } => {
-                    Op { h, a: s(a)?, b: s(b)?, c: rel(target)?, d: rel(i as u32 + 2)? }
+                    Low { f: h, a: s(a)?, b: s(b)?, c: rel(target)?, d: rel(i as u32 + 2)? }
                 }
                 Fused::BranchImm { h, a, k, target } => {
-                    Op { h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
+                    Low { f: h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
                 }
                 Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
-                Fused::Imm2 { h, dst, a, k1, k2 } => Op { h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
-                Fused::StoreK { h, addr, k, offset } => op(h, s(addr)?, k, offset),
-                Fused::StoreAddK { h, k, a, b, offset } => Op { h, a: k, b: s(a)?, c: s(b)?, d: offset },
-                Fused::Const2 { d1, v1, d2, v2 } => Op { h: const2, a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
-                Fused::ConstBr { dst, val, target } => op(const_br, s(dst)?, val, rel(target)?),
-                Fused::Quad { h, a, b, c, d } => Op { h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
+                Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
+                Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
+                Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
+                Fused::Const2 { d1, v1, d2, v2 } => Low { f: Fam::plain(const2), a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
+                Fused::ConstBr { dst, val, target } => op(Fam::plain(const_br), s(dst)?, val, rel(target)?),
+                Fused::Quad { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
-                Fused::Imm3 { h, dst, a, b, k } => Op { h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
+                Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
             });
+            covers.push(len);
             i += 1;
             continue;
         }
         let o = match code[i] {
-            Unreachable => op(unreachable, 0, 0, 0),
-            ConsumeFuel { amount } => op(consume_fuel, amount, 0, 0),
-            Br { target } => op(br, rel(target)?, 0, 0),
-            BrIfNez { cond, target } => op(br_if_nez, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
-            BrIfEqz { cond, target } => op(br_if_eqz, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
+            Unreachable => op(Fam::plain(unreachable), 0, 0, 0),
+            ConsumeFuel { amount } => op(Fam::plain(consume_fuel), amount, 0, 0),
+            Br { target } => op(Fam::plain(br), rel(target)?, 0, 0),
+            BrIfNez { cond, target } => op(BR_IF_NEZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
+            BrIfEqz { cond, target } => op(BR_IF_EQZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
             BrTable { index, len } => {
                 let end = (i + 2).checked_add(len as usize).filter(|&e| e <= n);
                 table_arms_end = end.ok_or_else(|| bad("br_table arms past the end", i))?;
-                op(br_table, s(index)?, len, 0)
+                op(Fam::plain(br_table), s(index)?, len, 0)
             }
-            Return => op(ret, 0, 0, 0),
+            Return => op(Fam::plain(ret), 0, 0, 0),
             Call { func, base } => match func.checked_sub(num_imported) {
-                Some(k) if func < num_funcs => op(call_internal, k, frame_end(base)?, 0),
-                _ => op(call, func, frame_end(base)?, 0),
+                Some(k) if func < num_funcs => op(Fam::plain(call_internal), k, frame_end(base)?, 0),
+                _ => op(Fam::plain(call), func, frame_end(base)?, 0),
             },
-            CallIndirect { index, base, site } => op(call_indirect, s(index)?, frame_end(base)?, site),
-            Copy { dst, src } => op(copy, s(dst)?, s(src)?, 0),
-            Const32 { dst, val } => op(const32, s(dst)?, val, 0),
-            Const64 { dst, lo, hi } => op(const64, s(dst)?, lo, hi),
-            Select { dst, b, cond } => op(select, s(dst)?, s(b)?, s(cond)?),
-            GlobalGet { dst, global } => op(global_get, s(dst)?, global, 0),
-            GlobalSet { src, global } => op(global_set, s(src)?, global, 0),
-            I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => op(i32_load, s(dst)?, s(addr)?, offset),
-            I64Load { dst, addr, offset } | F64Load { dst, addr, offset } => op(i64_load, s(dst)?, s(addr)?, offset),
-            I32Load8S { dst, addr, offset } => op(i32_load8_s, s(dst)?, s(addr)?, offset),
-            I32Load8U { dst, addr, offset } => op(i32_load8_u, s(dst)?, s(addr)?, offset),
-            I32Load16S { dst, addr, offset } => op(i32_load16_s, s(dst)?, s(addr)?, offset),
-            I32Load16U { dst, addr, offset } => op(i32_load16_u, s(dst)?, s(addr)?, offset),
-            I64Load8S { dst, addr, offset } => op(i64_load8_s, s(dst)?, s(addr)?, offset),
-            I64Load8U { dst, addr, offset } => op(i64_load8_u, s(dst)?, s(addr)?, offset),
-            I64Load16S { dst, addr, offset } => op(i64_load16_s, s(dst)?, s(addr)?, offset),
-            I64Load16U { dst, addr, offset } => op(i64_load16_u, s(dst)?, s(addr)?, offset),
-            I64Load32S { dst, addr, offset } => op(i64_load32_s, s(dst)?, s(addr)?, offset),
-            I64Load32U { dst, addr, offset } => op(i64_load32_u, s(dst)?, s(addr)?, offset),
+            CallIndirect { index, base, site } => op(Fam::plain(call_indirect), s(index)?, frame_end(base)?, site),
+            Copy { dst, src } => op(COPY, s(dst)?, s(src)?, 0),
+            Const32 { dst, val } => op(CONST32, s(dst)?, val, 0),
+            Const64 { dst, lo, hi } => op(CONST64, s(dst)?, lo, hi),
+            Select { dst, b, cond } => op(Fam::plain(select), s(dst)?, s(b)?, s(cond)?),
+            GlobalGet { dst, global } => op(GLOBAL_GET, s(dst)?, global, 0),
+            GlobalSet { src, global } => op(Fam::plain(global_set), s(src)?, global, 0),
+            I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => op(I32_LOAD, s(dst)?, s(addr)?, offset),
+            I64Load { dst, addr, offset } | F64Load { dst, addr, offset } => op(I64_LOAD, s(dst)?, s(addr)?, offset),
+            I32Load8S { dst, addr, offset } => op(I32_LOAD8_S, s(dst)?, s(addr)?, offset),
+            I32Load8U { dst, addr, offset } => op(I32_LOAD8_U, s(dst)?, s(addr)?, offset),
+            I32Load16S { dst, addr, offset } => op(I32_LOAD16_S, s(dst)?, s(addr)?, offset),
+            I32Load16U { dst, addr, offset } => op(I32_LOAD16_U, s(dst)?, s(addr)?, offset),
+            I64Load8S { dst, addr, offset } => op(I64_LOAD8_S, s(dst)?, s(addr)?, offset),
+            I64Load8U { dst, addr, offset } => op(I64_LOAD8_U, s(dst)?, s(addr)?, offset),
+            I64Load16S { dst, addr, offset } => op(I64_LOAD16_S, s(dst)?, s(addr)?, offset),
+            I64Load16U { dst, addr, offset } => op(I64_LOAD16_U, s(dst)?, s(addr)?, offset),
+            I64Load32S { dst, addr, offset } => op(I64_LOAD32_S, s(dst)?, s(addr)?, offset),
+            I64Load32U { dst, addr, offset } => op(I64_LOAD32_U, s(dst)?, s(addr)?, offset),
             I32Store { addr, val, offset } | F32Store { addr, val, offset } | I64Store32 { addr, val, offset } => {
-                op(i32_store, s(addr)?, s(val)?, offset)
+                op(I32_STORE, s(val)?, s(addr)?, offset)
             }
-            I64Store { addr, val, offset } | F64Store { addr, val, offset } => op(i64_store, s(addr)?, s(val)?, offset),
-            I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => op(store8, s(addr)?, s(val)?, offset),
+            I64Store { addr, val, offset } | F64Store { addr, val, offset } => op(I64_STORE, s(val)?, s(addr)?, offset),
+            I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => op(STORE8, s(val)?, s(addr)?, offset),
             I32Store16 { addr, val, offset } | I64Store16 { addr, val, offset } => {
-                op(store16, s(addr)?, s(val)?, offset)
+                op(STORE16, s(val)?, s(addr)?, offset)
             }
-            MemorySize { dst } => op(memory_size, s(dst)?, 0, 0),
-            MemoryGrow { dst, delta } => op(memory_grow, s(dst)?, s(delta)?, 0),
-            Extra { .. } => op(extra, 0, 0, 0),
-            RefFunc { dst, func } => op(ref_func, s(dst)?, func, 0),
-            RefIsNull { dst, src } => op(ref_is_null, s(dst)?, s(src)?, 0),
-            I32AddImm { dst, a, imm } => op(i32_add_imm, s(dst)?, s(a)?, imm),
+            MemorySize { dst } => op(Fam::plain(memory_size), s(dst)?, 0, 0),
+            MemoryGrow { dst, delta } => op(Fam::plain(memory_grow), s(dst)?, s(delta)?, 0),
+            Extra { .. } => op(Fam::plain(extra), 0, 0, 0),
+            RefFunc { dst, func } => op(Fam::plain(ref_func), s(dst)?, func, 0),
+            RefIsNull { dst, src } => op(REF_IS_NULL, s(dst)?, s(src)?, 0),
+            I32AddImm { dst, a, imm } => op(I32_ADD_IMM, s(dst)?, s(a)?, imm),
             ref other => match numeric(other) {
                 Some((h, dst, a, b)) => op(h, s(dst)?, s(a)?, s(b)?),
-                None => op(slow, 0, 0, 0),
+                None => op(Fam::plain(slow), 0, 0, 0),
             },
         };
+        if matches!(code[i], Call { .. } | CallIndirect { .. }) {
+            targets[i + 1].set(true);
+        }
         ops.push(o);
+        covers.push(1);
         i += 1;
     }
-    ops.push(op(sentinel, 0, 0, 0));
-    Ok(ops.into_boxed_slice())
+    ops.push(op(Fam::plain(sentinel), 0, 0, 0));
+    covers.push(1);
+    // What the accumulators hold when each op starts: `Some(slot)` if every op that falls
+    // through to it leaves `slot` there.
+    let mut acc: Vec<Option<Option<u32>>> = vec![None; n + 1];
+    for (k, low) in ops.iter().enumerate() {
+        if let Some(j) = k.checked_add(covers[k]).filter(|&j| j <= n) {
+            let out = low.field(low.f.out);
+            acc[j] = Some(match acc[j] {
+                None => out,
+                Some(prev) => prev.filter(|_| prev == out),
+            });
+        }
+    }
+    Ok(ops
+        .iter()
+        .enumerate()
+        .map(|(k, low)| {
+            let acc = if targets[k].get() { None } else { acc[k].flatten() };
+            let (op, m) = low.finish(acc);
+            (op, acc.filter(|_| m != 0))
+        })
+        .collect())
 }
 
 /// The handler and `(dst, a, b)` slots of a numeric instruction (`b` repeats `a` for
 /// unary ones).
-fn numeric(instr: &Instr) -> Option<(Handler, Slot, Slot, Slot)> {
+fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
     use Instr::*;
     macro_rules! pick {
         ($($v:ident => $h:ident),* $(,)?; $($u:ident => $g:ident),* $(,)?) => {
             match *instr {
-                $($v { dst, a, b } => Some(($h as Handler, dst, a, b)),)*
-                $($u { dst, src } => Some(($g as Handler, dst, src, src)),)*
+                $($v { dst, a, b } => Some(($h, dst, a, b)),)*
+                $($u { dst, src } => Some(($g, dst, src, src)),)*
                 _ => None,
             }
         };
     }
     pick! {
-        I32Eq => i32_eq, I32Ne => i32_ne, I32LtS => i32_lt_s, I32LtU => i32_lt_u,
-        I32GtS => i32_gt_s, I32GtU => i32_gt_u, I32LeS => i32_le_s, I32LeU => i32_le_u,
-        I32GeS => i32_ge_s, I32GeU => i32_ge_u, I32Add => i32_add, I32Sub => i32_sub,
-        I32Mul => i32_mul, I32DivS => i32_div_s, I32DivU => i32_div_u, I32RemS => i32_rem_s,
-        I32RemU => i32_rem_u, I32And => i32_and, I32Or => i32_or, I32Xor => i32_xor,
-        I32Shl => i32_shl, I32ShrS => i32_shr_s, I32ShrU => i32_shr_u, I32Rotl => i32_rotl,
-        I32Rotr => i32_rotr,
-        I64Eq => i64_eq, I64Ne => i64_ne, I64LtS => i64_lt_s, I64LtU => i64_lt_u,
-        I64GtS => i64_gt_s, I64GtU => i64_gt_u, I64LeS => i64_le_s, I64LeU => i64_le_u,
-        I64GeS => i64_ge_s, I64GeU => i64_ge_u, I64Add => i64_add, I64Sub => i64_sub,
-        I64Mul => i64_mul, I64DivS => i64_div_s, I64DivU => i64_div_u, I64RemS => i64_rem_s,
-        I64RemU => i64_rem_u, I64And => i64_and, I64Or => i64_or, I64Xor => i64_xor,
-        I64Shl => i64_shl, I64ShrS => i64_shr_s, I64ShrU => i64_shr_u, I64Rotl => i64_rotl,
-        I64Rotr => i64_rotr,
-        F32Eq => f32_eq, F32Ne => f32_ne, F32Lt => f32_lt, F32Gt => f32_gt, F32Le => f32_le,
-        F32Ge => f32_ge, F32Add => f32_add, F32Sub => f32_sub, F32Mul => f32_mul,
-        F32Div => f32_div, F32Min => f32_min, F32Max => f32_max, F32Copysign => f32_copysign,
-        F64Eq => f64_eq, F64Ne => f64_ne, F64Lt => f64_lt, F64Gt => f64_gt, F64Le => f64_le,
-        F64Ge => f64_ge, F64Add => f64_add, F64Sub => f64_sub, F64Mul => f64_mul,
-        F64Div => f64_div, F64Min => f64_min, F64Max => f64_max, F64Copysign => f64_copysign;
-        I32Eqz => i32_eqz, I32Clz => i32_clz, I32Ctz => i32_ctz, I32Popcnt => i32_popcnt,
-        I64Eqz => i64_eqz, I64Clz => i64_clz, I64Ctz => i64_ctz, I64Popcnt => i64_popcnt,
-        F32Abs => f32_abs, F32Neg => f32_neg, F32Ceil => f32_ceil, F32Floor => f32_floor,
-        F32Trunc => f32_trunc, F32Nearest => f32_nearest, F32Sqrt => f32_sqrt,
-        F64Abs => f64_abs, F64Neg => f64_neg, F64Ceil => f64_ceil, F64Floor => f64_floor,
-        F64Trunc => f64_trunc, F64Nearest => f64_nearest, F64Sqrt => f64_sqrt,
-        I32WrapI64 => i32_wrap_i64, I32TruncF32S => i32_trunc_f32_s, I32TruncF32U => i32_trunc_f32_u,
-        I32TruncF64S => i32_trunc_f64_s, I32TruncF64U => i32_trunc_f64_u,
-        I64ExtendI32S => i64_extend_i32_s, I64ExtendI32U => i64_extend_i32_u,
-        I64TruncF32S => i64_trunc_f32_s, I64TruncF32U => i64_trunc_f32_u,
-        I64TruncF64S => i64_trunc_f64_s, I64TruncF64U => i64_trunc_f64_u,
-        F32ConvertI32S => f32_convert_i32_s, F32ConvertI32U => f32_convert_i32_u,
-        F32ConvertI64S => f32_convert_i64_s, F32ConvertI64U => f32_convert_i64_u,
-        F32DemoteF64 => f32_demote_f64, F64ConvertI32S => f64_convert_i32_s,
-        F64ConvertI32U => f64_convert_i32_u, F64ConvertI64S => f64_convert_i64_s,
-        F64ConvertI64U => f64_convert_i64_u, F64PromoteF32 => f64_promote_f32,
-        I32Extend8S => i32_extend8_s, I32Extend16S => i32_extend16_s,
-        I64Extend8S => i64_extend8_s, I64Extend16S => i64_extend16_s, I64Extend32S => i64_extend32_s,
-        I32TruncSatF32S => i32_trunc_sat_f32_s, I32TruncSatF32U => i32_trunc_sat_f32_u,
-        I32TruncSatF64S => i32_trunc_sat_f64_s, I32TruncSatF64U => i32_trunc_sat_f64_u,
-        I64TruncSatF32S => i64_trunc_sat_f32_s, I64TruncSatF32U => i64_trunc_sat_f32_u,
-        I64TruncSatF64S => i64_trunc_sat_f64_s, I64TruncSatF64U => i64_trunc_sat_f64_u,
+        I32Eq => I32_EQ, I32Ne => I32_NE, I32LtS => I32_LT_S, I32LtU => I32_LT_U,
+        I32GtS => I32_GT_S, I32GtU => I32_GT_U, I32LeS => I32_LE_S, I32LeU => I32_LE_U,
+        I32GeS => I32_GE_S, I32GeU => I32_GE_U, I32Add => I32_ADD, I32Sub => I32_SUB,
+        I32Mul => I32_MUL, I32DivS => I32_DIV_S, I32DivU => I32_DIV_U, I32RemS => I32_REM_S,
+        I32RemU => I32_REM_U, I32And => I32_AND, I32Or => I32_OR, I32Xor => I32_XOR,
+        I32Shl => I32_SHL, I32ShrS => I32_SHR_S, I32ShrU => I32_SHR_U, I32Rotl => I32_ROTL,
+        I32Rotr => I32_ROTR,
+        I64Eq => I64_EQ, I64Ne => I64_NE, I64LtS => I64_LT_S, I64LtU => I64_LT_U,
+        I64GtS => I64_GT_S, I64GtU => I64_GT_U, I64LeS => I64_LE_S, I64LeU => I64_LE_U,
+        I64GeS => I64_GE_S, I64GeU => I64_GE_U, I64Add => I64_ADD, I64Sub => I64_SUB,
+        I64Mul => I64_MUL, I64DivS => I64_DIV_S, I64DivU => I64_DIV_U, I64RemS => I64_REM_S,
+        I64RemU => I64_REM_U, I64And => I64_AND, I64Or => I64_OR, I64Xor => I64_XOR,
+        I64Shl => I64_SHL, I64ShrS => I64_SHR_S, I64ShrU => I64_SHR_U, I64Rotl => I64_ROTL,
+        I64Rotr => I64_ROTR,
+        F32Eq => F32_EQ, F32Ne => F32_NE, F32Lt => F32_LT, F32Gt => F32_GT, F32Le => F32_LE,
+        F32Ge => F32_GE, F32Add => F32_ADD, F32Sub => F32_SUB, F32Mul => F32_MUL,
+        F32Div => F32_DIV, F32Min => F32_MIN, F32Max => F32_MAX, F32Copysign => F32_COPYSIGN,
+        F64Eq => F64_EQ, F64Ne => F64_NE, F64Lt => F64_LT, F64Gt => F64_GT, F64Le => F64_LE,
+        F64Ge => F64_GE, F64Add => F64_ADD, F64Sub => F64_SUB, F64Mul => F64_MUL,
+        F64Div => F64_DIV, F64Min => F64_MIN, F64Max => F64_MAX, F64Copysign => F64_COPYSIGN;
+        I32Eqz => I32_EQZ, I32Clz => I32_CLZ, I32Ctz => I32_CTZ, I32Popcnt => I32_POPCNT,
+        I64Eqz => I64_EQZ, I64Clz => I64_CLZ, I64Ctz => I64_CTZ, I64Popcnt => I64_POPCNT,
+        F32Abs => F32_ABS, F32Neg => F32_NEG, F32Ceil => F32_CEIL, F32Floor => F32_FLOOR,
+        F32Trunc => F32_TRUNC, F32Nearest => F32_NEAREST, F32Sqrt => F32_SQRT,
+        F64Abs => F64_ABS, F64Neg => F64_NEG, F64Ceil => F64_CEIL, F64Floor => F64_FLOOR,
+        F64Trunc => F64_TRUNC, F64Nearest => F64_NEAREST, F64Sqrt => F64_SQRT,
+        I32WrapI64 => I32_WRAP_I64, I32TruncF32S => I32_TRUNC_F32_S, I32TruncF32U => I32_TRUNC_F32_U,
+        I32TruncF64S => I32_TRUNC_F64_S, I32TruncF64U => I32_TRUNC_F64_U,
+        I64ExtendI32S => I64_EXTEND_I32_S, I64ExtendI32U => I64_EXTEND_I32_U,
+        I64TruncF32S => I64_TRUNC_F32_S, I64TruncF32U => I64_TRUNC_F32_U,
+        I64TruncF64S => I64_TRUNC_F64_S, I64TruncF64U => I64_TRUNC_F64_U,
+        F32ConvertI32S => F32_CONVERT_I32_S, F32ConvertI32U => F32_CONVERT_I32_U,
+        F32ConvertI64S => F32_CONVERT_I64_S, F32ConvertI64U => F32_CONVERT_I64_U,
+        F32DemoteF64 => F32_DEMOTE_F64, F64ConvertI32S => F64_CONVERT_I32_S,
+        F64ConvertI32U => F64_CONVERT_I32_U, F64ConvertI64S => F64_CONVERT_I64_S,
+        F64ConvertI64U => F64_CONVERT_I64_U, F64PromoteF32 => F64_PROMOTE_F32,
+        I32Extend8S => I32_EXTEND8_S, I32Extend16S => I32_EXTEND16_S,
+        I64Extend8S => I64_EXTEND8_S, I64Extend16S => I64_EXTEND16_S, I64Extend32S => I64_EXTEND32_S,
+        I32TruncSatF32S => I32_TRUNC_SAT_F32_S, I32TruncSatF32U => I32_TRUNC_SAT_F32_U,
+        I32TruncSatF64S => I32_TRUNC_SAT_F64_S, I32TruncSatF64U => I32_TRUNC_SAT_F64_U,
+        I64TruncSatF32S => I64_TRUNC_SAT_F32_S, I64TruncSatF32U => I64_TRUNC_SAT_F32_U,
+        I64TruncSatF64S => I64_TRUNC_SAT_F64_S, I64TruncSatF64U => I64_TRUNC_SAT_F64_U,
     }
 }
 
@@ -2124,6 +2298,16 @@ mod dump {
             run.call(&mut store, arg).unwrap();
         }
         let hits = HITS.with(|h| h.borrow_mut().take().unwrap());
+        // Ops that take an operand from the accumulators.
+        let mut from_acc = std::collections::HashSet::new();
+        for f in &module.inner.code {
+            for (i, (_, acc)) in super::lower_with_acc(f, &module.inner).unwrap().iter().enumerate() {
+                if acc.is_some() {
+                    from_acc.insert((&**f as *const super::CompiledFunc as usize, i));
+                }
+            }
+        }
+        let acc_hits: u64 = hits.iter().filter(|(k, _)| from_acc.contains(k)).map(|(_, n)| n).sum();
         let by_ptr: HashMap<usize, &super::CompiledFunc> =
             module.inner.code.iter().map(|f| (&**f as *const super::CompiledFunc as usize, &**f)).collect();
         let name = |i: &super::Instr| format!("{i:?}").split([' ', '{', '(']).next().unwrap().to_string();
@@ -2135,18 +2319,14 @@ mod dump {
             *funcs.entry(f.func_index).or_insert(0) += n;
             let Some(ins) = f.code.get(index) else { continue };
             let label = match super::fuse(f, index) {
-                Some(fused) => {
-                    let covers = match fused {
-                        super::Fused::BranchImm { .. } | super::Fused::StoreAddK { .. } => 3,
-                        super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
-                        _ => 2,
-                    };
+                Some((_, covers)) => {
                     let names: Vec<String> =
                         f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
                     format!("F:{}", names.join("+"))
                 }
                 None => name(ins),
             };
+            let label = if from_acc.contains(&(code, index)) { format!("{label}@acc") } else { label };
             *singles.entry(label).or_insert(0) += n;
             if let Some(next) = f.code.get(index + 1) {
                 *pairs.entry(format!("{} {}", name(ins), name(next))).or_insert(0) += n;
@@ -2156,12 +2336,7 @@ mod dump {
             let Some(f) = by_ptr.get(&code) else { return "?".into() };
             let Some(ins) = f.code.get(index) else { return "end".into() };
             match super::fuse(f, index) {
-                Some(fused) => {
-                    let covers = match fused {
-                        super::Fused::BranchImm { .. } | super::Fused::StoreAddK { .. } => 3,
-                        super::Fused::Imm3 { h, .. } if h as *const () == super::i32_add_shl_imm as *const () => 3,
-                        _ => 2,
-                    };
+                Some((_, covers)) => {
                     let names: Vec<String> =
                         f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
                     format!("F:{}", names.join("+"))
@@ -2181,7 +2356,7 @@ mod dump {
             v.truncate(k);
             v
         };
-        println!("total ops executed: {total}");
+        println!("total ops executed: {total}, {acc_hits} of them with an operand from the accumulators");
         for (k, n) in top(singles, 40) {
             println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
         }
