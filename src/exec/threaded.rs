@@ -382,17 +382,24 @@ macro_rules! set {
     }};
 }
 
+/// Reports an operand taken from accumulators that do not hold its slot (a lowering bug;
+/// checked in debug builds). Out of line, so the check puts nothing on the handlers' stack
+/// frames (which would keep them from continuing by tail calls under sanitizers).
+#[cold]
+#[inline(never)]
+fn stale_accumulator(slot: u32) -> ! {
+    panic!("internal error: the accumulators do not hold slot {slot}")
+}
+
 /// Operand `$s` as a `$t`: from the accumulators if bit `$bit` of the handler's variant
 /// `$m` is set (`lower` chooses that variant only where they hold slot `$s`), else from
 /// the slot.
 macro_rules! arg {
     ($m:ident & $bit:literal, $sp:expr, $acc:ident, $facc:ident, $s:expr, $t:ty) => {
         if $m & $bit != 0 {
-            debug_assert!(
-                get!($sp, $s, u64) == $acc && $facc.to_bits() == $acc,
-                "accumulator does not hold slot {}",
-                $s
-            );
+            if cfg!(debug_assertions) && !(get!($sp, $s, u64) == $acc && $facc.to_bits() == $acc) {
+                stale_accumulator($s);
+            }
             <$t as SlotVal>::from_acc($acc, $facc)
         } else {
             get!($sp, $s, $t)
