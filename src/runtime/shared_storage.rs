@@ -218,11 +218,12 @@ impl SharedStorage {
         // SAFETY: `at + 8 <= cap`, so `at` is inside the allocation (which is non-empty
         // since `cap >= 8`), and the offset fits `isize` (the layout was accepted).
         let ptr = unsafe { self.base.as_ptr().add(at) };
-        // SAFETY: `from_ptr`'s preconditions: `ptr` is aligned to 8 (the base is aligned
-        // to `ALIGN`, `at` is a multiple of 8); it is valid for reads and writes of 8 bytes
-        // while `self` lives (the allocation is freed only by `Drop`, which needs
-        // `&mut self`); and every access to the allocation is an atomic access of this
-        // same size to a whole aligned word (invariant), so there is neither a non-atomic
+        // `ptr` is aligned to 8 (the base is aligned to `ALIGN`, `at` is a multiple of 8);
+        // it is valid for reads and writes of 8 bytes while `self` lives (the allocation is
+        // freed only by `Drop`, which needs `&mut self`); and every access to the
+        // allocation is an atomic access of this same size to a whole aligned word
+        // (invariant).
+        // SAFETY: those are `from_ptr`'s preconditions, so there is neither a non-atomic
         // nor a mixed-size access to race with.
         Some(unsafe { AtomicU64::from_ptr(ptr.cast::<u64>()) })
     }
