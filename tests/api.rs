@@ -831,3 +831,54 @@ fn reserved_memories_never_move() -> wasmguard::Result<()> {
     assert_eq!(grow.call(&mut store, 1)?, -1, "past the maximum");
     Ok(())
 }
+
+/// Host functions called from wasm run in the middle of the guest's code: they may grow the
+/// caller's memory, call back into the instance (which grows it again and writes to it),
+/// and fail; the guest sees every change as soon as the call returns.
+#[test]
+fn host_calls_from_wasm_reenter_grow_memory_and_fail() -> Result {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "step" (func $step (param i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "mark") (param $i i32) (result i32)
+               (drop (memory.grow (i32.const 1)))
+               (i32.store (i32.mul (memory.size) (i32.const 0x8000)) (local.get $i))
+               (memory.size))
+             (func $inner (param $i i32) (result i32)
+               (i32.add (call $step (local.get $i)) (i32.const 1)))
+             (func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+               (loop $l
+                 ;; read what the host and `mark` wrote above the old end of memory
+                 (local.set $sum (i32.add (local.get $sum)
+                   (i32.load (i32.mul (call $inner (local.get $i)) (i32.const 0x8000)))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+               (i32.add (local.get $sum) (memory.size))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "step", |mut caller: Caller<'_, ()>, i: i32| -> Result<i32> {
+        if i == 100 {
+            return Err(Error::msg("step 100 refused"));
+        }
+        let memory = caller.memory().ok_or_else(|| Error::msg("no memory"))?;
+        memory.grow(&mut caller, 1)?;
+        let mark = caller.get_export("mark").and_then(|e| e.into_func()).ok_or_else(|| Error::msg("no mark"))?;
+        let size = mark.typed::<i32, i32>(&caller)?.call(&mut caller, i * 10)?;
+        assert_eq!(u64::from(size as u32), memory.size(&caller));
+        // `mark` stored `i * 10` at `size * 0x8000`; the guest reads it at `(size - 1 + 1) * 0x8000`.
+        Ok(size - 1)
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+    // Two pages a step on top of the first: 1 + 2 * 3 = 7 pages; marks 0 + 10 + 20.
+    assert_eq!(run.call(&mut store, 3)?, 30 + 7);
+    let err = run.call(&mut store, 1000).expect_err("the host function fails at step 100");
+    assert!(err.to_string().contains("step 100 refused"), "{err}");
+    // The store is usable afterwards.
+    assert_eq!(instance.get_memory(&mut store, "memory").expect("memory").size(&store), 7 + 200);
+    Ok(())
+}

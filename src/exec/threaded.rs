@@ -83,9 +83,6 @@ pub(crate) enum Exit {
     Trap(TrapCode),
     /// An error other than a trap, stored in [`Regs::error`].
     Error,
-    /// A host function is to be called ([`Regs::host`]); execution resumes at
-    /// [`Regs::ip`] afterwards.
-    HostCall,
     /// A call needs more room: [`Regs::need`] stack slots and a free frame record. The
     /// driver makes room and resumes at [`Regs::ip`], the call.
     Grow,
@@ -112,9 +109,6 @@ pub(crate) struct Regs {
     pub(crate) module_len: usize,
     /// Stack slots needed by a call that exited with [`Exit::Grow`].
     pub(crate) need: usize,
-    /// A pending host call: store function index and the frame-relative slot of its
-    /// arguments.
-    pub(crate) host: (usize, u32),
     pub(crate) error: Option<Error>,
     /// Loop dispatch: the other registers.
     #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
@@ -141,7 +135,6 @@ impl Regs {
             module_code: std::ptr::null(),
             module_len: 0,
             need: 0,
-            host: (0, 0),
             error: None,
             sp: std::ptr::null_mut(),
             mem: std::ptr::null_mut(),
@@ -152,9 +145,22 @@ impl Regs {
     }
 }
 
+/// Calls host function `callee` (a store function index) with its arguments at slot
+/// `start` of the stack, where it leaves its results. The driver supplies it, with its
+/// context in [`Cx::host`]: the handlers do not know the type of the store's host state.
+/// It may renew [`Cx::inner`] (the host function gets the whole store).
+///
+/// # Safety
+///
+/// `cx.host` is the context the driver created for this function.
+pub(crate) type HostCaller = unsafe fn(cx: &mut Cx<'_>, callee: usize, start: usize) -> Result<(), Error>;
+
 /// What the handlers work with besides their registers.
 pub(crate) struct Cx<'a> {
     pub(crate) inner: &'a mut StoreInner,
+    /// Calls host functions, with the driver's context.
+    pub(crate) host_call: HostCaller,
+    pub(crate) host: *mut (),
     pub(crate) slots: &'a mut Vec<u64>,
     pub(crate) frames: &'a mut Vec<Frame>,
     pub(crate) regs: Regs,
@@ -816,9 +822,16 @@ unsafe fn enter(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b:
     let (code, inst) = match &cx.inner.funcs[callee] {
         FuncEntity::Wasm { code, instance, .. } => (&**code as *const CompiledFunc, *instance),
         FuncEntity::Host { .. } => {
-            cx.regs.host = (callee, b);
-            cx.regs.ip = step!(ip, 1);
-            return Exit::HostCall;
+            // SAFETY: the driver created `host_call` and `host` together.
+            if let Err(e) = unsafe { (cx.host_call)(cx, callee, cx.regs.base + b as usize) } {
+                cx.regs.error = Some(e);
+                return Exit::Error;
+            }
+            // The host function may have grown the memory or the stack.
+            let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+            // SAFETY: the running frame is inside the stack (module invariants).
+            let sp = unsafe { cx.slots.as_mut_ptr().add(cx.regs.base) };
+            next!(step!(ip, 1), sp, mem, len, cx, 0, 0.0)
         }
     };
     // SAFETY: forwarded registers; `code` is owned by the store.
