@@ -472,20 +472,24 @@ macro_rules! family {
             $(#[$attr])*
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
             unsafe fn $name<const $m: u8>($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
-            const $fam: Fam = Fam { reads_f64: $rf, out_f64: $of, ..family!(@fam $name [$($r),*] $out) };
+            const $fam: Fam = Fam { reads_f64: $rf, out_f64: $of, keeps: family!(@keeps $out), ..family!(@fam $name [$($r),*] $out) };
         )*
     };
     (@fam $name:ident [] $out:tt) => {
-        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false }
+        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
     };
     (@fam $name:ident [$r0:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false }
+        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
     };
     (@fam $name:ident [$r0:ident, $r1:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out), reads_f64: false, out_f64: false }
+        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
     };
     (@out -) => { Field::None };
     (@out $f:ident) => { Field::$f };
+    // Handlers without a result (stores and branches) write no slot and pass the
+    // accumulators on unchanged.
+    (@keeps -) => { true };
+    (@keeps $f:ident) => { false };
 }
 
 /// `dst = f(a, b)` handlers (variants: `a` and `b` from the accumulators).
@@ -1500,12 +1504,15 @@ struct Fam {
     reads_f64: bool,
     /// Whether the handler leaves an `f64` in the float accumulator too.
     out_f64: bool,
+    /// Whether the handler writes no slot and passes the accumulators on unchanged to
+    /// the op it falls through to.
+    keeps: bool,
 }
 
 impl Fam {
     /// A handler without variants that is not known to leave a slot in the accumulators.
     fn plain(h: Handler) -> Fam {
-        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None, reads_f64: false, out_f64: false }
+        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None, reads_f64: false, out_f64: false, keeps: false }
     }
 }
 
@@ -2210,11 +2217,16 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
     ops.push(op(Fam::plain(sentinel), 0, 0, 0));
     covers.push(1);
     // What the accumulators hold when each op starts: `Some(slot)` if every op that falls
-    // through to it leaves `slot` there.
+    // through to it leaves `slot` there (its result, or what it was given if it has none).
+    // Falling through only goes forward, so each op's entry is known when it is reached.
     let mut acc: Vec<Option<Option<(u32, bool)>>> = vec![None; n + 1];
     for (k, low) in ops.iter().enumerate() {
         if let Some(j) = k.checked_add(covers[k]).filter(|&j| j <= n) {
-            let out = low.field(low.f.out).map(|x| (x, low.f.out_f64));
+            let out = if low.f.keeps {
+                if targets[k].get() { None } else { acc[k].flatten() }
+            } else {
+                low.field(low.f.out).map(|x| (x, low.f.out_f64))
+            };
             acc[j] = Some(match acc[j] {
                 None => out,
                 Some(prev) => prev.filter(|_| prev == out),
