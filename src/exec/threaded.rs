@@ -579,8 +579,18 @@ macro_rules! branch_cmp {
 /// the accumulators, bit 1 slot `c`):
 /// `plain`: slot `b` + offset `c`; `add`: (slot `b` + slot `c`) + offset `d`, covering the
 /// add; `imm`: (slot `b` + `c`) + offset `d`, covering the add; `k`: `c` + offset `d`,
-/// covering the constant. The 32-bit address wraps, the offset is added without wrapping.
+/// covering the constant; `idx1`, `idx2`, `idx3`: (slot `b` + (slot `c` << 1, 2, 3)) + offset
+/// `d`, covering the constant shift amount, the shift and the add. The 32-bit address
+/// wraps, the offset is added without wrapping.
 macro_rules! ea {
+    (idx1, $($rest:tt)*) => { ea!(@idx 1, $($rest)*) };
+    (idx2, $($rest:tt)*) => { ea!(@idx 2, $($rest)*) };
+    (idx3, $($rest:tt)*) => { ea!(@idx 3, $($rest)*) };
+    (@idx $shift:literal, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {{
+        let base = arg!($m & 1, $sp, $acc, $facc, $op.b, u32);
+        let index = arg!($m & 2, $sp, $acc, $facc, $op.c, u32);
+        (u64::from(base.wrapping_add(index << $shift)) + u64::from($op.d), 4)
+    }};
     (plain, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
         (u64::from(arg!($m & 1, $sp, $acc, $facc, $op.b, u32)) + u64::from($op.c), 1)
     };
@@ -1053,6 +1063,32 @@ load! { k []:
     i64_load_k / I64_LOAD_K: 8 => |b| u64::from_le_bytes(b);
 }
 
+// Array elements: `base + (index << log2(size))`.
+load! { idx1 [B, C]:
+    i32_load16_s_idx1 / I32_LOAD16_S_IDX1: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_idx1 / I32_LOAD16_U_IDX1: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+load! { idx2 [B, C]:
+    i32_load_idx2 / I32_LOAD_IDX2: 4 => |b| u32::from_le_bytes(b);
+}
+
+load! { idx3 [B, C]:
+    i64_load_idx3 / I64_LOAD_IDX3: 8 => |b| u64::from_le_bytes(b);
+}
+
+store! { idx1, slot 0 [B, C]:
+    store16_idx1 / STORE16_IDX1: 2;
+}
+
+store! { idx2, slot 0 [B, C]:
+    i32_store_idx2 / I32_STORE_IDX2: 4;
+}
+
+store! { idx3, slot 0 [B, C]:
+    i64_store_idx3 / I64_STORE_IDX3: 8;
+}
+
 store! { plain, slot 2 [B, A]:
     store8 / STORE8: 1;
     store16 / STORE16: 2;
@@ -1436,6 +1472,14 @@ branch_test! {
 }
 
 family! {
+    /// `dst = (a >> c) & d` (covers two constants, a shift and an and).
+    i32_shr_u_and_imm / I32_SHR_U_AND_IMM [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let v = (arg!(M & 1, sp, acc, facc, op.b, u32) >> (op.c & 31)) & op.d;
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, 4), sp, mem, len, cx, acc, facc)
+    }
+
     /// `dst = a + (b << k)` (covers a constant, a shift and an add).
     i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
@@ -1819,6 +1863,29 @@ fn store_of(instr: Option<&Instr>, k: Slot, table: &[Fam; 4]) -> Option<(Fam, Sl
     (val == k && addr != k).then_some((table[width], addr, offset))
 }
 
+/// If `instr` loads from or stores to address `addr` (to memory 0) with an element size
+/// of `1 << shift` bytes and there is a handler for that with the address computed as an
+/// array element's: the handler, the loaded slot or the stored one, the offset, and
+/// whether it is a store.
+fn indexed_access(instr: Option<&Instr>, addr: Slot, shift: u64) -> Option<(Fam, Slot, u32, bool)> {
+    use Instr::*;
+    let (h, at, v, offset, store) = match (*instr?, shift) {
+        (I32Load16S { dst, addr, offset }, 1) => (I32_LOAD16_S_IDX1, addr, dst, offset, false),
+        (I32Load16U { dst, addr, offset }, 1) => (I32_LOAD16_U_IDX1, addr, dst, offset, false),
+        (I32Load { dst, addr, offset } | F32Load { dst, addr, offset }, 2) => (I32_LOAD_IDX2, addr, dst, offset, false),
+        (I64Load { dst, addr, offset } | F64Load { dst, addr, offset }, 3) => (I64_LOAD_IDX3, addr, dst, offset, false),
+        (I32Store16 { addr, val, offset }, 1) => (STORE16_IDX1, addr, val, offset, true),
+        (I32Store { addr, val, offset } | F32Store { addr, val, offset }, 2) => {
+            (I32_STORE_IDX2, addr, val, offset, true)
+        }
+        (I64Store { addr, val, offset } | F64Store { addr, val, offset }, 3) => {
+            (I64_STORE_IDX3, addr, val, offset, true)
+        }
+        _ => return None,
+    };
+    (at == addr).then_some((h, v, offset, store))
+}
+
 /// A fused op.
 enum Fused {
     /// `if a op b { goto target }` (covers a comparison and a branch).
@@ -1899,7 +1966,30 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         && (a == t2) != (b == t2)
     {
         let y = if a == t2 { b } else { a };
+        // The address of an array element, loaded or stored (a stored value is not one
+        // of the temporaries, which only the address computation writes).
+        if temp(dst)
+            && let Some((h, v, offset, store)) = indexed_access(code.get(i + 3), dst, k)
+            && !(store && [t1, t2, dst].contains(&v))
+        {
+            return Some((Fused::Imm3 { h, dst: v, a: y, b: x, k: offset }, 4));
+        }
         return Some((Fused::Imm3 { h: I32_ADD_SHL_IMM, dst, a: y, b: x, k: k as u32 }, 3));
+    }
+    // `(x >> k1) & k2`: a bit field.
+    if let Some((t1, k1)) = konst_of(code[i])
+        && k1 < 32
+        && let Some(&I32ShrU { dst: t2, a: x, b }) = code.get(i + 1)
+        && b == t1
+        && x != t1
+        && temp(t2)
+        && let Some((t3, k2)) = code.get(i + 2).and_then(|c| konst_of(*c))
+        && let Ok(k2) = u32::try_from(k2)
+        && let Some(&I32And { dst, a, b }) = code.get(i + 3)
+        && t3 != t2
+        && (a == t2 && b == t3 || a == t3 && b == t2)
+    {
+        return Some((Fused::Imm2 { h: I32_SHR_U_AND_IMM, dst, a: x, k1: k1 as u32, k2 }, 4));
     }
     // A load from a constant address.
     if let Some((k, addr)) = konst_of(code[i])
