@@ -2166,9 +2166,8 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
 
 /// Lowers the instructions of `f` into ops, checking what the handlers rely on (see the
 /// module docs): slot operands inside the frame, branch targets inside the function, the
-/// `Br`s of every `BrTable`. Where an op's operand is the slot that every op falling
-/// through to it has just written (and no jump leads to it), it gets the variant that
-/// takes that operand from the accumulators.
+/// `Br`s of every `BrTable`. Where an op's operand is the slot that the accumulators hold
+/// on every path to it, it gets the variant that takes that operand from them.
 pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>, Error> {
     Ok(lower_with_acc(f, module)?.into_iter().map(|(op, _)| op).collect())
 }
@@ -2186,9 +2185,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
     let mut ops: Vec<Low> = Vec::with_capacity(n + 1);
     // How many instructions each op covers (where it continues when it falls through).
     let mut covers: Vec<usize> = Vec::with_capacity(n + 1);
-    // Ops that execution may reach other than by falling through: the entry, jump
-    // targets, and where calls return to.
-    let targets: Vec<std::cell::Cell<bool>> = (0..=n).map(|k| std::cell::Cell::new(k == 0)).collect();
+    // Ops that execution enters with nothing known in the accumulators: the entry, and
+    // where calls return to.
+    let mut entries: Vec<bool> = (0..=n).map(|k| k == 0).collect();
+    // Jumps: (from, to).
+    let jumps = std::cell::RefCell::new(Vec::new());
+    // Whether each op may continue with the op after what it covers (branches do not:
+    // where they continue when not taken is a jump of its own).
+    let mut falls: Vec<bool> = Vec::with_capacity(n + 1);
     let mut i = 0;
     // Instructions that must be `Br`s (the arms of a `BrTable`) up to this index.
     let mut table_arms_end = 0;
@@ -2208,7 +2212,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
             }
             // The sentinel after the last instruction is a valid (stopping) target.
             if (target as usize) <= n {
-                targets[target as usize].set(true);
+                jumps.borrow_mut().push((i, target as usize));
                 Ok((i64::from(target) - i as i64) as i32 as u32)
             } else {
                 Err(bad("branch target out of the function", i))
@@ -2239,6 +2243,10 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
             });
+            falls.push(!matches!(
+                fused,
+                Fused::Branch { .. } | Fused::BranchImm { .. } | Fused::BranchOne { .. } | Fused::ConstBr { .. }
+            ));
             covers.push(len);
             i += 1;
             continue;
@@ -2246,12 +2254,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
         let o = match code[i] {
             Unreachable => op(Fam::plain(unreachable), 0, 0, 0),
             ConsumeFuel { amount } => op(Fam::plain(consume_fuel), amount, 0, 0),
-            Br { target } => op(Fam::plain(br), rel(target)?, 0, 0),
+            Br { target } => op(Fam { keeps: true, ..Fam::plain(br) }, rel(target)?, 0, 0),
             BrIfNez { cond, target } => op(BR_IF_NEZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
             BrIfEqz { cond, target } => op(BR_IF_EQZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
             BrTable { index, len } => {
                 let end = (i + 2).checked_add(len as usize).filter(|&e| e <= n);
                 table_arms_end = end.ok_or_else(|| bad("br_table arms past the end", i))?;
+                // It continues where one of its arms jumps to.
+                jumps.borrow_mut().extend((i + 1..table_arms_end).map(|arm| (i, arm)));
                 op(Fam::plain(br_table), s(index)?, len, 0)
             }
             Return => op(Fam::plain(ret), 0, 0, 0),
@@ -2298,40 +2308,84 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
             },
         };
         if matches!(code[i], Call { .. } | CallIndirect { .. }) {
-            targets[i + 1].set(true);
+            entries[i + 1] = true;
         }
+        falls.push(!matches!(
+            code[i],
+            Unreachable | Br { .. } | BrIfNez { .. } | BrIfEqz { .. } | BrTable { .. } | Return
+        ));
         ops.push(o);
         covers.push(1);
         i += 1;
     }
     ops.push(op(Fam::plain(sentinel), 0, 0, 0));
     covers.push(1);
-    // What the accumulators hold when each op starts: `Some(slot)` if every op that falls
-    // through to it leaves `slot` there (its result, or what it was given if it has none).
-    // Falling through only goes forward, so each op's entry is known when it is reached.
-    let mut acc: Vec<Option<Option<(u32, bool)>>> = vec![None; n + 1];
-    for (k, low) in ops.iter().enumerate() {
-        if let Some(j) = k.checked_add(covers[k]).filter(|&j| j <= n) {
-            let out = if low.f.keeps {
-                if targets[k].get() { None } else { acc[k].flatten() }
-            } else {
-                low.field(low.f.out).map(|x| (x, low.f.out_f64))
-            };
-            acc[j] = Some(match acc[j] {
-                None => out,
-                Some(prev) => prev.filter(|_| prev == out),
-            });
-        }
-    }
+    falls.push(false);
+    let acc = accumulator_flow(&ops, &covers, &falls, &entries, &jumps.into_inner());
     Ok(ops
         .iter()
         .enumerate()
         .map(|(k, low)| {
-            let acc = if targets[k].get() { None } else { acc[k].flatten() };
+            let acc = acc[k].flatten();
             let (op, m) = low.finish(acc);
             (op, acc.filter(|_| m != 0).map(|(x, _)| x))
         })
         .collect())
+}
+
+/// What the accumulators hold when each op starts, by forward data flow to a fixed point:
+/// `Some(Some((slot, is_f64)))` if they hold `slot` on every path to the op (`is_f64`: the
+/// float accumulator holds it too), `Some(None)` if nothing is known, `None` for ops no
+/// path reaches. An op passes on its result, or what it was given if it
+/// [keeps](Fam::keeps) the accumulators, or nothing; to the op after what it covers if it
+/// `falls` through, and to where it jumps (`jumps`). An edge too many only loses
+/// information; one missing would be wrong. `entries` start with nothing known.
+#[allow(clippy::type_complexity)]
+fn accumulator_flow(
+    ops: &[Low],
+    covers: &[usize],
+    falls: &[bool],
+    entries: &[bool],
+    jumps: &[(usize, usize)],
+) -> Vec<Option<Option<(u32, bool)>>> {
+    let n = ops.len();
+    let mut state: Vec<Option<Option<(u32, bool)>>> =
+        entries.iter().map(|&e| if e { Some(None) } else { None }).collect();
+    let out = |k: usize, given: Option<(u32, bool)>| {
+        let low = &ops[k];
+        if low.f.keeps { given } else { low.field(low.f.out).map(|x| (x, low.f.out_f64)) }
+    };
+    // Meets what `to` is given with what it already had; whether that changed anything.
+    let meet = |state: &mut [Option<Option<(u32, bool)>>], to: usize, v: Option<(u32, bool)>| {
+        let new = Some(match state[to] {
+            None => v,
+            Some(prev) => prev.filter(|_| prev == v),
+        });
+        let changed = state[to] != new;
+        state[to] = new;
+        changed
+    };
+    // Each value only moves down from unreached to a slot to nothing, so this ends after
+    // a few passes.
+    loop {
+        let mut changed = false;
+        for k in 0..n {
+            if let Some(given) = state[k]
+                && falls[k]
+                && let Some(j) = k.checked_add(covers[k]).filter(|&j| j < n)
+            {
+                changed |= meet(&mut state, j, out(k, given));
+            }
+        }
+        for &(from, to) in jumps {
+            if let Some(given) = state[from] {
+                changed |= meet(&mut state, to, out(from, given));
+            }
+        }
+        if !changed {
+            return state;
+        }
+    }
 }
 
 /// The handler and `(dst, a, b)` slots of a numeric instruction (`b` repeats `a` for
@@ -2390,6 +2444,61 @@ fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
         I32TruncSatF64S => I32_TRUNC_SAT_F64_S, I32TruncSatF64U => I32_TRUNC_SAT_F64_U,
         I64TruncSatF32S => I64_TRUNC_SAT_F32_S, I64TruncSatF32U => I64_TRUNC_SAT_F32_U,
         I64TruncSatF64S => I64_TRUNC_SAT_F64_S, I64TruncSatF64U => I64_TRUNC_SAT_F64_U,
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::Instr;
+
+    /// The lowered ops of the module's function 0, with the slot each takes from the
+    /// accumulators.
+    fn lowered(wat: &str) -> (Vec<Instr>, Vec<Option<u32>>) {
+        let engine = crate::Engine::default();
+        let module = crate::Module::new(&engine, wat).unwrap();
+        let f = &module.inner.code[0];
+        let acc = super::lower_with_acc(f, &module.inner).unwrap().into_iter().map(|(_, a)| a).collect();
+        (f.code.to_vec(), acc)
+    }
+
+    /// A value a loop computes last and its head uses first stays in the accumulators
+    /// round the back edge (through the compare-and-branch, which passes them on), when
+    /// the path into the loop leaves the same slot there.
+    #[test]
+    fn loop_carried_value_stays_in_the_accumulators() {
+        let (code, acc) = lowered(
+            r#"(module (memory 1)
+                 (func (param $i i32) (param $n i32) (local $j i32)
+                   (local.set $j (i32.mul (local.get $i) (local.get $i)))
+                   (br_if 0 (i32.ge_u (local.get $j) (local.get $n)))
+                   (loop $l
+                     (i32.store8 (local.get $j) (i32.const 1))
+                     (local.set $j (i32.add (local.get $j) (local.get $i)))
+                     (br_if $l (i32.lt_u (local.get $j) (local.get $n))))))"#,
+        );
+        let j = 2;
+        let store = code.iter().position(|c| matches!(c, Instr::Const32 { val: 1, .. })).unwrap();
+        let add = code.iter().position(|c| matches!(c, Instr::I32Add { .. })).unwrap();
+        assert_eq!(acc[store], Some(j), "loop head (the store): {code:?} {acc:?}");
+        assert_eq!(acc[add], Some(j), "the add after the store: {code:?} {acc:?}");
+    }
+
+    /// A loop head entered with another value in the accumulators than the back edge
+    /// leaves there takes nothing from them.
+    #[test]
+    fn disagreeing_paths_take_nothing() {
+        let (code, acc) = lowered(
+            r#"(module
+                 (func (param $x i32) (param $y i32) (result i32)
+                   (local.set $y (i32.mul (local.get $y) (local.get $y)))
+                   (loop $l
+                     (local.set $x (i32.add (local.get $x) (i32.const 3)))
+                     (local.set $y (i32.sub (local.get $y) (local.get $x)))
+                     (br_if $l (i32.gt_s (local.get $y) (i32.const 0))))
+                   (local.get $x)))"#,
+        );
+        let head = code.iter().position(|c| matches!(c, Instr::I32AddImm { .. } | Instr::Const32 { val: 3, .. }));
+        assert_eq!(acc[head.unwrap()], None, "{code:?} {acc:?}");
     }
 }
 
