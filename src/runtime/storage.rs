@@ -113,7 +113,9 @@ impl LinearStorage {
                 return self.grow_fresh(new_len);
             }
             let roomy = self.cap.saturating_add((self.cap / 2).min(MAX_SPARE));
-            if !(roomy > new_len && self.realloc(roomy)) && !self.realloc(new_len) {
+            // With room to spare if that can be had, else just what was asked for.
+            let grown = (roomy > new_len && self.realloc(roomy)) || self.realloc(new_len);
+            if !grown {
                 return false;
             }
         }
