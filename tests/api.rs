@@ -882,3 +882,53 @@ fn host_calls_from_wasm_reenter_grow_memory_and_fail() -> Result {
     assert_eq!(instance.get_memory(&mut store, "memory").expect("memory").size(&store), 7 + 200);
     Ok(())
 }
+
+/// `memory.copy` and `memory.fill` on memory 0: overlapping copies both ways, zero lengths
+/// at the end of memory, and out-of-bounds ranges that trap before writing anything.
+#[test]
+fn bulk_memory_copy_and_fill() -> Result {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (memory (export "memory") 1)
+             (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+             (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2))))"#,
+    );
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let copy = instance.get_typed_func::<(u32, u32, u32), ()>(&mut store, "copy")?;
+    let fill = instance.get_typed_func::<(u32, u32, u32), ()>(&mut store, "fill")?;
+    let mut model = vec![0u8; 65536];
+    for (i, b) in model.iter_mut().enumerate().take(64) {
+        *b = i as u8 + 1;
+    }
+    memory.write(&mut store, 0, &model[..64])?;
+    let check = |store: &Store<()>, model: &[u8]| {
+        let mut now = vec![0u8; 65536];
+        memory.read(store, 0, &mut now).expect("read");
+        assert!(now == model, "memory differs from the model");
+    };
+    // Overlapping, forwards and backwards.
+    copy.call(&mut store, (8, 0, 32))?;
+    model.copy_within(0..32, 8);
+    copy.call(&mut store, (1, 9, 40))?;
+    model.copy_within(9..49, 1);
+    fill.call(&mut store, (100, 0x1ab, 7))?;
+    model[100..107].fill(0xab);
+    // Up to the last byte, and zero lengths at the end.
+    fill.call(&mut store, (65530, 7, 6))?;
+    model[65530..].fill(7);
+    copy.call(&mut store, (65536, 0, 0))?;
+    copy.call(&mut store, (0, 65536, 0))?;
+    fill.call(&mut store, (65536, 1, 0))?;
+    check(&store, &model);
+    // Out of bounds: a trap, and nothing written.
+    for (d, s, n) in [(65530, 0, 7), (0, 65530, 7), (65537, 0, 0), (0, 65537, 0), (1, 0, u32::MAX)] {
+        let err = copy.call(&mut store, (d, s, n)).expect_err("out of bounds copy");
+        assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds), "copy({d}, {s}, {n}): {err}");
+    }
+    for (d, n) in [(65530, 7), (65537, 0), (0, u32::MAX)] {
+        let err = fill.call(&mut store, (d, 9, n)).expect_err("out of bounds fill");
+        assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds), "fill({d}, {n}): {err}");
+    }
+    check(&store, &model);
+    Ok(())
+}

@@ -107,6 +107,9 @@ pub(crate) struct Regs {
     /// The functions defined by that instance's module, and how many there are.
     pub(crate) module_code: *const std::sync::Arc<CompiledFunc>,
     pub(crate) module_len: usize,
+    /// The store indices of that instance's globals, and how many there are.
+    pub(crate) globals: *const u32,
+    pub(crate) globals_len: usize,
     /// Stack slots needed by a call that exited with [`Exit::Grow`].
     pub(crate) need: usize,
     pub(crate) error: Option<Error>,
@@ -134,6 +137,8 @@ impl Regs {
             mem0: usize::MAX,
             module_code: std::ptr::null(),
             module_len: 0,
+            globals: std::ptr::null(),
+            globals_len: 0,
             need: 0,
             error: None,
             sp: std::ptr::null_mut(),
@@ -816,14 +821,29 @@ unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
     next!(f.ip, sp, mem, len, cx, 0, 0.0)
 }
 
+/// The running instance's global `index`.
+#[inline(always)]
+fn global<'c>(cx: &'c mut Cx<'_>, index: u32) -> Option<&'c mut crate::runtime::global::GlobalEntity> {
+    if index as usize >= cx.regs.globals_len {
+        return None;
+    }
+    // SAFETY: `globals` points at the `globals_len` store indices of the running instance's
+    // globals (set by `set_instance`); the store keeps every instance, and an instance's
+    // list never changes after instantiation.
+    let g = unsafe { *cx.regs.globals.add(index as usize) };
+    cx.inner.globals.get_mut(g as usize)
+}
+
 /// Makes `instance` the running instance (its memory 0 and its module's functions).
 #[inline(never)]
 pub(crate) fn set_instance(cx: &mut Cx<'_>, instance: u32) {
     cx.regs.instance = instance;
     cx.regs.mem0 = super::interp::mem0_of(cx.inner, instance);
-    let code = &cx.inner.instances[instance as usize].module.code;
-    cx.regs.module_code = code.as_ptr();
-    cx.regs.module_len = code.len();
+    let entity = &cx.inner.instances[instance as usize];
+    cx.regs.module_code = entity.module.code.as_ptr();
+    cx.regs.module_len = entity.module.code.len();
+    cx.regs.globals = entity.globals.as_ptr();
+    cx.regs.globals_len = entity.globals.len();
 }
 
 /// Calls store function `callee` with its frame at slot `b` of the running frame.
@@ -934,8 +954,10 @@ family! {
 
     global_get / GLOBAL_GET [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
-        set!(sp, acc, facc, op.a, cx.inner.globals[g as usize].value);
+        let Some(g) = global(cx, op.b) else {
+            return internal(cx, "unknown global");
+        };
+        set!(sp, acc, facc, op.a, g.value);
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 }
@@ -951,8 +973,10 @@ handlers! {
 
     global_set(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
-        cx.inner.globals[g as usize].value = get!(sp, op.a, u64);
+        let Some(g) = global(cx, op.b) else {
+            return internal(cx, "unknown global");
+        };
+        g.value = get!(sp, op.a, u64);
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
@@ -984,6 +1008,35 @@ handlers! {
     }
 
     /// Any instruction without a handler of its own, run by [`exec_slow`].
+    /// `memory.copy` within memory 0, its operands (destination, source, length) in the
+    /// three slots from `a`. Out of bounds traps before anything is written.
+    memory_copy(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let (d, s, n) = (get!(sp, op.a, u32), get!(sp, op.a + 1, u32), get!(sp, op.a + 2, u32));
+        let n64 = u64::from(n);
+        if u64::from(d) + n64 > len as u64 || u64::from(s) + n64 > len as u64 {
+            return Exit::Trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: both ranges are inside the `len` bytes at `mem` (checked above; `mem` is
+        // non-null and aligned even when `len` is 0); `copy` allows them to overlap.
+        unsafe { std::ptr::copy(mem.add(s as usize), mem.add(d as usize), n as usize) };
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+
+    /// `memory.fill` of memory 0, its operands (destination, byte, length) in the three
+    /// slots from `a`. Out of bounds traps before anything is written.
+    memory_fill(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let (d, v, n) = (get!(sp, op.a, u32), get!(sp, op.a + 1, u32) as u8, get!(sp, op.a + 2, u32));
+        if u64::from(d) + u64::from(n) > len as u64 {
+            return Exit::Trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: the range is inside the `len` bytes at `mem` (checked above; `mem` is
+        // non-null and aligned even when `len` is 0).
+        unsafe { mem.add(d as usize).write_bytes(v, n as usize) };
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+
     slow(ip, sp, mem, len, cx, acc, facc) {
         // SAFETY: forwarded registers.
         let next = unsafe { run_slow(ip, sp, cx) };
@@ -2297,6 +2350,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                 op(STORE16, s(val)?, s(addr)?, offset)
             }
             MemorySize { dst } => op(Fam::plain(memory_size), s(dst)?, 0, 0),
+            MemoryCopy { base } => {
+                s(base.saturating_add(2))?;
+                op(Fam::plain(memory_copy), s(base)?, 0, 0)
+            }
+            MemoryFill { base } => {
+                s(base.saturating_add(2))?;
+                op(Fam::plain(memory_fill), s(base)?, 0, 0)
+            }
             MemoryGrow { dst, delta } => op(Fam::plain(memory_grow), s(dst)?, s(delta)?, 0),
             Extra { .. } => op(Fam::plain(extra), 0, 0, 0),
             RefFunc { dst, func } => op(Fam::plain(ref_func), s(dst)?, func, 0),
@@ -2365,21 +2426,26 @@ fn accumulator_flow(
         state[to] = new;
         changed
     };
-    // Each value only moves down from unreached to a slot to nothing, so this ends after
-    // a few passes.
+    // Each value only moves down from unreached to a slot to nothing, so this ends. The
+    // jumps are in order of their sources, so one pass in op order follows every forward
+    // edge after its source is final; only loops take another pass.
+    debug_assert!(jumps.windows(2).all(|w| w[0].0 <= w[1].0));
     loop {
         let mut changed = false;
+        let mut next_jump = 0;
         for k in 0..n {
-            if let Some(given) = state[k]
+            let given = state[k];
+            if let Some(given) = given
                 && falls[k]
                 && let Some(j) = k.checked_add(covers[k]).filter(|&j| j < n)
             {
                 changed |= meet(&mut state, j, out(k, given));
             }
-        }
-        for &(from, to) in jumps {
-            if let Some(given) = state[from] {
-                changed |= meet(&mut state, to, out(from, given));
+            while let Some(&(from, to)) = jumps.get(next_jump).filter(|&&(from, _)| from == k) {
+                if let Some(given) = given {
+                    changed |= meet(&mut state, to, out(from, given));
+                }
+                next_jump += 1;
             }
         }
         if !changed {
@@ -2613,7 +2679,7 @@ mod dump {
             v
         };
         println!("total ops executed: {total}, {acc_hits} of them with an operand from the accumulators");
-        for (k, n) in top(singles, 40) {
+        for (k, n) in top(singles, 60) {
             println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
         }
         println!("-- executed pairs");
