@@ -317,3 +317,76 @@ fn bit_field_extraction() {
         }
     }
 }
+
+/// A load whose only use is a zero test by a branch, at every width, from `base + index`
+/// (no offset) and from `base + offset`, branching when the value is zero and when it is
+/// not: values zero only in some bytes, and loads that end past the memory.
+#[test]
+fn branches_on_loaded_values() {
+    let loads = [
+        ("i32.load8_u", "i32", 1usize),
+        ("i32.load8_s", "i32", 1),
+        ("i32.load16_u", "i32", 2),
+        ("i32.load16_s", "i32", 2),
+        ("i32.load", "i32", 4),
+        ("i64.load", "i64", 8),
+    ];
+    let mut funcs = String::new();
+    for (k, (load, ty, _)) in loads.iter().enumerate() {
+        // `br_if` on the value itself exists only for i32 loads.
+        let test_nez = if *ty == "i32" { String::from("(LOAD)") } else { format!("({ty}.ne (LOAD) ({ty}.const 0))") };
+        for (mode, addr) in [
+            ("add", format!("({load} (i32.add (local.get $b) (local.get $i)))")),
+            ("off", format!("({load} offset=3 (local.get $b))")),
+        ] {
+            let nez = test_nez.replace("(LOAD)", &addr);
+            funcs.push_str(&format!(
+                r#"(func (export "nez_{mode}_{k}") (param $b i32) (param $i i32) (result i32)
+                     (block $yes (br_if $yes {nez}) (return (i32.const 0))) (i32.const 1))
+                   (func (export "eqz_{mode}_{k}") (param $b i32) (param $i i32) (result i32)
+                     (block $yes (br_if $yes ({ty}.eqz {addr})) (return (i32.const 0))) (i32.const 1))
+                "#
+            ));
+        }
+    }
+    let engine = Engine::default();
+    let module = Module::new(&engine, format!("(module (memory (export \"memory\") 1) {funcs})")).expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    // Zero everywhere but single bytes at 0x100 + 8k + k (k = 0..8), and the last byte.
+    let mut bytes = vec![0u8; 65536];
+    for k in 0..8 {
+        bytes[0x100 + 8 * k + k] = 0x80;
+    }
+    bytes[65535] = 1;
+    memory.write(&mut store, 0, &bytes).expect("fill");
+    let mut addresses: Vec<u32> = (0x0f8..0x150).collect();
+    addresses.extend([0, 65528, 65530, 65532, 65534, 65535, 65536, u32::MAX]);
+    for (k, (_, _, width)) in loads.iter().enumerate() {
+        for &ea in &addresses {
+            let in_bounds = u64::from(ea) + *width as u64 <= 65536;
+            let nonzero = in_bounds && bytes[ea as usize..ea as usize + width].iter().any(|&b| b != 0);
+            // The same address both ways: base + index, and (base - 3) + offset 3.
+            for (mode, b, i) in [("add", ea.wrapping_sub(5), 5u32), ("off", ea.wrapping_sub(3), 0)] {
+                if mode == "off" && ea < 3 {
+                    continue; // the offset is added without wrapping
+                }
+                for (test, expect) in [("nez", nonzero), ("eqz", !nonzero)] {
+                    let name = format!("{test}_{mode}_{k}");
+                    let f = instance.get_typed_func::<(u32, u32), i32>(&mut store, &name).expect("export");
+                    match f.call(&mut store, (b, i)) {
+                        Ok(r) => {
+                            assert!(in_bounds, "{name} at {ea:#x}: no trap");
+                            assert_eq!(r, i32::from(expect), "{name} at {ea:#x}");
+                        }
+                        Err(e) => {
+                            assert!(!in_bounds, "{name} at {ea:#x}: {e}");
+                            assert!(e.to_string().contains("out of bounds"), "{name} at {ea:#x}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1517,6 +1517,55 @@ branch_cmp_imm! {
     br_i64_ge_u_imm / BR_I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
+/// `if mem[ea..][..N] != 0 { goto ip + c } else { goto ip + d }` (or `== 0`): a load
+/// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode
+/// `add`, covering an add, for loads without offset) or slot `a` + offset `b` (`plain`).
+macro_rules! branch_load {
+    ($mode:ident $reads:tt: $( $name:ident / $fam:ident: $n:literal, $nonzero:literal; )*) => {
+        family! { $(
+            $name / $fam $reads -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let ea: u64 = branch_load!(@ea $mode, M, op, sp, acc, facc);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
+                let bytes: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
+                let taken = (bytes != [0; $n]) == $nonzero;
+                branch!(taken, step!(ip, op.c as i32), step!(ip, op.d as i32), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+    (@ea add, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        u64::from(arg!($m & 1, $sp, $acc, $facc, $op.a, u32).wrapping_add(arg!($m & 2, $sp, $acc, $facc, $op.b, u32)))
+    };
+    (@ea plain, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        u64::from(arg!($m & 1, $sp, $acc, $facc, $op.a, u32)) + u64::from($op.b)
+    };
+}
+
+branch_load! { add [A, B]:
+    br_load8_add_nez / BR_LOAD8_ADD_NEZ: 1, true;
+    br_load8_add_eqz / BR_LOAD8_ADD_EQZ: 1, false;
+    br_load16_add_nez / BR_LOAD16_ADD_NEZ: 2, true;
+    br_load16_add_eqz / BR_LOAD16_ADD_EQZ: 2, false;
+    br_load32_add_nez / BR_LOAD32_ADD_NEZ: 4, true;
+    br_load32_add_eqz / BR_LOAD32_ADD_EQZ: 4, false;
+    br_load64_add_nez / BR_LOAD64_ADD_NEZ: 8, true;
+    br_load64_add_eqz / BR_LOAD64_ADD_EQZ: 8, false;
+}
+
+branch_load! { plain [A]:
+    br_load8_nez / BR_LOAD8_NEZ: 1, true;
+    br_load8_eqz / BR_LOAD8_EQZ: 1, false;
+    br_load16_nez / BR_LOAD16_NEZ: 2, true;
+    br_load16_eqz / BR_LOAD16_EQZ: 2, false;
+    br_load32_nez / BR_LOAD32_NEZ: 4, true;
+    br_load32_eqz / BR_LOAD32_EQZ: 4, false;
+    br_load64_nez / BR_LOAD64_NEZ: 8, true;
+    br_load64_eqz / BR_LOAD64_EQZ: 8, false;
+}
+
 branch_test! {
     br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;
     br_i32_nez / BR_I32_NEZ: u32 => |x| x != 0;
@@ -1947,6 +1996,9 @@ enum Fused {
     BranchImm { h: Fam, a: Slot, k: u64, target: u32 },
     /// `if test(a) { goto target }` (covers an `eqz` and a branch).
     BranchOne { h: Fam, a: Slot, target: u32 },
+    /// `if test(mem[addr + index or offset]) { goto target }` (covers an add without
+    /// offset or not, a load, maybe an `eqz`, and a branch).
+    BranchLoad { h: Fam, addr: Slot, index: Option<Slot>, offset: u32, target: u32 },
     /// `dst = a op k` (covers a constant and a binary instruction).
     Imm { h: Fam, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
@@ -2110,6 +2162,69 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
             }
         }
         return None;
+    }
+    // A load whose only use is a test for zero by a branch (from an address computed
+    // by an add, or from a slot and an offset).
+    let branch_on_load = |at: usize, addr: Slot, add: Option<(Slot, Slot)>| {
+        let (width, x, offset) = match *code.get(at)? {
+            I32Load8U { dst, addr: p, offset } | I32Load8S { dst, addr: p, offset } if p == addr => (0, dst, offset),
+            I32Load16U { dst, addr: p, offset } | I32Load16S { dst, addr: p, offset } if p == addr => (1, dst, offset),
+            I32Load { dst, addr: p, offset } if p == addr => (2, dst, offset),
+            I64Load { dst, addr: p, offset } if p == addr => (3, dst, offset),
+            _ => return None,
+        };
+        if !temp(x) || add.is_some() && offset != 0 {
+            return None;
+        }
+        // Branch on the value (i32 loads), or on its `eqz`.
+        let (nez, target, len) = match code.get(at + 1)? {
+            &(I32Eqz { dst, src } | I64Eqz { dst, src })
+                if src == x && temp(dst) && (width == 3) == matches!(code[at + 1], I64Eqz { .. }) =>
+            {
+                let (nez, target) = branch(code.get(at + 2), dst)?;
+                (!nez, target, at + 3 - i)
+            }
+            _ if width < 3 => {
+                let (nez, target) = branch(code.get(at + 1), x)?;
+                (nez, target, at + 2 - i)
+            }
+            _ => return None,
+        };
+        const ADD: [[Fam; 2]; 4] = [
+            [BR_LOAD8_ADD_EQZ, BR_LOAD8_ADD_NEZ],
+            [BR_LOAD16_ADD_EQZ, BR_LOAD16_ADD_NEZ],
+            [BR_LOAD32_ADD_EQZ, BR_LOAD32_ADD_NEZ],
+            [BR_LOAD64_ADD_EQZ, BR_LOAD64_ADD_NEZ],
+        ];
+        const PLAIN: [[Fam; 2]; 4] = [
+            [BR_LOAD8_EQZ, BR_LOAD8_NEZ],
+            [BR_LOAD16_EQZ, BR_LOAD16_NEZ],
+            [BR_LOAD32_EQZ, BR_LOAD32_NEZ],
+            [BR_LOAD64_EQZ, BR_LOAD64_NEZ],
+        ];
+        let fused = match add {
+            Some((a, b)) => {
+                Fused::BranchLoad { h: ADD[width][usize::from(nez)], addr: a, index: Some(b), offset, target }
+            }
+            None => Fused::BranchLoad { h: PLAIN[width][usize::from(nez)], addr, index: None, offset, target },
+        };
+        Some((fused, len))
+    };
+    if let I32Add { dst: t, a, b } = code[i]
+        && temp(t)
+        && let Some(fused) = branch_on_load(i + 1, t, Some((a, b)))
+    {
+        return Some(fused);
+    }
+    if let I32Load8U { addr, .. }
+    | I32Load8S { addr, .. }
+    | I32Load16U { addr, .. }
+    | I32Load16S { addr, .. }
+    | I32Load { addr, .. }
+    | I64Load { addr, .. } = code[i]
+        && let Some(fused) = branch_on_load(i, addr, None)
+    {
+        return Some(fused);
     }
     // An address computed by an add, consumed by a load or a store.
     if let I32Add { dst: t, a, b } = code[i]
@@ -2287,6 +2402,16 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     Low { f: h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
                 }
                 Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
+                Fused::BranchLoad { h, addr, index, offset, target } => Low {
+                    f: h,
+                    a: s(addr)?,
+                    b: match index {
+                        Some(b) => s(b)?,
+                        None => offset,
+                    },
+                    c: rel(target)?,
+                    d: rel((i + len) as u32)?,
+                },
                 Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
                 Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
@@ -2298,7 +2423,11 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
             });
             falls.push(!matches!(
                 fused,
-                Fused::Branch { .. } | Fused::BranchImm { .. } | Fused::BranchOne { .. } | Fused::ConstBr { .. }
+                Fused::Branch { .. }
+                    | Fused::BranchImm { .. }
+                    | Fused::BranchOne { .. }
+                    | Fused::BranchLoad { .. }
+                    | Fused::ConstBr { .. }
             ));
             covers.push(len);
             i += 1;
