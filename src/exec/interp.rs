@@ -1,7 +1,8 @@
 //! The interpreter's driver: sets up an execution, runs the threaded code
 //! ([`super::threaded`]) with an explicit frame stack, so wasm calls never recurse on the
-//! host stack and deep recursion ends in a `call stack exhausted` trap, calls host
-//! functions on its behalf, and runs the rare instructions out of line ([`exec_slow`]).
+//! host stack and deep recursion ends in a `call stack exhausted` trap, gives it the
+//! function through which it calls host functions ([`call_host`]), and runs the rare
+//! instructions out of line ([`exec_slow`]).
 
 use std::sync::Arc;
 

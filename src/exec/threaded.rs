@@ -12,9 +12,11 @@
 //!
 //! Because lowering is one to one, instruction indices are op indices: branch targets and
 //! the `Extra` immediates of the generic instructions are found the same way in both
-//! forms. Rare instructions (SIMD, bulk memory, tables, generic memory and atomic
-//! instructions) share one handler, [`slow`], which runs the `Instr` out of line with
-//! bounds-checked frame access.
+//! forms. Rare instructions (SIMD, tables, bulk memory other than `memory.copy` and
+//! `memory.fill` of memory 0, generic memory and atomic instructions) share one handler,
+//! [`slow`], which runs the `Instr` out of line with bounds-checked frame access. Host
+//! functions are called from the handler that calls them, through a [`HostCaller`] the
+//! driver supplies.
 //!
 //! # Safety
 //!
