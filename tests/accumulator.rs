@@ -1,9 +1,12 @@
-//! Handlers hand the value they write to the next op in registers (the accumulators), and
-//! an op right after its operand's producer takes it from there. These tests build the
-//! shapes where that hand-off must not happen or must carry the right value: a join
-//! reached by a jump and by falling through with different producers, a loop head, the
-//! op after a call or a host call, a value used twice, float and integer values through
-//! the same slot, and long dependency chains; each result is checked against Rust.
+//! Handlers hand the value they write on in registers (the accumulators), stores and
+//! branches pass them on unchanged, and an op whose operand is in them on every path to it
+//! takes it from there. These tests build the shapes where that hand-off must not happen
+//! or must carry the right value: a join reached by a jump and by falling through with
+//! different producers, joins reached by several jumps (`br_table`, `br`), loop heads,
+//! a value a loop computes last and uses first, the op after a call or a host call,
+//! stores and untaken branches between a producer and its consumer, a value used twice,
+//! float and integer values through the same slot, and long dependency chains; each
+//! result is checked against Rust.
 //!
 //! In debug builds every operand taken from the accumulators is also compared with its
 //! slot, so a wrong hand-off fails here even where it would happen to compute the right
@@ -57,6 +60,39 @@ const WAT: &str = r#"(module
     (if (result i32) (i32.lt_s (i32.add (local.get $x) (local.get $y)) (i32.const 10))
       (then (select (i32.sub (local.get $x) (local.get $y)) (i32.const 99) (i32.and (local.get $x) (i32.const 1))))
       (else (i32.const -1))))
+  ;; A value the loop computes last and uses first (a sieve's inner loop): the path into
+  ;; the loop and the back edge both leave it in the accumulators.
+  (func (export "sieve") (param $i i32) (param $n i32) (result i32) (local $j i32) (local $count i32)
+    (local.set $j (i32.mul (local.get $i) (local.get $i)))
+    (drop (br_if 0 (i32.const -1) (i32.ge_u (local.get $j) (local.get $n))))
+    (loop $l
+      (i32.store8 offset=64 (i32.and (local.get $j) (i32.const 1023)) (local.get $j))
+      (local.set $count (i32.add (local.get $count) (i32.load8_u offset=64 (i32.and (local.get $j) (i32.const 1023)))))
+      (local.set $j (i32.add (local.get $j) (local.get $i)))
+      (br_if $l (i32.lt_u (local.get $j) (local.get $n))))
+    (i32.add (local.get $count) (local.get $j)))
+  ;; A join reached by two jumps and a fall-through; `$k` picks which paths leave the same
+  ;; slot in the accumulators and which another.
+  (func (export "paths") (param $x i32) (param $k i32) (result i32) (local $t i32)
+    (block $join
+      (block $b
+        (block $a
+          (br_table $a $b $join (local.get $k)))
+        ;; $a: writes $t last
+        (local.set $t (i32.mul (local.get $x) (i32.const 5)))
+        (br $join))
+      ;; $b: writes $t, then something else
+      (local.set $t (i32.add (local.get $x) (i32.const 11)))
+      (local.set $x (i32.sub (local.get $x) (i32.const 1)))
+      (br $join))
+    (i32.xor (local.get $t) (local.get $x)))
+  ;; Stores and not-taken branches between a value's producer and its consumer.
+  (func (export "passed_on") (param $x i32) (result i32) (local $v i32)
+    (local.set $v (i32.add (local.get $x) (i32.const 1000)))
+    (i32.store (i32.const 128) (local.get $x))
+    (drop (br_if 0 (i32.const -7) (i32.eq (local.get $x) (i32.const 123456))))
+    (i64.store (i32.const 136) (i64.const 99))
+    (i32.mul (local.get $v) (i32.const 3)))
   (memory 1)
   (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10"))"#;
 
@@ -153,5 +189,51 @@ fn select_and_branches_on_fresh_values() {
             let expected = if x.wrapping_add(y) < 10 { if x & 1 != 0 { x.wrapping_sub(y) } else { 99 } } else { -1 };
             assert_eq!(f.call(&mut store, (x, y)).unwrap(), expected, "select({x}, {y})");
         }
+    }
+}
+
+#[test]
+fn values_carried_round_a_loop() {
+    let (mut store, instance) = setup();
+    let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "sieve").unwrap();
+    for (i, n) in [(2i32, 100i32), (3, 10_000), (7, 49), (7, 50), (1, 5), (1000, 10), (65536, 2)] {
+        let mut j = i.wrapping_mul(i) as u32;
+        let expect = if j >= n as u32 {
+            -1
+        } else {
+            let mut count = 0i32;
+            while j < n as u32 {
+                count = count.wrapping_add((j & 0xff) as i32);
+                j = j.wrapping_add(i as u32);
+            }
+            count.wrapping_add(j as i32)
+        };
+        assert_eq!(f.call(&mut store, (i, n)).unwrap(), expect, "sieve({i}, {n})");
+    }
+}
+
+#[test]
+fn joins_reached_by_several_jumps() {
+    let (mut store, instance) = setup();
+    let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "paths").unwrap();
+    for x in VALUES {
+        for k in 0..4 {
+            let (t, x2) = match k {
+                0 => (x.wrapping_mul(5), x),
+                1 => (x.wrapping_add(11), x.wrapping_sub(1)),
+                _ => (0, x),
+            };
+            assert_eq!(f.call(&mut store, (x, k)).unwrap(), t ^ x2, "paths({x}, {k})");
+        }
+    }
+}
+
+#[test]
+fn values_passed_on_by_stores_and_branches() {
+    let (mut store, instance) = setup();
+    let f = instance.get_typed_func::<i32, i32>(&mut store, "passed_on").unwrap();
+    for x in VALUES.into_iter().chain([123456]) {
+        let expect = if x == 123456 { -7 } else { x.wrapping_add(1000).wrapping_mul(3) };
+        assert_eq!(f.call(&mut store, x).unwrap(), expect, "passed_on({x})");
     }
 }

@@ -831,3 +831,104 @@ fn reserved_memories_never_move() -> wasmguard::Result<()> {
     assert_eq!(grow.call(&mut store, 1)?, -1, "past the maximum");
     Ok(())
 }
+
+/// Host functions called from wasm run in the middle of the guest's code: they may grow the
+/// caller's memory, call back into the instance (which grows it again and writes to it),
+/// and fail; the guest sees every change as soon as the call returns.
+#[test]
+fn host_calls_from_wasm_reenter_grow_memory_and_fail() -> Result {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "step" (func $step (param i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "mark") (param $i i32) (result i32)
+               (drop (memory.grow (i32.const 1)))
+               (i32.store (i32.mul (memory.size) (i32.const 0x8000)) (local.get $i))
+               (memory.size))
+             (func $inner (param $i i32) (result i32)
+               (i32.add (call $step (local.get $i)) (i32.const 1)))
+             (func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+               (loop $l
+                 ;; read what the host and `mark` wrote above the old end of memory
+                 (local.set $sum (i32.add (local.get $sum)
+                   (i32.load (i32.mul (call $inner (local.get $i)) (i32.const 0x8000)))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+               (i32.add (local.get $sum) (memory.size))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "step", |mut caller: Caller<'_, ()>, i: i32| -> Result<i32> {
+        if i == 100 {
+            return Err(Error::msg("step 100 refused"));
+        }
+        let memory = caller.memory().ok_or_else(|| Error::msg("no memory"))?;
+        memory.grow(&mut caller, 1)?;
+        let mark = caller.get_export("mark").and_then(|e| e.into_func()).ok_or_else(|| Error::msg("no mark"))?;
+        let size = mark.typed::<i32, i32>(&caller)?.call(&mut caller, i * 10)?;
+        assert_eq!(u64::from(size as u32), memory.size(&caller));
+        // `mark` stored `i * 10` at `size * 0x8000`; the guest reads it at `(size - 1 + 1) * 0x8000`.
+        Ok(size - 1)
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+    // Two pages a step on top of the first: 1 + 2 * 3 = 7 pages; marks 0 + 10 + 20.
+    assert_eq!(run.call(&mut store, 3)?, 30 + 7);
+    let err = run.call(&mut store, 1000).expect_err("the host function fails at step 100");
+    assert!(err.to_string().contains("step 100 refused"), "{err}");
+    // The store is usable afterwards.
+    assert_eq!(instance.get_memory(&mut store, "memory").expect("memory").size(&store), 7 + 200);
+    Ok(())
+}
+
+/// `memory.copy` and `memory.fill` on memory 0: overlapping copies both ways, zero lengths
+/// at the end of memory, and out-of-bounds ranges that trap before writing anything.
+#[test]
+fn bulk_memory_copy_and_fill() -> Result {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (memory (export "memory") 1)
+             (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+             (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2))))"#,
+    );
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let copy = instance.get_typed_func::<(u32, u32, u32), ()>(&mut store, "copy")?;
+    let fill = instance.get_typed_func::<(u32, u32, u32), ()>(&mut store, "fill")?;
+    let mut model = vec![0u8; 65536];
+    for (i, b) in model.iter_mut().enumerate().take(64) {
+        *b = i as u8 + 1;
+    }
+    memory.write(&mut store, 0, &model[..64])?;
+    let check = |store: &Store<()>, model: &[u8]| {
+        let mut now = vec![0u8; 65536];
+        memory.read(store, 0, &mut now).expect("read");
+        assert!(now == model, "memory differs from the model");
+    };
+    // Overlapping, forwards and backwards.
+    copy.call(&mut store, (8, 0, 32))?;
+    model.copy_within(0..32, 8);
+    copy.call(&mut store, (1, 9, 40))?;
+    model.copy_within(9..49, 1);
+    fill.call(&mut store, (100, 0x1ab, 7))?;
+    model[100..107].fill(0xab);
+    // Up to the last byte, and zero lengths at the end.
+    fill.call(&mut store, (65530, 7, 6))?;
+    model[65530..].fill(7);
+    copy.call(&mut store, (65536, 0, 0))?;
+    copy.call(&mut store, (0, 65536, 0))?;
+    fill.call(&mut store, (65536, 1, 0))?;
+    check(&store, &model);
+    // Out of bounds: a trap, and nothing written.
+    for (d, s, n) in [(65530, 0, 7), (0, 65530, 7), (65537, 0, 0), (0, 65537, 0), (1, 0, u32::MAX)] {
+        let err = copy.call(&mut store, (d, s, n)).expect_err("out of bounds copy");
+        assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds), "copy({d}, {s}, {n}): {err}");
+    }
+    for (d, n) in [(65530, 7), (65537, 0), (0, u32::MAX)] {
+        let err = fill.call(&mut store, (d, 9, n)).expect_err("out of bounds fill");
+        assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds), "fill({d}, {n}): {err}");
+    }
+    check(&store, &model);
+    Ok(())
+}

@@ -175,3 +175,218 @@ fn f32_comparisons_in_every_fused_shape() {
         to_val: |x| Val::F32(x.to_bits()),
     });
 }
+
+/// Array elements: `base + (index << log2(size))` loaded and stored at every width the
+/// fused handlers cover (and at one they do not), with offsets, addresses that wrap at 2^32,
+/// and accesses that end just inside and just past the memory.
+#[test]
+fn array_element_loads_and_stores() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (func (export "ld16s") (param $b i32) (param $i i32) (result i32)
+        (i32.load16_s offset=2 (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 1)))))
+      (func (export "ld16u") (param $b i32) (param $i i32) (result i32)
+        (i32.load16_u (i32.add (i32.shl (local.get $i) (i32.const 1)) (local.get $b))))
+      (func (export "ld32") (param $b i32) (param $i i32) (result i32)
+        (i32.load offset=4 (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
+      (func (export "ldf32") (param $b i32) (param $i i32) (result f32)
+        (f32.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
+      (func (export "ld64") (param $b i32) (param $i i32) (result i64)
+        (i64.load offset=8 (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))))
+      (func (export "ld8_shift3") (param $b i32) (param $i i32) (result i32)
+        (i32.load8_u (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))))
+      (func (export "st16") (param $b i32) (param $i i32) (param $v i32)
+        (i32.store16 offset=2 (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 1))) (local.get $v)))
+      (func (export "st32") (param $b i32) (param $i i32) (param $v i32)
+        (i32.store (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2))) (local.get $v)))
+      (func (export "st64") (param $b i32) (param $i i32) (param $v i64)
+        (i64.store offset=16 (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))) (local.get $v)))
+      ;; the stored value computed after the address (a temporary of its own)
+      (func (export "st32_sum") (param $b i32) (param $i i32) (param $v i32)
+        (i32.store (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))
+          (i32.add (local.get $v) (local.get $i))))
+      ;; the address kept in a local as well (`local.tee`)
+      (func (export "ld32_tee") (param $b i32) (param $i i32) (result i32) (local $p i32)
+        (i32.add
+          (i32.load (local.tee $p (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
+          (local.get $p))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(65536).map(|b| b.wrapping_mul(37) ^ 0x5a).collect();
+    memory.write(&mut store, 0, &bytes).expect("fill");
+    let le = |at: usize, n: usize| bytes[at..at + n].iter().rev().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+    let call = |store: &mut Store<()>, name: &str, args: &[Val]| -> Result<Val, String> {
+        let f = instance.get_func(&mut *store, name).expect("export");
+        let mut out = [Val::I32(0)];
+        let n = f.ty(&*store).results().len();
+        f.call(&mut *store, args, &mut out[..n]).map_err(|e| e.to_string())?;
+        Ok(out[0].clone())
+    };
+    let ea = |b: u32, i: u32, shift: u32, offset: u32| u64::from(b.wrapping_add(i << shift)) + u64::from(offset);
+    let pairs: &[(u32, u32)] = &[
+        (0, 0),
+        (100, 7),
+        (65000, 100),
+        (0, 16383),
+        (0xffff_fff0, 8),           // wraps to 0x10
+        (0x8000_0000, 0x2000_0000), // wraps to 0
+        (65534, 0),
+        (65535, 1),
+        (0, 0x7fff_ffff),
+        (65536, 0),
+    ];
+    for &(b, i) in pairs {
+        let args = [Val::I32(b as i32), Val::I32(i as i32)];
+        let check = |store: &mut Store<()>, name: &str, at: u64, n: usize, expect: &dyn Fn(u64) -> Val| {
+            let got = call(store, name, &args);
+            if at + n as u64 <= 65536 {
+                let want = expect(le(at as usize, n));
+                assert_eq!(format!("{:?}", got), format!("{:?}", Ok::<Val, String>(want)), "{name}({b:#x}, {i:#x})");
+            } else {
+                let err = got.expect_err(name);
+                assert!(err.contains("out of bounds"), "{name}({b:#x}, {i:#x}): {err}");
+            }
+        };
+        check(&mut store, "ld16s", ea(b, i, 1, 2), 2, &|v| Val::I32(v as u16 as i16 as i32));
+        check(&mut store, "ld16u", ea(b, i, 1, 0), 2, &|v| Val::I32(v as i32));
+        check(&mut store, "ld32", ea(b, i, 2, 4), 4, &|v| Val::I32(v as u32 as i32));
+        check(&mut store, "ldf32", ea(b, i, 2, 0), 4, &|v| Val::F32(v as u32));
+        check(&mut store, "ld64", ea(b, i, 3, 8), 8, &|v| Val::I64(v as i64));
+        check(&mut store, "ld8_shift3", ea(b, i, 3, 0), 1, &|v| Val::I32(v as i32));
+        let p = b.wrapping_add(i << 2);
+        check(&mut store, "ld32_tee", ea(b, i, 2, 0), 4, &|v| Val::I32((v as u32).wrapping_add(p) as i32));
+    }
+    // Stores: write, then read back what changed (and that nothing else did).
+    for &(b, i) in pairs {
+        let v: u64 = 0x1122_3344_5566_7788 ^ u64::from(b) ^ (u64::from(i) << 17);
+        let cases: [(&str, u64, usize, Val, u64); 4] = [
+            ("st16", ea(b, i, 1, 2), 2, Val::I32(v as i32), v),
+            ("st32", ea(b, i, 2, 0), 4, Val::I32(v as i32), v),
+            ("st64", ea(b, i, 3, 16), 8, Val::I64(v as i64), v),
+            ("st32_sum", ea(b, i, 2, 0), 4, Val::I32(v as i32), (v as u32).wrapping_add(i) as u64),
+        ];
+        for (name, at, n, arg, stored) in cases {
+            memory.write(&mut store, 0, &bytes).expect("refill");
+            let got = call(&mut store, name, &[Val::I32(b as i32), Val::I32(i as i32), arg]);
+            let mut want = bytes.clone();
+            if at + n as u64 <= 65536 {
+                got.unwrap_or_else(|e| panic!("{name}({b:#x}, {i:#x}): {e}"));
+                want[at as usize..at as usize + n].copy_from_slice(&stored.to_le_bytes()[..n]);
+            } else {
+                let err = got.expect_err(name);
+                assert!(err.contains("out of bounds"), "{name}({b:#x}, {i:#x}): {err}");
+            }
+            let mut now = vec![0u8; 65536];
+            memory.read(&store, 0, &mut now).expect("read back");
+            assert!(now == want, "{name}({b:#x}, {i:#x}) changed the wrong bytes");
+        }
+    }
+}
+
+/// Bit fields: `(x >> k1) & k2` for shift amounts at and past the width (which wraps).
+#[test]
+fn bit_field_extraction() {
+    let shifts = [0u32, 1, 5, 16, 31, 32, 33, 63];
+    let masks = [0u32, 1, 0xff, 0x7fff_ffff, 0xffff_ffff];
+    let mut funcs = String::new();
+    for (si, s) in shifts.iter().enumerate() {
+        for (mi, m) in masks.iter().enumerate() {
+            funcs.push_str(&format!(
+                "(func (export \"f{si}_{mi}\") (param $x i32) (result i32) \
+                   (i32.and (i32.shr_u (local.get $x) (i32.const {s})) (i32.const {m})))\n\
+                 (func (export \"g{si}_{mi}\") (param $x i32) (result i32) \
+                   (i32.and (i32.const {m}) (i32.shr_u (local.get $x) (i32.const {s}))))\n"
+            ));
+        }
+    }
+    let engine = Engine::default();
+    let module = Module::new(&engine, format!("(module {funcs})")).expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    for x in [0u32, 1, 0x8000_0000, 0xdead_beef, 0xffff_ffff, 0x1234_5678] {
+        for (si, s) in shifts.iter().enumerate() {
+            for (mi, m) in masks.iter().enumerate() {
+                for name in [format!("f{si}_{mi}"), format!("g{si}_{mi}")] {
+                    let f = instance.get_typed_func::<u32, u32>(&mut store, &name).expect("export");
+                    assert_eq!(f.call(&mut store, x).expect("call"), (x >> (s % 32)) & m, "{name}({x:#x})");
+                }
+            }
+        }
+    }
+}
+
+/// A load whose only use is a zero test by a branch, at every width, from `base + index`
+/// (no offset) and from `base + offset`, branching when the value is zero and when it is
+/// not: values zero only in some bytes, and loads that end past the memory.
+#[test]
+fn branches_on_loaded_values() {
+    let loads = [
+        ("i32.load8_u", "i32", 1usize),
+        ("i32.load8_s", "i32", 1),
+        ("i32.load16_u", "i32", 2),
+        ("i32.load16_s", "i32", 2),
+        ("i32.load", "i32", 4),
+        ("i64.load", "i64", 8),
+    ];
+    let mut funcs = String::new();
+    for (k, (load, ty, _)) in loads.iter().enumerate() {
+        // `br_if` on the value itself exists only for i32 loads.
+        let test_nez = if *ty == "i32" { String::from("(LOAD)") } else { format!("({ty}.ne (LOAD) ({ty}.const 0))") };
+        for (mode, addr) in [
+            ("add", format!("({load} (i32.add (local.get $b) (local.get $i)))")),
+            ("off", format!("({load} offset=3 (local.get $b))")),
+        ] {
+            let nez = test_nez.replace("(LOAD)", &addr);
+            funcs.push_str(&format!(
+                r#"(func (export "nez_{mode}_{k}") (param $b i32) (param $i i32) (result i32)
+                     (block $yes (br_if $yes {nez}) (return (i32.const 0))) (i32.const 1))
+                   (func (export "eqz_{mode}_{k}") (param $b i32) (param $i i32) (result i32)
+                     (block $yes (br_if $yes ({ty}.eqz {addr})) (return (i32.const 0))) (i32.const 1))
+                "#
+            ));
+        }
+    }
+    let engine = Engine::default();
+    let module = Module::new(&engine, format!("(module (memory (export \"memory\") 1) {funcs})")).expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    // Zero everywhere but single bytes at 0x100 + 8k + k (k = 0..8), and the last byte.
+    let mut bytes = vec![0u8; 65536];
+    for k in 0..8 {
+        bytes[0x100 + 8 * k + k] = 0x80;
+    }
+    bytes[65535] = 1;
+    memory.write(&mut store, 0, &bytes).expect("fill");
+    let mut addresses: Vec<u32> = (0x0f8..0x150).collect();
+    addresses.extend([0, 65528, 65530, 65532, 65534, 65535, 65536, u32::MAX]);
+    for (k, (_, _, width)) in loads.iter().enumerate() {
+        for &ea in &addresses {
+            let in_bounds = u64::from(ea) + *width as u64 <= 65536;
+            let nonzero = in_bounds && bytes[ea as usize..ea as usize + width].iter().any(|&b| b != 0);
+            // The same address both ways: base + index, and (base - 3) + offset 3.
+            for (mode, b, i) in [("add", ea.wrapping_sub(5), 5u32), ("off", ea.wrapping_sub(3), 0)] {
+                if mode == "off" && ea < 3 {
+                    continue; // the offset is added without wrapping
+                }
+                for (test, expect) in [("nez", nonzero), ("eqz", !nonzero)] {
+                    let name = format!("{test}_{mode}_{k}");
+                    let f = instance.get_typed_func::<(u32, u32), i32>(&mut store, &name).expect("export");
+                    match f.call(&mut store, (b, i)) {
+                        Ok(r) => {
+                            assert!(in_bounds, "{name} at {ea:#x}: no trap");
+                            assert_eq!(r, i32::from(expect), "{name} at {ea:#x}");
+                        }
+                        Err(e) => {
+                            assert!(!in_bounds, "{name} at {ea:#x}: {e}");
+                            assert!(e.to_string().contains("out of bounds"), "{name} at {ea:#x}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

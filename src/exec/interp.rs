@@ -1,7 +1,8 @@
 //! The interpreter's driver: sets up an execution, runs the threaded code
 //! ([`super::threaded`]) with an explicit frame stack, so wasm calls never recurse on the
-//! host stack and deep recursion ends in a `call stack exhausted` trap, calls host
-//! functions on its behalf, and runs the rare instructions out of line ([`exec_slow`]).
+//! host stack and deep recursion ends in a `call stack exhausted` trap, gives it the
+//! function through which it calls host functions ([`call_host`]), and runs the rare
+//! instructions out of line ([`exec_slow`]).
 
 use std::sync::Arc;
 
@@ -128,8 +129,43 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
     result
 }
 
-/// Runs `code` (already set up in frame 0 of `stack`) to completion, calling host
-/// functions as the code asks; a trap or error gets the wasm backtrace attached.
+/// What [`call_host`] needs besides the handlers' context: the store (which the handlers'
+/// context borrows the inner part of) and the host function called last, with its index (a
+/// loop calling the same function does not touch the reference count on every call).
+struct HostCx<T> {
+    store: *mut Store<T>,
+    last: Option<(u32, Arc<HostFunc<T>>)>,
+}
+
+/// Calls host function `callee` for the handlers (a [`HostCaller`](super::threaded::HostCaller)).
+///
+/// # Safety
+///
+/// `cx.host` points at the live `HostCx<T>` of the [`execute`] running `cx`, and `cx.inner`
+/// is the inner part of its store.
+unsafe fn call_host<T>(cx: &mut Cx<'_>, callee: usize, start: usize) -> Result<()> {
+    // SAFETY: see the function's contract.
+    let hcx = unsafe { &mut *cx.host.cast::<HostCx<T>>() };
+    let FuncEntity::Host { host, num_params, num_results, .. } = cx.inner.funcs[callee] else {
+        return Err(Error::msg("internal error: host call of a wasm function"));
+    };
+    let end = start + num_params.max(num_results) as usize;
+    ensure_slots(cx.slots, end, cx.inner.engine.config().max_stack_slots)?;
+    // SAFETY: `cx.inner` borrows from this store and is not used again until it is
+    // renewed below; nothing else borrows the store while the handlers run.
+    let store = unsafe { &mut *hcx.store };
+    let h = match &hcx.last {
+        Some((i, h)) if *i == host => h,
+        _ => &hcx.last.insert((host, store.host_funcs[host as usize].clone())).1,
+    };
+    let result = h(Caller { store, instance: Some(cx.regs.instance) }, &mut cx.slots[start..end]);
+    // SAFETY: as above; the host function's borrow of the store has ended.
+    cx.inner = unsafe { &mut (*hcx.store).inner };
+    result
+}
+
+/// Runs `code` (already set up in frame 0 of `stack`) to completion (the handlers call
+/// host functions through [`call_host`]); a trap or error gets the wasm backtrace attached.
 fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>, instance: u32) -> Result<()> {
     let config = store.inner.engine.config();
     let max_slots = config.max_stack_slots;
@@ -140,12 +176,15 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
     }
     let mut regs = Regs::new(code);
     let mut first = true;
-    // The host function called last (its index and a handle on it): a loop calling the
-    // same function does not touch the reference count on every call.
-    let mut last_host: Option<(u32, Arc<HostFunc<T>>)> = None;
+    let mut hcx = HostCx { store: std::ptr::null_mut(), last: None };
     let error = loop {
+        let store_ptr: *mut Store<T> = &mut *store;
+        hcx.store = store_ptr;
         let mut cx = Cx {
-            inner: &mut store.inner,
+            // SAFETY: `store_ptr` is the live `store`, not used otherwise until `cx` ends.
+            inner: unsafe { &mut (*store_ptr).inner },
+            host_call: call_host::<T>,
+            host: (&raw mut hcx).cast(),
             slots: &mut stack.slots,
             frames: &mut stack.frames,
             regs,
@@ -170,25 +209,6 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
                     frames.reserve_exact(frames.len().min(max_frames - frames.len()));
                 }
                 if let Err(e) = ensure_slots(&mut stack.slots, regs.need, max_slots) {
-                    break e;
-                }
-            }
-            Exit::HostCall => {
-                let (callee, b) = regs.host;
-                let FuncEntity::Host { host, num_params, num_results, .. } = &store.inner.funcs[callee] else {
-                    break Error::msg("internal error: host call of a wasm function");
-                };
-                let h = match &last_host {
-                    Some((i, h)) if *i == *host => h,
-                    _ => &last_host.insert((*host, store.host_funcs[*host as usize].clone())).1,
-                };
-                let start = regs.base + b as usize;
-                let end = start + (*num_params).max(*num_results) as usize;
-                if let Err(e) = ensure_slots(&mut stack.slots, end, max_slots) {
-                    break e;
-                }
-                let caller = Caller { store: &mut *store, instance: Some(regs.instance) };
-                if let Err(e) = h(caller, &mut stack.slots[start..end]) {
                     break e;
                 }
             }

@@ -12,9 +12,11 @@
 //!
 //! Because lowering is one to one, instruction indices are op indices: branch targets and
 //! the `Extra` immediates of the generic instructions are found the same way in both
-//! forms. Rare instructions (SIMD, bulk memory, tables, generic memory and atomic
-//! instructions) share one handler, [`slow`], which runs the `Instr` out of line with
-//! bounds-checked frame access.
+//! forms. Rare instructions (SIMD, tables, bulk memory other than `memory.copy` and
+//! `memory.fill` of memory 0, generic memory and atomic instructions) share one handler,
+//! [`slow`], which runs the `Instr` out of line with bounds-checked frame access. Host
+//! functions are called from the handler that calls them, through a [`HostCaller`] the
+//! driver supplies.
 //!
 //! # Safety
 //!
@@ -83,9 +85,6 @@ pub(crate) enum Exit {
     Trap(TrapCode),
     /// An error other than a trap, stored in [`Regs::error`].
     Error,
-    /// A host function is to be called ([`Regs::host`]); execution resumes at
-    /// [`Regs::ip`] afterwards.
-    HostCall,
     /// A call needs more room: [`Regs::need`] stack slots and a free frame record. The
     /// driver makes room and resumes at [`Regs::ip`], the call.
     Grow,
@@ -110,11 +109,11 @@ pub(crate) struct Regs {
     /// The functions defined by that instance's module, and how many there are.
     pub(crate) module_code: *const std::sync::Arc<CompiledFunc>,
     pub(crate) module_len: usize,
+    /// The store indices of that instance's globals, and how many there are.
+    pub(crate) globals: *const u32,
+    pub(crate) globals_len: usize,
     /// Stack slots needed by a call that exited with [`Exit::Grow`].
     pub(crate) need: usize,
-    /// A pending host call: store function index and the frame-relative slot of its
-    /// arguments.
-    pub(crate) host: (usize, u32),
     pub(crate) error: Option<Error>,
     /// Loop dispatch: the other registers.
     #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
@@ -140,8 +139,9 @@ impl Regs {
             mem0: usize::MAX,
             module_code: std::ptr::null(),
             module_len: 0,
+            globals: std::ptr::null(),
+            globals_len: 0,
             need: 0,
-            host: (0, 0),
             error: None,
             sp: std::ptr::null_mut(),
             mem: std::ptr::null_mut(),
@@ -152,9 +152,22 @@ impl Regs {
     }
 }
 
+/// Calls host function `callee` (a store function index) with its arguments at slot
+/// `start` of the stack, where it leaves its results. The driver supplies it, with its
+/// context in [`Cx::host`]: the handlers do not know the type of the store's host state.
+/// It may renew [`Cx::inner`] (the host function gets the whole store).
+///
+/// # Safety
+///
+/// `cx.host` is the context the driver created for this function.
+pub(crate) type HostCaller = unsafe fn(cx: &mut Cx<'_>, callee: usize, start: usize) -> Result<(), Error>;
+
 /// What the handlers work with besides their registers.
 pub(crate) struct Cx<'a> {
     pub(crate) inner: &'a mut StoreInner,
+    /// Calls host functions, with the driver's context.
+    pub(crate) host_call: HostCaller,
+    pub(crate) host: *mut (),
     pub(crate) slots: &'a mut Vec<u64>,
     pub(crate) frames: &'a mut Vec<Frame>,
     pub(crate) regs: Regs,
@@ -273,6 +286,8 @@ macro_rules! marker {
 
 /// How a value type is kept in a 64-bit slot.
 trait SlotVal: Copy {
+    /// Whether values of this type are kept in the float accumulator too.
+    const FLOAT: bool = false;
     fn get(x: u64) -> Self;
     fn put(self) -> u64;
     /// The value from the accumulators (`acc` holds the slot's bits, `facc` them as an `f64`).
@@ -338,6 +353,7 @@ impl SlotVal for f32 {
 }
 
 impl SlotVal for f64 {
+    const FLOAT: bool = true;
     #[inline(always)]
     fn get(x: u64) -> Self {
         f64::from_bits(x)
@@ -371,15 +387,30 @@ macro_rules! get {
     };
 }
 
-/// Writes `$v` to slot `$s` of the frame and to the accumulators.
+/// Writes `$v` to slot `$s` of the frame and to the accumulators (the float one only for
+/// an `f64`).
 macro_rules! set {
     ($sp:expr, $acc:ident, $facc:ident, $s:expr, $v:expr) => {{
-        let v = SlotVal::put($v);
+        let x = $v;
+        let v = SlotVal::put(x);
         // SAFETY: slot operands are below `frame_slots` (checked by `lower`).
         unsafe { *$sp.add($s as usize) = v };
         $acc = v;
-        $facc = f64::from_bits(v);
+        if is_f64(&x) {
+            $facc = f64::from_bits(v);
+        }
     }};
+}
+
+#[inline(always)]
+fn is_f64<T: SlotVal>(_: &T) -> bool {
+    T::FLOAT
+}
+
+/// Whether `f` returns an `f64` (which handlers leave in the float accumulator).
+const fn returns_f64<A, B, R: SlotVal>(f: impl FnOnce(A, B) -> R) -> bool {
+    std::mem::forget(f);
+    R::FLOAT
 }
 
 /// Reports an operand taken from accumulators that do not hold its slot (a lowering bug;
@@ -397,7 +428,9 @@ fn stale_accumulator(slot: u32) -> ! {
 macro_rules! arg {
     ($m:ident & $bit:literal, $sp:expr, $acc:ident, $facc:ident, $s:expr, $t:ty) => {
         if $m & $bit != 0 {
-            if cfg!(debug_assertions) && !(get!($sp, $s, u64) == $acc && $facc.to_bits() == $acc) {
+            if cfg!(debug_assertions)
+                && get!($sp, $s, u64) != if <$t as SlotVal>::FLOAT { $facc.to_bits() } else { $acc }
+            {
                 stale_accumulator($s);
             }
             <$t as SlotVal>::from_acc($acc, $facc)
@@ -441,32 +474,36 @@ macro_rules! handlers {
 /// operand fields `[r0, r1]`, and after `->` the field of the slot it writes last on every
 /// path that continues (`-` if none).
 macro_rules! family {
-    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
+    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt {$rf:expr, $of:expr} <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
         $(
             $(#[$attr])*
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
             unsafe fn $name<const $m: u8>($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
-            const $fam: Fam = family!(@fam $name [$($r),*] $out);
+            const $fam: Fam = Fam { reads_f64: $rf, out_f64: $of, keeps: family!(@keeps $out), ..family!(@fam $name [$($r),*] $out) };
         )*
     };
     (@fam $name:ident [] $out:tt) => {
-        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out) }
+        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
     };
     (@fam $name:ident [$r0:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out) }
+        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
     };
     (@fam $name:ident [$r0:ident, $r1:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out) }
+        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
     };
     (@out -) => { Field::None };
     (@out $f:ident) => { Field::$f };
+    // Handlers without a result (stores and branches) write no slot and pass the
+    // accumulators on unchanged.
+    (@keeps -) => { true };
+    (@keeps $f:ident) => { false };
 }
 
 /// `dst = f(a, b)` handlers (variants: `a` and `b` from the accumulators).
 macro_rules! binary {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B, C] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B, C] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = arg!(M & 2, sp, acc, facc, op.c, $t);
@@ -481,7 +518,7 @@ macro_rules! binary {
 macro_rules! unary {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, _: ()| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 set!(sp, acc, facc, op.a, $e);
@@ -495,7 +532,7 @@ macro_rules! unary {
 macro_rules! binary_trap {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let $y = get!(sp, op.c, $t);
@@ -514,7 +551,7 @@ macro_rules! binary_trap {
 macro_rules! unary_trap {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let r: Result<_, TrapCode> = $e;
@@ -534,7 +571,7 @@ macro_rules! unary_trap {
 macro_rules! branch_cmp {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A, B] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A, B] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = arg!(M & 2, sp, acc, facc, op.b, $t);
@@ -549,8 +586,18 @@ macro_rules! branch_cmp {
 /// the accumulators, bit 1 slot `c`):
 /// `plain`: slot `b` + offset `c`; `add`: (slot `b` + slot `c`) + offset `d`, covering the
 /// add; `imm`: (slot `b` + `c`) + offset `d`, covering the add; `k`: `c` + offset `d`,
-/// covering the constant. The 32-bit address wraps, the offset is added without wrapping.
+/// covering the constant; `idx1`, `idx2`, `idx3`: (slot `b` + (slot `c` << 1, 2, 3)) + offset
+/// `d`, covering the constant shift amount, the shift and the add. The 32-bit address
+/// wraps, the offset is added without wrapping.
 macro_rules! ea {
+    (idx1, $($rest:tt)*) => { ea!(@idx 1, $($rest)*) };
+    (idx2, $($rest:tt)*) => { ea!(@idx 2, $($rest)*) };
+    (idx3, $($rest:tt)*) => { ea!(@idx 3, $($rest)*) };
+    (@idx $shift:literal, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {{
+        let base = arg!($m & 1, $sp, $acc, $facc, $op.b, u32);
+        let index = arg!($m & 2, $sp, $acc, $facc, $op.c, u32);
+        (u64::from(base.wrapping_add(index << $shift)) + u64::from($op.d), 4)
+    }};
     (plain, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
         (u64::from(arg!($m & 1, $sp, $acc, $facc, $op.b, u32)) + u64::from($op.c), 1)
     };
@@ -579,7 +626,7 @@ macro_rules! ea {
 macro_rules! load {
     ($mode:ident $reads:tt: $( $name:ident / $fam:ident: $n:literal => |$b:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam $reads -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam $reads -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
@@ -600,7 +647,7 @@ macro_rules! load {
 macro_rules! store {
     ($mode:ident, $val:ident $v:literal $reads:tt: $( $name:ident / $fam:ident: $n:literal; )*) => {
         family! { $(
-            $name / $fam $reads -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam $reads -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
@@ -625,13 +672,13 @@ macro_rules! store {
 // ---- control ----
 
 family! {
-    br_if_nez / BR_IF_NEZ [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+    br_if_nez / BR_IF_NEZ [A] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) != 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
     }
 
-    br_if_eqz / BR_IF_EQZ [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+    br_if_eqz / BR_IF_EQZ [A] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) == 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
@@ -776,14 +823,29 @@ unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
     next!(f.ip, sp, mem, len, cx, 0, 0.0)
 }
 
+/// The running instance's global `index`.
+#[inline(always)]
+fn global<'c>(cx: &'c mut Cx<'_>, index: u32) -> Option<&'c mut crate::runtime::global::GlobalEntity> {
+    if index as usize >= cx.regs.globals_len {
+        return None;
+    }
+    // SAFETY: `globals` points at the `globals_len` store indices of the running instance's
+    // globals (set by `set_instance`); the store keeps every instance, and an instance's
+    // list never changes after instantiation.
+    let g = unsafe { *cx.regs.globals.add(index as usize) };
+    cx.inner.globals.get_mut(g as usize)
+}
+
 /// Makes `instance` the running instance (its memory 0 and its module's functions).
 #[inline(never)]
 pub(crate) fn set_instance(cx: &mut Cx<'_>, instance: u32) {
     cx.regs.instance = instance;
     cx.regs.mem0 = super::interp::mem0_of(cx.inner, instance);
-    let code = &cx.inner.instances[instance as usize].module.code;
-    cx.regs.module_code = code.as_ptr();
-    cx.regs.module_len = code.len();
+    let entity = &cx.inner.instances[instance as usize];
+    cx.regs.module_code = entity.module.code.as_ptr();
+    cx.regs.module_len = entity.module.code.len();
+    cx.regs.globals = entity.globals.as_ptr();
+    cx.regs.globals_len = entity.globals.len();
 }
 
 /// Calls store function `callee` with its frame at slot `b` of the running frame.
@@ -796,9 +858,16 @@ unsafe fn enter(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b:
     let (code, inst) = match &cx.inner.funcs[callee] {
         FuncEntity::Wasm { code, instance, .. } => (&**code as *const CompiledFunc, *instance),
         FuncEntity::Host { .. } => {
-            cx.regs.host = (callee, b);
-            cx.regs.ip = step!(ip, 1);
-            return Exit::HostCall;
+            // SAFETY: the driver created `host_call` and `host` together.
+            if let Err(e) = unsafe { (cx.host_call)(cx, callee, cx.regs.base + b as usize) } {
+                cx.regs.error = Some(e);
+                return Exit::Error;
+            }
+            // The host function may have grown the memory or the stack.
+            let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+            // SAFETY: the running frame is inside the stack (module invariants).
+            let sp = unsafe { cx.slots.as_mut_ptr().add(cx.regs.base) };
+            next!(step!(ip, 1), sp, mem, len, cx, 0, 0.0)
         }
     };
     // SAFETY: forwarded registers; `code` is owned by the store.
@@ -867,28 +936,30 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
 // ---- slots, globals, memory 0 ----
 
 family! {
-    copy / COPY [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    copy / COPY [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u64));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    const32 / CONST32 [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    const32 / CONST32 [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, op.b);
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    const64 / CONST64 [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    const64 / CONST64 [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, u64::from(op.b) | (u64::from(op.c) << 32));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    global_get / GLOBAL_GET [] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    global_get / GLOBAL_GET [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
-        set!(sp, acc, facc, op.a, cx.inner.globals[g as usize].value);
+        let Some(g) = global(cx, op.b) else {
+            return internal(cx, "unknown global");
+        };
+        set!(sp, acc, facc, op.a, g.value);
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 }
@@ -904,8 +975,10 @@ handlers! {
 
     global_set(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        let g = cx.inner.instances[cx.regs.instance as usize].globals[op.b as usize];
-        cx.inner.globals[g as usize].value = get!(sp, op.a, u64);
+        let Some(g) = global(cx, op.b) else {
+            return internal(cx, "unknown global");
+        };
+        g.value = get!(sp, op.a, u64);
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
@@ -937,6 +1010,35 @@ handlers! {
     }
 
     /// Any instruction without a handler of its own, run by [`exec_slow`].
+    /// `memory.copy` within memory 0, its operands (destination, source, length) in the
+    /// three slots from `a`. Out of bounds traps before anything is written.
+    memory_copy(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let (d, s, n) = (get!(sp, op.a, u32), get!(sp, op.a + 1, u32), get!(sp, op.a + 2, u32));
+        let n64 = u64::from(n);
+        if u64::from(d) + n64 > len as u64 || u64::from(s) + n64 > len as u64 {
+            return Exit::Trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: both ranges are inside the `len` bytes at `mem` (checked above; `mem` is
+        // non-null and aligned even when `len` is 0); `copy` allows them to overlap.
+        unsafe { std::ptr::copy(mem.add(s as usize), mem.add(d as usize), n as usize) };
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+
+    /// `memory.fill` of memory 0, its operands (destination, byte, length) in the three
+    /// slots from `a`. Out of bounds traps before anything is written.
+    memory_fill(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let (d, v, n) = (get!(sp, op.a, u32), get!(sp, op.a + 1, u32) as u8, get!(sp, op.a + 2, u32));
+        if u64::from(d) + u64::from(n) > len as u64 {
+            return Exit::Trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: the range is inside the `len` bytes at `mem` (checked above; `mem` is
+        // non-null and aligned even when `len` is 0).
+        unsafe { mem.add(d as usize).write_bytes(v, n as usize) };
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+
     slow(ip, sp, mem, len, cx, acc, facc) {
         // SAFETY: forwarded registers.
         let next = unsafe { run_slow(ip, sp, cx) };
@@ -1014,6 +1116,32 @@ load! { imm [B]:
 load! { k []:
     i32_load_k / I32_LOAD_K: 4 => |b| u32::from_le_bytes(b);
     i64_load_k / I64_LOAD_K: 8 => |b| u64::from_le_bytes(b);
+}
+
+// Array elements: `base + (index << log2(size))`.
+load! { idx1 [B, C]:
+    i32_load16_s_idx1 / I32_LOAD16_S_IDX1: 2 => |b| i16::from_le_bytes(b) as i32;
+    i32_load16_u_idx1 / I32_LOAD16_U_IDX1: 2 => |b| u32::from(u16::from_le_bytes(b));
+}
+
+load! { idx2 [B, C]:
+    i32_load_idx2 / I32_LOAD_IDX2: 4 => |b| u32::from_le_bytes(b);
+}
+
+load! { idx3 [B, C]:
+    i64_load_idx3 / I64_LOAD_IDX3: 8 => |b| u64::from_le_bytes(b);
+}
+
+store! { idx1, slot 0 [B, C]:
+    store16_idx1 / STORE16_IDX1: 2;
+}
+
+store! { idx2, slot 0 [B, C]:
+    i32_store_idx2 / I32_STORE_IDX2: 4;
+}
+
+store! { idx3, slot 0 [B, C]:
+    i64_store_idx3 / I64_STORE_IDX3: 8;
 }
 
 store! { plain, slot 2 [B, A]:
@@ -1257,7 +1385,7 @@ branch_cmp! {
 macro_rules! binary_imm {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
@@ -1273,7 +1401,7 @@ macro_rules! binary_imm {
 macro_rules! branch_cmp_imm {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = <$t as SlotVal>::get(op.c as i32 as i64 as u64);
@@ -1287,7 +1415,7 @@ macro_rules! branch_cmp_imm {
 macro_rules! branch_test {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A] -> - <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 branch!($e, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
@@ -1354,14 +1482,14 @@ binary_imm! {
 
 family! {
     /// `i32.add` with an immediate, as the translator emits it (one op, no constant).
-    i32_add_imm / I32_ADD_IMM [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm / I32_ADD_IMM [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
     /// `i32.add` with a constant operand (two ops).
-    i32_add_imm2 / I32_ADD_IMM2 [B] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm2 / I32_ADD_IMM2 [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
@@ -1391,6 +1519,55 @@ branch_cmp_imm! {
     br_i64_ge_u_imm / BR_I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
+/// `if mem[ea..][..N] != 0 { goto ip + c } else { goto ip + d }` (or `== 0`): a load
+/// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode
+/// `add`, covering an add, for loads without offset) or slot `a` + offset `b` (`plain`).
+macro_rules! branch_load {
+    ($mode:ident $reads:tt: $( $name:ident / $fam:ident: $n:literal, $nonzero:literal; )*) => {
+        family! { $(
+            $name / $fam $reads -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let ea: u64 = branch_load!(@ea $mode, M, op, sp, acc, facc);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
+                let bytes: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
+                let taken = (bytes != [0; $n]) == $nonzero;
+                branch!(taken, step!(ip, op.c as i32), step!(ip, op.d as i32), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+    (@ea add, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        u64::from(arg!($m & 1, $sp, $acc, $facc, $op.a, u32).wrapping_add(arg!($m & 2, $sp, $acc, $facc, $op.b, u32)))
+    };
+    (@ea plain, $m:ident, $op:ident, $sp:ident, $acc:ident, $facc:ident) => {
+        u64::from(arg!($m & 1, $sp, $acc, $facc, $op.a, u32)) + u64::from($op.b)
+    };
+}
+
+branch_load! { add [A, B]:
+    br_load8_add_nez / BR_LOAD8_ADD_NEZ: 1, true;
+    br_load8_add_eqz / BR_LOAD8_ADD_EQZ: 1, false;
+    br_load16_add_nez / BR_LOAD16_ADD_NEZ: 2, true;
+    br_load16_add_eqz / BR_LOAD16_ADD_EQZ: 2, false;
+    br_load32_add_nez / BR_LOAD32_ADD_NEZ: 4, true;
+    br_load32_add_eqz / BR_LOAD32_ADD_EQZ: 4, false;
+    br_load64_add_nez / BR_LOAD64_ADD_NEZ: 8, true;
+    br_load64_add_eqz / BR_LOAD64_ADD_EQZ: 8, false;
+}
+
+branch_load! { plain [A]:
+    br_load8_nez / BR_LOAD8_NEZ: 1, true;
+    br_load8_eqz / BR_LOAD8_EQZ: 1, false;
+    br_load16_nez / BR_LOAD16_NEZ: 2, true;
+    br_load16_eqz / BR_LOAD16_EQZ: 2, false;
+    br_load32_nez / BR_LOAD32_NEZ: 4, true;
+    br_load32_eqz / BR_LOAD32_EQZ: 4, false;
+    br_load64_nez / BR_LOAD64_NEZ: 8, true;
+    br_load64_eqz / BR_LOAD64_EQZ: 8, false;
+}
+
 branch_test! {
     br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;
     br_i32_nez / BR_I32_NEZ: u32 => |x| x != 0;
@@ -1399,8 +1576,16 @@ branch_test! {
 }
 
 family! {
+    /// `dst = (a >> c) & d` (covers two constants, a shift and an and).
+    i32_shr_u_and_imm / I32_SHR_U_AND_IMM [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let v = (arg!(M & 1, sp, acc, facc, op.b, u32) >> (op.c & 31)) & op.d;
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, 4), sp, mem, len, cx, acc, facc)
+    }
+
     /// `dst = a + (b << k)` (covers a constant, a shift and an add).
-    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let v = arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(arg!(M & 2, sp, acc, facc, op.c, u32) << op.d);
         set!(sp, acc, facc, op.a, v);
@@ -1463,12 +1648,19 @@ struct Fam {
     v: [Handler; 4],
     reads: [Field; 2],
     out: Field,
+    /// Whether the operands are read as `f64`s (from the float accumulator).
+    reads_f64: bool,
+    /// Whether the handler leaves an `f64` in the float accumulator too.
+    out_f64: bool,
+    /// Whether the handler writes no slot and passes the accumulators on unchanged to
+    /// the op it falls through to.
+    keeps: bool,
 }
 
 impl Fam {
     /// A handler without variants that is not known to leave a slot in the accumulators.
     fn plain(h: Handler) -> Fam {
-        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None }
+        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None, reads_f64: false, out_f64: false, keeps: false }
     }
 }
 
@@ -1492,10 +1684,11 @@ impl Low {
         }
     }
 
-    /// The op, with the variant that takes operand slot `acc` (if any) from the
-    /// accumulators, and that variant's number.
-    fn finish(&self, acc: Option<u32>) -> (Op, usize) {
-        let m = acc.map_or(0, |x| {
+    /// The op, with the variant that takes operand slot `x` from the accumulators where
+    /// they hold it (`acc = Some((x, float))`, `float` if the float one holds it too), and
+    /// that variant's number.
+    fn finish(&self, acc: Option<(u32, bool)>) -> (Op, usize) {
+        let m = acc.filter(|&(_, float)| float || !self.f.reads_f64).map_or(0, |(x, _)| {
             usize::from(self.field(self.f.reads[0]) == Some(x))
                 | usize::from(self.field(self.f.reads[1]) == Some(x)) << 1
         });
@@ -1774,6 +1967,29 @@ fn store_of(instr: Option<&Instr>, k: Slot, table: &[Fam; 4]) -> Option<(Fam, Sl
     (val == k && addr != k).then_some((table[width], addr, offset))
 }
 
+/// If `instr` loads from or stores to address `addr` (to memory 0) with an element size
+/// of `1 << shift` bytes and there is a handler for that with the address computed as an
+/// array element's: the handler, the loaded slot or the stored one, the offset, and
+/// whether it is a store.
+fn indexed_access(instr: Option<&Instr>, addr: Slot, shift: u64) -> Option<(Fam, Slot, u32, bool)> {
+    use Instr::*;
+    let (h, at, v, offset, store) = match (*instr?, shift) {
+        (I32Load16S { dst, addr, offset }, 1) => (I32_LOAD16_S_IDX1, addr, dst, offset, false),
+        (I32Load16U { dst, addr, offset }, 1) => (I32_LOAD16_U_IDX1, addr, dst, offset, false),
+        (I32Load { dst, addr, offset } | F32Load { dst, addr, offset }, 2) => (I32_LOAD_IDX2, addr, dst, offset, false),
+        (I64Load { dst, addr, offset } | F64Load { dst, addr, offset }, 3) => (I64_LOAD_IDX3, addr, dst, offset, false),
+        (I32Store16 { addr, val, offset }, 1) => (STORE16_IDX1, addr, val, offset, true),
+        (I32Store { addr, val, offset } | F32Store { addr, val, offset }, 2) => {
+            (I32_STORE_IDX2, addr, val, offset, true)
+        }
+        (I64Store { addr, val, offset } | F64Store { addr, val, offset }, 3) => {
+            (I64_STORE_IDX3, addr, val, offset, true)
+        }
+        _ => return None,
+    };
+    (at == addr).then_some((h, v, offset, store))
+}
+
 /// A fused op.
 enum Fused {
     /// `if a op b { goto target }` (covers a comparison and a branch).
@@ -1782,6 +1998,9 @@ enum Fused {
     BranchImm { h: Fam, a: Slot, k: u64, target: u32 },
     /// `if test(a) { goto target }` (covers an `eqz` and a branch).
     BranchOne { h: Fam, a: Slot, target: u32 },
+    /// `if test(mem[addr + index or offset]) { goto target }` (covers an add without
+    /// offset or not, a load, maybe an `eqz`, and a branch).
+    BranchLoad { h: Fam, addr: Slot, index: Option<Slot>, offset: u32, target: u32 },
     /// `dst = a op k` (covers a constant and a binary instruction).
     Imm { h: Fam, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
@@ -1854,7 +2073,30 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         && (a == t2) != (b == t2)
     {
         let y = if a == t2 { b } else { a };
+        // The address of an array element, loaded or stored (a stored value is not one
+        // of the temporaries, which only the address computation writes).
+        if temp(dst)
+            && let Some((h, v, offset, store)) = indexed_access(code.get(i + 3), dst, k)
+            && !(store && [t1, t2, dst].contains(&v))
+        {
+            return Some((Fused::Imm3 { h, dst: v, a: y, b: x, k: offset }, 4));
+        }
         return Some((Fused::Imm3 { h: I32_ADD_SHL_IMM, dst, a: y, b: x, k: k as u32 }, 3));
+    }
+    // `(x >> k1) & k2`: a bit field.
+    if let Some((t1, k1)) = konst_of(code[i])
+        && k1 < 32
+        && let Some(&I32ShrU { dst: t2, a: x, b }) = code.get(i + 1)
+        && b == t1
+        && x != t1
+        && temp(t2)
+        && let Some((t3, k2)) = code.get(i + 2).and_then(|c| konst_of(*c))
+        && let Ok(k2) = u32::try_from(k2)
+        && let Some(&I32And { dst, a, b }) = code.get(i + 3)
+        && t3 != t2
+        && (a == t2 && b == t3 || a == t3 && b == t2)
+    {
+        return Some((Fused::Imm2 { h: I32_SHR_U_AND_IMM, dst, a: x, k1: k1 as u32, k2 }, 4));
     }
     // A load from a constant address.
     if let Some((k, addr)) = konst_of(code[i])
@@ -1922,6 +2164,69 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
             }
         }
         return None;
+    }
+    // A load whose only use is a test for zero by a branch (from an address computed
+    // by an add, or from a slot and an offset).
+    let branch_on_load = |at: usize, addr: Slot, add: Option<(Slot, Slot)>| {
+        let (width, x, offset) = match *code.get(at)? {
+            I32Load8U { dst, addr: p, offset } | I32Load8S { dst, addr: p, offset } if p == addr => (0, dst, offset),
+            I32Load16U { dst, addr: p, offset } | I32Load16S { dst, addr: p, offset } if p == addr => (1, dst, offset),
+            I32Load { dst, addr: p, offset } if p == addr => (2, dst, offset),
+            I64Load { dst, addr: p, offset } if p == addr => (3, dst, offset),
+            _ => return None,
+        };
+        if !temp(x) || add.is_some() && offset != 0 {
+            return None;
+        }
+        // Branch on the value (i32 loads), or on its `eqz`.
+        let (nez, target, len) = match code.get(at + 1)? {
+            &(I32Eqz { dst, src } | I64Eqz { dst, src })
+                if src == x && temp(dst) && (width == 3) == matches!(code[at + 1], I64Eqz { .. }) =>
+            {
+                let (nez, target) = branch(code.get(at + 2), dst)?;
+                (!nez, target, at + 3 - i)
+            }
+            _ if width < 3 => {
+                let (nez, target) = branch(code.get(at + 1), x)?;
+                (nez, target, at + 2 - i)
+            }
+            _ => return None,
+        };
+        const ADD: [[Fam; 2]; 4] = [
+            [BR_LOAD8_ADD_EQZ, BR_LOAD8_ADD_NEZ],
+            [BR_LOAD16_ADD_EQZ, BR_LOAD16_ADD_NEZ],
+            [BR_LOAD32_ADD_EQZ, BR_LOAD32_ADD_NEZ],
+            [BR_LOAD64_ADD_EQZ, BR_LOAD64_ADD_NEZ],
+        ];
+        const PLAIN: [[Fam; 2]; 4] = [
+            [BR_LOAD8_EQZ, BR_LOAD8_NEZ],
+            [BR_LOAD16_EQZ, BR_LOAD16_NEZ],
+            [BR_LOAD32_EQZ, BR_LOAD32_NEZ],
+            [BR_LOAD64_EQZ, BR_LOAD64_NEZ],
+        ];
+        let fused = match add {
+            Some((a, b)) => {
+                Fused::BranchLoad { h: ADD[width][usize::from(nez)], addr: a, index: Some(b), offset, target }
+            }
+            None => Fused::BranchLoad { h: PLAIN[width][usize::from(nez)], addr, index: None, offset, target },
+        };
+        Some((fused, len))
+    };
+    if let I32Add { dst: t, a, b } = code[i]
+        && temp(t)
+        && let Some(fused) = branch_on_load(i + 1, t, Some((a, b)))
+    {
+        return Some(fused);
+    }
+    if let I32Load8U { addr, .. }
+    | I32Load8S { addr, .. }
+    | I32Load16U { addr, .. }
+    | I32Load16S { addr, .. }
+    | I32Load { addr, .. }
+    | I64Load { addr, .. } = code[i]
+        && let Some(fused) = branch_on_load(i, addr, None)
+    {
+        return Some(fused);
     }
     // An address computed by an add, consumed by a load or a store.
     if let I32Add { dst: t, a, b } = code[i]
@@ -2031,9 +2336,8 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
 
 /// Lowers the instructions of `f` into ops, checking what the handlers rely on (see the
 /// module docs): slot operands inside the frame, branch targets inside the function, the
-/// `Br`s of every `BrTable`. Where an op's operand is the slot that every op falling
-/// through to it has just written (and no jump leads to it), it gets the variant that
-/// takes that operand from the accumulators.
+/// `Br`s of every `BrTable`. Where an op's operand is the slot that the accumulators hold
+/// on every path to it, it gets the variant that takes that operand from them.
 pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>, Error> {
     Ok(lower_with_acc(f, module)?.into_iter().map(|(op, _)| op).collect())
 }
@@ -2051,9 +2355,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
     let mut ops: Vec<Low> = Vec::with_capacity(n + 1);
     // How many instructions each op covers (where it continues when it falls through).
     let mut covers: Vec<usize> = Vec::with_capacity(n + 1);
-    // Ops that execution may reach other than by falling through: the entry, jump
-    // targets, and where calls return to.
-    let targets: Vec<std::cell::Cell<bool>> = (0..=n).map(|k| std::cell::Cell::new(k == 0)).collect();
+    // Ops that execution enters with nothing known in the accumulators: the entry, and
+    // where calls return to.
+    let mut entries: Vec<bool> = (0..=n).map(|k| k == 0).collect();
+    // Jumps: (from, to).
+    let jumps = std::cell::RefCell::new(Vec::new());
+    // Whether each op may continue with the op after what it covers (branches do not:
+    // where they continue when not taken is a jump of its own).
+    let mut falls: Vec<bool> = Vec::with_capacity(n + 1);
     let mut i = 0;
     // Instructions that must be `Br`s (the arms of a `BrTable`) up to this index.
     let mut table_arms_end = 0;
@@ -2073,7 +2382,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
             }
             // The sentinel after the last instruction is a valid (stopping) target.
             if (target as usize) <= n {
-                targets[target as usize].set(true);
+                jumps.borrow_mut().push((i, target as usize));
                 Ok((i64::from(target) - i as i64) as i32 as u32)
             } else {
                 Err(bad("branch target out of the function", i))
@@ -2095,6 +2404,16 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     Low { f: h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
                 }
                 Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
+                Fused::BranchLoad { h, addr, index, offset, target } => Low {
+                    f: h,
+                    a: s(addr)?,
+                    b: match index {
+                        Some(b) => s(b)?,
+                        None => offset,
+                    },
+                    c: rel(target)?,
+                    d: rel((i + len) as u32)?,
+                },
                 Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
                 Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
@@ -2104,6 +2423,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
             });
+            falls.push(!matches!(
+                fused,
+                Fused::Branch { .. }
+                    | Fused::BranchImm { .. }
+                    | Fused::BranchOne { .. }
+                    | Fused::BranchLoad { .. }
+                    | Fused::ConstBr { .. }
+            ));
             covers.push(len);
             i += 1;
             continue;
@@ -2111,12 +2438,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
         let o = match code[i] {
             Unreachable => op(Fam::plain(unreachable), 0, 0, 0),
             ConsumeFuel { amount } => op(Fam::plain(consume_fuel), amount, 0, 0),
-            Br { target } => op(Fam::plain(br), rel(target)?, 0, 0),
+            Br { target } => op(Fam { keeps: true, ..Fam::plain(br) }, rel(target)?, 0, 0),
             BrIfNez { cond, target } => op(BR_IF_NEZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
             BrIfEqz { cond, target } => op(BR_IF_EQZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
             BrTable { index, len } => {
                 let end = (i + 2).checked_add(len as usize).filter(|&e| e <= n);
                 table_arms_end = end.ok_or_else(|| bad("br_table arms past the end", i))?;
+                // It continues where one of its arms jumps to.
+                jumps.borrow_mut().extend((i + 1..table_arms_end).map(|arm| (i, arm)));
                 op(Fam::plain(br_table), s(index)?, len, 0)
             }
             Return => op(Fam::plain(ret), 0, 0, 0),
@@ -2152,6 +2481,14 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                 op(STORE16, s(val)?, s(addr)?, offset)
             }
             MemorySize { dst } => op(Fam::plain(memory_size), s(dst)?, 0, 0),
+            MemoryCopy { base } => {
+                s(base.saturating_add(2))?;
+                op(Fam::plain(memory_copy), s(base)?, 0, 0)
+            }
+            MemoryFill { base } => {
+                s(base.saturating_add(2))?;
+                op(Fam::plain(memory_fill), s(base)?, 0, 0)
+            }
             MemoryGrow { dst, delta } => op(Fam::plain(memory_grow), s(dst)?, s(delta)?, 0),
             Extra { .. } => op(Fam::plain(extra), 0, 0, 0),
             RefFunc { dst, func } => op(Fam::plain(ref_func), s(dst)?, func, 0),
@@ -2163,35 +2500,89 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
             },
         };
         if matches!(code[i], Call { .. } | CallIndirect { .. }) {
-            targets[i + 1].set(true);
+            entries[i + 1] = true;
         }
+        falls.push(!matches!(
+            code[i],
+            Unreachable | Br { .. } | BrIfNez { .. } | BrIfEqz { .. } | BrTable { .. } | Return
+        ));
         ops.push(o);
         covers.push(1);
         i += 1;
     }
     ops.push(op(Fam::plain(sentinel), 0, 0, 0));
     covers.push(1);
-    // What the accumulators hold when each op starts: `Some(slot)` if every op that falls
-    // through to it leaves `slot` there.
-    let mut acc: Vec<Option<Option<u32>>> = vec![None; n + 1];
-    for (k, low) in ops.iter().enumerate() {
-        if let Some(j) = k.checked_add(covers[k]).filter(|&j| j <= n) {
-            let out = low.field(low.f.out);
-            acc[j] = Some(match acc[j] {
-                None => out,
-                Some(prev) => prev.filter(|_| prev == out),
-            });
-        }
-    }
+    falls.push(false);
+    let acc = accumulator_flow(&ops, &covers, &falls, &entries, &jumps.into_inner());
     Ok(ops
         .iter()
         .enumerate()
         .map(|(k, low)| {
-            let acc = if targets[k].get() { None } else { acc[k].flatten() };
+            let acc = acc[k].flatten();
             let (op, m) = low.finish(acc);
-            (op, acc.filter(|_| m != 0))
+            (op, acc.filter(|_| m != 0).map(|(x, _)| x))
         })
         .collect())
+}
+
+/// What the accumulators hold when each op starts, by forward data flow to a fixed point:
+/// `Some(Some((slot, is_f64)))` if they hold `slot` on every path to the op (`is_f64`: the
+/// float accumulator holds it too), `Some(None)` if nothing is known, `None` for ops no
+/// path reaches. An op passes on its result, or what it was given if it
+/// [keeps](Fam::keeps) the accumulators, or nothing; to the op after what it covers if it
+/// `falls` through, and to where it jumps (`jumps`). An edge too many only loses
+/// information; one missing would be wrong. `entries` start with nothing known.
+#[allow(clippy::type_complexity)]
+fn accumulator_flow(
+    ops: &[Low],
+    covers: &[usize],
+    falls: &[bool],
+    entries: &[bool],
+    jumps: &[(usize, usize)],
+) -> Vec<Option<Option<(u32, bool)>>> {
+    let n = ops.len();
+    let mut state: Vec<Option<Option<(u32, bool)>>> =
+        entries.iter().map(|&e| if e { Some(None) } else { None }).collect();
+    let out = |k: usize, given: Option<(u32, bool)>| {
+        let low = &ops[k];
+        if low.f.keeps { given } else { low.field(low.f.out).map(|x| (x, low.f.out_f64)) }
+    };
+    // Meets what `to` is given with what it already had; whether that changed anything.
+    let meet = |state: &mut [Option<Option<(u32, bool)>>], to: usize, v: Option<(u32, bool)>| {
+        let new = Some(match state[to] {
+            None => v,
+            Some(prev) => prev.filter(|_| prev == v),
+        });
+        let changed = state[to] != new;
+        state[to] = new;
+        changed
+    };
+    // Each value only moves down from unreached to a slot to nothing, so this ends. The
+    // jumps are in order of their sources, so one pass in op order follows every forward
+    // edge after its source is final; only loops take another pass.
+    debug_assert!(jumps.windows(2).all(|w| w[0].0 <= w[1].0));
+    loop {
+        let mut changed = false;
+        let mut next_jump = 0;
+        for k in 0..n {
+            let given = state[k];
+            if let Some(given) = given
+                && falls[k]
+                && let Some(j) = k.checked_add(covers[k]).filter(|&j| j < n)
+            {
+                changed |= meet(&mut state, j, out(k, given));
+            }
+            while let Some(&(from, to)) = jumps.get(next_jump).filter(|&&(from, _)| from == k) {
+                if let Some(given) = given {
+                    changed |= meet(&mut state, to, out(from, given));
+                }
+                next_jump += 1;
+            }
+        }
+        if !changed {
+            return state;
+        }
+    }
 }
 
 /// The handler and `(dst, a, b)` slots of a numeric instruction (`b` repeats `a` for
@@ -2250,6 +2641,61 @@ fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
         I32TruncSatF64S => I32_TRUNC_SAT_F64_S, I32TruncSatF64U => I32_TRUNC_SAT_F64_U,
         I64TruncSatF32S => I64_TRUNC_SAT_F32_S, I64TruncSatF32U => I64_TRUNC_SAT_F32_U,
         I64TruncSatF64S => I64_TRUNC_SAT_F64_S, I64TruncSatF64U => I64_TRUNC_SAT_F64_U,
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::Instr;
+
+    /// The lowered ops of the module's function 0, with the slot each takes from the
+    /// accumulators.
+    fn lowered(wat: &str) -> (Vec<Instr>, Vec<Option<u32>>) {
+        let engine = crate::Engine::default();
+        let module = crate::Module::new(&engine, wat).unwrap();
+        let f = &module.inner.code[0];
+        let acc = super::lower_with_acc(f, &module.inner).unwrap().into_iter().map(|(_, a)| a).collect();
+        (f.code.to_vec(), acc)
+    }
+
+    /// A value a loop computes last and its head uses first stays in the accumulators
+    /// round the back edge (through the compare-and-branch, which passes them on), when
+    /// the path into the loop leaves the same slot there.
+    #[test]
+    fn loop_carried_value_stays_in_the_accumulators() {
+        let (code, acc) = lowered(
+            r#"(module (memory 1)
+                 (func (param $i i32) (param $n i32) (local $j i32)
+                   (local.set $j (i32.mul (local.get $i) (local.get $i)))
+                   (br_if 0 (i32.ge_u (local.get $j) (local.get $n)))
+                   (loop $l
+                     (i32.store8 (local.get $j) (i32.const 1))
+                     (local.set $j (i32.add (local.get $j) (local.get $i)))
+                     (br_if $l (i32.lt_u (local.get $j) (local.get $n))))))"#,
+        );
+        let j = 2;
+        let store = code.iter().position(|c| matches!(c, Instr::Const32 { val: 1, .. })).unwrap();
+        let add = code.iter().position(|c| matches!(c, Instr::I32Add { .. })).unwrap();
+        assert_eq!(acc[store], Some(j), "loop head (the store): {code:?} {acc:?}");
+        assert_eq!(acc[add], Some(j), "the add after the store: {code:?} {acc:?}");
+    }
+
+    /// A loop head entered with another value in the accumulators than the back edge
+    /// leaves there takes nothing from them.
+    #[test]
+    fn disagreeing_paths_take_nothing() {
+        let (code, acc) = lowered(
+            r#"(module
+                 (func (param $x i32) (param $y i32) (result i32)
+                   (local.set $y (i32.mul (local.get $y) (local.get $y)))
+                   (loop $l
+                     (local.set $x (i32.add (local.get $x) (i32.const 3)))
+                     (local.set $y (i32.sub (local.get $y) (local.get $x)))
+                     (br_if $l (i32.gt_s (local.get $y) (i32.const 0))))
+                   (local.get $x)))"#,
+        );
+        let head = code.iter().position(|c| matches!(c, Instr::I32AddImm { .. } | Instr::Const32 { val: 3, .. }));
+        assert_eq!(acc[head.unwrap()], None, "{code:?} {acc:?}");
     }
 }
 
@@ -2364,7 +2810,7 @@ mod dump {
             v
         };
         println!("total ops executed: {total}, {acc_hits} of them with an operand from the accumulators");
-        for (k, n) in top(singles, 40) {
+        for (k, n) in top(singles, 60) {
             println!("{:5.2}% {k}", 100.0 * n as f64 / total as f64);
         }
         println!("-- executed pairs");

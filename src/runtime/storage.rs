@@ -17,12 +17,14 @@ const ALIGN: usize = 16;
 /// Owned, zero-initialised, growable bytes of a linear memory.
 pub(crate) struct LinearStorage {
     // INVARIANT: if `cap > 0`, `ptr` is the start of a live allocation from the global
-    // allocator with layout `(cap, ALIGN)`, its first `len` bytes are initialised, and the
-    // bytes `[len, cap)` are initialised to zero (a reservation: never handed out, so never
-    // written); if `cap == 0`, `ptr` is dangling (well aligned) and `len == 0`. Always
-    // `len <= cap`.
+    // allocator with layout `(cap, ALIGN)`, its first `len` bytes are initialised, the
+    // bytes `[len, zeroed)` are initialised to zero, and the bytes `[zeroed, cap)` may be
+    // uninitialised (both a reservation: never handed out, so never written or read); if
+    // `cap == 0`, `ptr` is dangling (well aligned) and `len == zeroed == 0`. Always
+    // `len <= zeroed <= cap`.
     ptr: NonNull<u8>,
     len: usize,
+    zeroed: usize,
     cap: usize,
 }
 
@@ -46,7 +48,7 @@ fn layout(size: usize) -> Option<Layout> {
 impl LinearStorage {
     /// No bytes and no allocation.
     pub(crate) fn empty() -> Self {
-        LinearStorage { ptr: dangling(), len: 0, cap: 0 }
+        LinearStorage { ptr: dangling(), len: 0, zeroed: 0, cap: 0 }
     }
 
     /// `len` zero bytes, or `None` if the allocation fails.
@@ -58,7 +60,7 @@ impl LinearStorage {
         // SAFETY: `layout` has a non-zero size (checked above).
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(raw)?;
-        Some(LinearStorage { ptr, len, cap: len })
+        Some(LinearStorage { ptr, len, zeroed: len, cap: len })
     }
 
     /// `len` zero bytes in an allocation of `cap` zero bytes, so that growth up to `cap`
@@ -68,6 +70,7 @@ impl LinearStorage {
         let mut storage = LinearStorage::new(cap.max(len))?;
         // The bytes past `len` are zero and stay unused until growth: the invariant holds.
         storage.len = len;
+        storage.zeroed = storage.cap;
         Some(storage)
     }
 
@@ -97,6 +100,10 @@ impl LinearStorage {
 
     /// Grows to `new_len` bytes, the new ones zero. Returns `false` (and changes nothing)
     /// if the allocation fails.
+    ///
+    /// Small growth past the allocation reallocates with room to spare (the capacity grows
+    /// by at least half, at most [`MAX_SPARE`]), so a memory grown a page at a time is not
+    /// reallocated (and, for large allocations, remapped) every time.
     pub(crate) fn grow(&mut self, new_len: usize) -> bool {
         if new_len <= self.len {
             return true;
@@ -105,26 +112,43 @@ impl LinearStorage {
             if new_len - self.len >= FRESH_ALLOCATION_THRESHOLD || self.cap == 0 {
                 return self.grow_fresh(new_len);
             }
-            let (Some(old_layout), Some(_)) = (layout(self.cap), layout(new_len)) else {
+            let roomy = self.cap.saturating_add((self.cap / 2).min(MAX_SPARE));
+            // With room to spare if that can be had, else just what was asked for.
+            let grown = (roomy > new_len && self.realloc(roomy)) || self.realloc(new_len);
+            if !grown {
                 return false;
-            };
-            // SAFETY: by the invariant, `ptr` was allocated with `old_layout`; the new size
-            // is non-zero and `Layout::from_size_align` accepted it (checked just above),
-            // so rounded up to `ALIGN` it does not overflow `isize`.
-            let raw = unsafe { alloc::realloc(self.ptr.as_ptr(), old_layout, new_len) };
-            let Some(ptr) = NonNull::new(raw) else {
-                return false;
-            };
-            self.ptr = ptr;
-            self.cap = new_len;
-            // SAFETY: `len <= new_len == cap`, so `[len, new_len)` lies inside the new
-            // allocation (which `realloc` left uninitialised past the old size).
-            let tail = unsafe { self.ptr.as_ptr().add(self.len) };
-            // SAFETY: `tail` is valid for writes of `new_len - len` bytes (see above).
-            unsafe { tail.write_bytes(0, new_len - self.len) };
+            }
         }
-        // `[len, new_len)` is zero: within a reservation by the invariant, or just written.
+        if new_len > self.zeroed {
+            // SAFETY: `zeroed < new_len <= cap`, so `[zeroed, new_len)` lies inside the
+            // allocation (and may be uninitialised).
+            let tail = unsafe { self.ptr.as_ptr().add(self.zeroed) };
+            // SAFETY: `tail` is valid for writes of `new_len - zeroed` bytes (see above).
+            unsafe { tail.write_bytes(0, new_len - self.zeroed) };
+            self.zeroed = new_len;
+        }
+        // `[len, new_len)` is zero by the invariant (`new_len <= zeroed`).
         self.len = new_len;
+        true
+    }
+
+    /// Moves the bytes to an allocation of `cap > self.cap` bytes, the part past the old
+    /// one uninitialised. Returns `false` (and changes nothing) if the allocation fails.
+    fn realloc(&mut self, cap: usize) -> bool {
+        let (Some(old_layout), Some(_)) = (layout(self.cap), layout(cap)) else {
+            return false;
+        };
+        // SAFETY: by the invariant (and `self.cap > 0`, which `grow` checks), `ptr` was
+        // allocated with `old_layout`; the new size is non-zero and
+        // `Layout::from_size_align` accepted it (checked just above), so rounded up to
+        // `ALIGN` it does not overflow `isize`.
+        let raw = unsafe { alloc::realloc(self.ptr.as_ptr(), old_layout, cap) };
+        let Some(ptr) = NonNull::new(raw) else {
+            return false;
+        };
+        // `realloc` kept the first `self.cap` bytes, so `[len, zeroed)` is still zero.
+        self.ptr = ptr;
+        self.cap = cap;
         true
     }
 
@@ -143,6 +167,9 @@ impl LinearStorage {
 
 /// Growth by at least this many bytes takes a fresh zeroed allocation.
 const FRESH_ALLOCATION_THRESHOLD: usize = 1 << 20;
+
+/// The most room to spare a reallocation for small growth adds beyond what was asked.
+const MAX_SPARE: usize = 64 << 20;
 
 impl Drop for LinearStorage {
     fn drop(&mut self) {
@@ -174,6 +201,27 @@ mod tests {
         assert_eq!(s.len(), 100_000);
         assert!(s.as_slice()[..16].iter().all(|&b| b == 0xAA));
         assert!(s.as_slice()[16..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn page_by_page_growth_reallocates_rarely_and_zeroes_every_page() {
+        const PAGE: usize = 65536;
+        let pages = if cfg!(miri) { 12 } else { 200 };
+        let mut s = LinearStorage::new(PAGE).unwrap();
+        let mut reallocations = 0;
+        for n in 1..pages {
+            let cap = s.cap;
+            // Dirty the spare room's neighbour: the last byte handed out so far.
+            s.as_mut_slice()[n * PAGE - 1] = n as u8;
+            assert!(s.grow((n + 1) * PAGE));
+            reallocations += usize::from(s.cap != cap);
+            assert!(s.len <= s.zeroed && s.zeroed <= s.cap);
+            assert_eq!(s.as_slice()[n * PAGE - 1], n as u8, "old bytes kept");
+            let new = &s.as_slice()[n * PAGE..];
+            assert!(new.iter().step_by(if cfg!(miri) { 997 } else { 1 }).all(|&b| b == 0), "page {n} not zero");
+        }
+        // Capacity grows by half each time: about log1.5(pages) reallocations, not one a page.
+        assert!(reallocations <= 16, "{reallocations} reallocations for {pages} pages");
     }
 
     #[test]
