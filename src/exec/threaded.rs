@@ -904,15 +904,6 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
         cx.regs.need = need;
         return Exit::Grow;
     }
-    // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
-    let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
-    // Zero the declared locals (`num_params <= num_locals <= frame_slots`).
-    let (np, nl) = (c.num_params as usize, c.num_locals as usize);
-    for k in np..nl {
-        // SAFETY: `k < num_locals <= frame_slots`. (Volatile, so that the loop is not
-        // turned into a call of `memset`, which would make the handler save registers.)
-        unsafe { new_sp.add(k).write_volatile(0) };
-    }
     // SAFETY: `len < capacity`, checked above.
     unsafe {
         cx.frames.as_mut_ptr().add(cx.frames.len()).write(Frame {
@@ -925,6 +916,18 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
     }
     cx.regs.code = code;
     cx.regs.base = new_base;
+    // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
+    let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
+    // Zero the declared locals (`num_params <= num_locals <= frame_slots`), one slot at a
+    // time: few functions have many locals, and a simple loop keeps few values live.
+    let (mut p, end) = unsafe { (new_sp.add(c.num_params as usize), new_sp.add(c.num_locals as usize)) };
+    while p < end {
+        // SAFETY: `p` is below `num_locals <= frame_slots`. (Volatile, so that the loop is
+        // neither turned into a call of `memset` nor unrolled, either of which would make
+        // the handler save registers.)
+        unsafe { p.write_volatile(0) };
+        p = unsafe { p.add(1) };
+    }
     let (mut mem, mut len) = (mem, len);
     if !SAME_INSTANCE && inst != cx.regs.instance {
         set_instance(cx, inst);
