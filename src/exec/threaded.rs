@@ -920,12 +920,14 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
     let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
     // Zero the declared locals (`num_params <= num_locals <= frame_slots`), one slot at a
     // time: few functions have many locals, and a simple loop keeps few values live.
+    // SAFETY: `num_params <= num_locals <= frame_slots`, so both are inside the frame.
     let (mut p, end) = unsafe { (new_sp.add(c.num_params as usize), new_sp.add(c.num_locals as usize)) };
     while p < end {
         // SAFETY: `p` is below `num_locals <= frame_slots`. (Volatile, so that the loop is
         // neither turned into a call of `memset` nor unrolled, either of which would make
         // the handler save registers.)
         unsafe { p.write_volatile(0) };
+        // SAFETY: `p < end`, so one past it is at most `end`.
         p = unsafe { p.add(1) };
     }
     let (mut mem, mut len) = (mem, len);
