@@ -390,3 +390,73 @@ fn branches_on_loaded_values() {
         }
     }
 }
+
+/// A load whose only use is a store of the same width (a move): every width, overlapping
+/// and identical ranges, offsets, and either side out of bounds (a trap, nothing written).
+#[test]
+fn loads_stored_right_away() {
+    let moves = [
+        ("i32.load8_u", "i32.store8", 1u64),
+        ("i32.load8_s", "i32.store8", 1),
+        ("i32.load16_u", "i32.store16", 2),
+        ("i32.load16_s", "i32.store16", 2),
+        ("i32.load", "i32.store", 4),
+        ("f32.load", "f32.store", 4),
+        ("i64.load", "i64.store", 8),
+        ("f64.load", "f64.store", 8),
+    ];
+    let funcs: String = moves
+        .iter()
+        .enumerate()
+        .map(|(k, (load, store, _))| {
+            format!(
+                "(func (export \"m{k}\") (param $to i32) (param $from i32) \
+                   ({store} offset=2 (local.get $to) ({load} offset=1 (local.get $from))))\n"
+            )
+        })
+        .collect();
+    let engine = Engine::default();
+    let module = Module::new(&engine, format!("(module (memory (export \"memory\") 1) {funcs})")).expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    // Bytes that include signalling-NaN patterns, so float moves must keep bits.
+    let bytes: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8 | 0x7f).collect();
+    let pairs: &[(u32, u32)] = &[
+        (0, 0),
+        (100, 100),
+        (100, 101),
+        (101, 100),
+        (5000, 17),
+        (65533 - 8, 0),
+        (65534 - 8, 0),
+        (0, 65534 - 8),
+        (0, 65535 - 8),
+        (65536, 0),
+        (0, u32::MAX),
+        (u32::MAX, 0),
+    ];
+    for (k, (_, _, n)) in moves.iter().enumerate() {
+        let f = instance.get_typed_func::<(u32, u32), ()>(&mut store, &format!("m{k}")).expect("export");
+        for &(to, from) in pairs {
+            memory.write(&mut store, 0, &bytes).expect("refill");
+            let (src, dst) = (u64::from(from) + 1, u64::from(to) + 2);
+            let in_bounds = src + n <= 65536 && dst + n <= 65536;
+            let mut want = bytes.clone();
+            match f.call(&mut store, (to, from)) {
+                Ok(()) => {
+                    assert!(in_bounds, "m{k}({to}, {from}): no trap");
+                    let moved = bytes[src as usize..(src + n) as usize].to_vec();
+                    want[dst as usize..(dst + n) as usize].copy_from_slice(&moved);
+                }
+                Err(e) => {
+                    assert!(!in_bounds, "m{k}({to}, {from}): {e}");
+                    assert!(e.to_string().contains("out of bounds"), "m{k}({to}, {from}): {e}");
+                }
+            }
+            let mut now = vec![0u8; 65536];
+            memory.read(&store, 0, &mut now).expect("read back");
+            assert!(now == want, "m{k}({to}, {from}) changed the wrong bytes");
+        }
+    }
+}

@@ -904,15 +904,6 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
         cx.regs.need = need;
         return Exit::Grow;
     }
-    // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
-    let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
-    // Zero the declared locals (`num_params <= num_locals <= frame_slots`).
-    let (np, nl) = (c.num_params as usize, c.num_locals as usize);
-    for k in np..nl {
-        // SAFETY: `k < num_locals <= frame_slots`. (Volatile, so that the loop is not
-        // turned into a call of `memset`, which would make the handler save registers.)
-        unsafe { new_sp.add(k).write_volatile(0) };
-    }
     // SAFETY: `len < capacity`, checked above.
     unsafe {
         cx.frames.as_mut_ptr().add(cx.frames.len()).write(Frame {
@@ -925,6 +916,20 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
     }
     cx.regs.code = code;
     cx.regs.base = new_base;
+    // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
+    let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
+    // Zero the declared locals (`num_params <= num_locals <= frame_slots`), one slot at a
+    // time: few functions have many locals, and a simple loop keeps few values live.
+    // SAFETY: `num_params <= num_locals <= frame_slots`, so both are inside the frame.
+    let (mut p, end) = unsafe { (new_sp.add(c.num_params as usize), new_sp.add(c.num_locals as usize)) };
+    while p < end {
+        // SAFETY: `p` is below `num_locals <= frame_slots`. (Volatile, so that the loop is
+        // neither turned into a call of `memset` nor unrolled, either of which would make
+        // the handler save registers.)
+        unsafe { p.write_volatile(0) };
+        // SAFETY: `p < end`, so one past it is at most `end`.
+        p = unsafe { p.add(1) };
+    }
     let (mut mem, mut len) = (mem, len);
     if !SAME_INSTANCE && inst != cx.regs.instance {
         set_instance(cx, inst);
@@ -1568,6 +1573,35 @@ branch_load! { plain [A]:
     br_load64_eqz / BR_LOAD64_EQZ: 8, false;
 }
 
+/// `mem[slot b + d..][..N] = mem[slot a + c..][..N]`: a load whose only use is a store of
+/// the same width (covers both; the loaded value is not kept). Either access out of bounds
+/// traps before anything is written.
+macro_rules! mem_move {
+    ($( $name:ident / $fam:ident: $n:literal; )*) => {
+        family! { $(
+            $name / $fam [A, B] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let from = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
+                let to = u64::from(arg!(M & 2, sp, acc, facc, op.b, u32)) + u64::from(op.d);
+                if from + $n > len as u64 || to + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: both ranges are inside the `len` bytes at `mem` (checked above);
+                // `copy` allows them to overlap.
+                unsafe { std::ptr::copy(mem.add(from as usize), mem.add(to as usize), $n) };
+                next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+mem_move! {
+    move8 / MOVE8: 1;
+    move16 / MOVE16: 2;
+    move32 / MOVE32: 4;
+    move64 / MOVE64: 8;
+}
+
 branch_test! {
     br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;
     br_i32_nez / BR_I32_NEZ: u32 => |x| x != 0;
@@ -1998,6 +2032,8 @@ enum Fused {
     BranchImm { h: Fam, a: Slot, k: u64, target: u32 },
     /// `if test(a) { goto target }` (covers an `eqz` and a branch).
     BranchOne { h: Fam, a: Slot, target: u32 },
+    /// `mem[to + to_offset] = mem[from + from_offset]` (covers a load and a store).
+    Move { h: Fam, from: Slot, from_offset: u32, to: Slot, to_offset: u32 },
     /// `if test(mem[addr + index or offset]) { goto target }` (covers an add without
     /// offset or not, a load, maybe an `eqz`, and a branch).
     BranchLoad { h: Fam, addr: Slot, index: Option<Slot>, offset: u32, target: u32 },
@@ -2228,6 +2264,27 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
     {
         return Some(fused);
     }
+    // A load whose only use is a store of the same width: a move.
+    let width_of_load = |instr: &Instr| match *instr {
+        I32Load8U { dst, addr, offset } | I32Load8S { dst, addr, offset } => Some((0, dst, addr, offset)),
+        I32Load16U { dst, addr, offset } | I32Load16S { dst, addr, offset } => Some((1, dst, addr, offset)),
+        I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => Some((2, dst, addr, offset)),
+        I64Load { dst, addr, offset } | F64Load { dst, addr, offset } => Some((3, dst, addr, offset)),
+        _ => None,
+    };
+    if let Some((width, x, from, from_offset)) = width_of_load(&code[i])
+        && temp(x)
+        && let Some((h, to, to_offset)) = store_of(code.get(i + 1), x, &[MOVE8, MOVE16, MOVE32, MOVE64])
+        && matches!(
+            (width, code[i + 1]),
+            (0, I32Store8 { .. })
+                | (1, I32Store16 { .. })
+                | (2, I32Store { .. } | F32Store { .. })
+                | (3, I64Store { .. } | F64Store { .. })
+        )
+    {
+        return Some((Fused::Move { h, from, from_offset, to, to_offset }, 2));
+    }
     // An address computed by an add, consumed by a load or a store.
     if let I32Add { dst: t, a, b } = code[i]
         && temp(t)
@@ -2404,6 +2461,9 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     Low { f: h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
                 }
                 Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
+                Fused::Move { h, from, from_offset, to, to_offset } => {
+                    Low { f: h, a: s(from)?, b: s(to)?, c: from_offset, d: to_offset }
+                }
                 Fused::BranchLoad { h, addr, index, offset, target } => Low {
                     f: h,
                     a: s(addr)?,
