@@ -7,6 +7,15 @@
 
 use wasmguard::{Engine, Instance, Linker, Module, Store, Val};
 
+/// A store and an instance of the module `wat`.
+fn instantiate(wat: &str) -> (Store<()>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    (store, instance)
+}
+
 /// The shapes of one comparison `x op y`; each function returns the comparison as 0 or 1.
 fn shapes(ty: &str, op: &str, k: &str) -> String {
     format!(
@@ -62,10 +71,7 @@ struct Case<T: 'static> {
 fn run<T: Copy + std::fmt::Debug + 'static>(case: Case<T>) {
     let body: String = case.ops.iter().map(|(op, _)| shapes(case.ty, op, case.k.0)).collect();
     let wat = format!("(module {body})");
-    let engine = Engine::default();
-    let module = Module::new(&engine, wat::parse_str(&wat).unwrap()).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance: Instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
+    let (mut store, instance) = instantiate(&wat);
     let mut call = |name: String, args: &[Val]| -> bool {
         let f = instance.get_func(&mut store, &name).unwrap();
         let mut out = [Val::I32(0)];
@@ -210,10 +216,7 @@ fn array_element_loads_and_stores() {
         (i32.add
           (i32.load (local.tee $p (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
           (local.get $p))))"#;
-    let engine = Engine::default();
-    let module = Module::new(&engine, wat).expect("module");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let (mut store, instance) = instantiate(wat);
     let memory = instance.get_memory(&mut store, "memory").expect("memory");
     let bytes: Vec<u8> = (0..=255u8).cycle().take(65536).map(|b| b.wrapping_mul(37) ^ 0x5a).collect();
     memory.write(&mut store, 0, &bytes).expect("fill");
@@ -302,10 +305,7 @@ fn bit_field_extraction() {
             ));
         }
     }
-    let engine = Engine::default();
-    let module = Module::new(&engine, format!("(module {funcs})")).expect("module");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let (mut store, instance) = instantiate(&format!("(module {funcs})"));
     for x in [0u32, 1, 0x8000_0000, 0xdead_beef, 0xffff_ffff, 0x1234_5678] {
         for (si, s) in shifts.iter().enumerate() {
             for (mi, m) in masks.iter().enumerate() {
@@ -349,10 +349,7 @@ fn branches_on_loaded_values() {
             ));
         }
     }
-    let engine = Engine::default();
-    let module = Module::new(&engine, format!("(module (memory (export \"memory\") 1) {funcs})")).expect("module");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let (mut store, instance) = instantiate(&format!("(module (memory (export \"memory\") 1) {funcs})"));
     let memory = instance.get_memory(&mut store, "memory").expect("memory");
     // Zero everywhere but single bytes at 0x100 + 8k + k (k = 0..8), and the last byte.
     let mut bytes = vec![0u8; 65536];
@@ -415,10 +412,7 @@ fn loads_stored_right_away() {
             )
         })
         .collect();
-    let engine = Engine::default();
-    let module = Module::new(&engine, format!("(module (memory (export \"memory\") 1) {funcs})")).expect("module");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instance");
+    let (mut store, instance) = instantiate(&format!("(module (memory (export \"memory\") 1) {funcs})"));
     let memory = instance.get_memory(&mut store, "memory").expect("memory");
     // Bytes that include signalling-NaN patterns, so float moves must keep bits.
     let bytes: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8 | 0x7f).collect();
@@ -458,5 +452,133 @@ fn loads_stored_right_away() {
             memory.read(&store, 0, &mut now).expect("read back");
             assert!(now == want, "m{k}({to}, {from}) changed the wrong bytes");
         }
+    }
+}
+
+/// The i32 comparisons, by wat name.
+const I32_CMPS: [(&str, fn(i32, i32) -> bool); 10] = [
+    ("eq", |x, y| x == y),
+    ("ne", |x, y| x != y),
+    ("lt_s", |x, y| x < y),
+    ("lt_u", |x, y| (x as u32) < (y as u32)),
+    ("gt_s", |x, y| x > y),
+    ("gt_u", |x, y| (x as u32) > (y as u32)),
+    ("le_s", |x, y| x <= y),
+    ("le_u", |x, y| (x as u32) <= (y as u32)),
+    ("ge_s", |x, y| x >= y),
+    ("ge_u", |x, y| (x as u32) >= (y as u32)),
+];
+
+/// A counter stepped and tested (`x += y; br_if (x op z)`): the step a local, a constant,
+/// the counter itself, or added the other way round; the bound a local, a constant, the
+/// counter itself, on either side; the branch on the comparison or on its `eqz`. Each
+/// function returns the new counter and whether the branch was taken; checked over
+/// wrapping and sign-boundary values.
+#[test]
+fn counters_stepped_and_tested() {
+    // (name, step, bound (with `X` for the counter), expected step, expected bound, swapped)
+    type Shape = (&'static str, &'static str, &'static str, fn(i32, i32) -> i32, fn(i32, i32) -> i32, bool);
+    let shapes: [Shape; 11] = [
+        ("rr", "(local.get $y)", "(i32.OP X (local.get $z))", |_, y| y, |_, z| z, false),
+        ("rr_added_back", "CA", "(i32.OP X (local.get $z))", |_, y| y, |_, z| z, false),
+        ("rr_swapped", "(local.get $y)", "(i32.OP (local.get $z) X)", |_, y| y, |_, z| z, true),
+        ("rr_self", "(local.get $y)", "(i32.OP X (local.get $x))", |_, y| y, |x, _| x, false),
+        ("rr_double", "(local.get $x)", "(i32.OP X (local.get $z))", |x, _| x, |_, z| z, false),
+        ("ir", "(i32.const -2)", "(i32.OP X (local.get $z))", |_, _| -2, |_, z| z, false),
+        ("ir_one", "(i32.const 1)", "(i32.OP (local.get $z) X)", |_, _| 1, |_, z| z, true),
+        ("rk", "(local.get $y)", "(i32.OP X (i32.const 1))", |_, y| y, |_, _| 1, false),
+        ("rk_swapped", "(local.get $y)", "(i32.OP (i32.const -1) X)", |_, y| y, |_, _| -1, true),
+        ("ik", "(i32.const -2)", "(i32.OP X (i32.const 1))", |_, _| -2, |_, _| 1, false),
+        (
+            "ik_min",
+            "(i32.const 0x80000000)",
+            "(i32.OP (i32.const 0x7fffffff) X)",
+            |_, _| i32::MIN,
+            |_, _| i32::MAX,
+            true,
+        ),
+    ];
+    let mut funcs = String::new();
+    for (op, _) in I32_CMPS {
+        for (name, step, bound, ..) in shapes {
+            // The add written as `local.set`, or (`CA`) `y + x` through `local.tee`.
+            let (set, tested) = if step == "CA" {
+                ("", "(local.tee $x (i32.add (local.get $y) (local.get $x)))".to_string())
+            } else {
+                ("(local.set $x (i32.add (local.get $x) STEP))", "(local.get $x)".to_string())
+            };
+            let set = set.replace("STEP", step);
+            let cond = bound.replace("OP", op).replace('X', &tested);
+            funcs.push_str(&format!(
+                r#"(func (export "{op}_{name}") (param $x i32) (param $y i32) (param $z i32) (result i32 i32)
+                     (block $yes {set} (br_if $yes {cond}) (return (local.get $x) (i32.const 0)))
+                     (local.get $x) (i32.const 1))
+                   (func (export "{op}_{name}_not") (param $x i32) (param $y i32) (param $z i32) (result i32 i32)
+                     (block $no {set} (br_if $no (i32.eqz {cond})) (return (local.get $x) (i32.const 1)))
+                     (local.get $x) (i32.const 0))
+                "#
+            ));
+        }
+    }
+    let (mut store, instance) = instantiate(&format!("(module {funcs})"));
+    let values = [0, 1, -1, 2, -2, 7, i32::MIN, i32::MAX, i32::MIN + 1];
+    for (op, f) in I32_CMPS {
+        for (name, _, _, step, bound, swapped) in shapes {
+            for suffix in ["", "_not"] {
+                let func = instance.get_func(&mut store, &format!("{op}_{name}{suffix}")).expect("export");
+                for x in values {
+                    for y in values {
+                        for z in values {
+                            let new = x.wrapping_add(step(x, y));
+                            let b = bound(new, z);
+                            let taken = if swapped { f(b, new) } else { f(new, b) };
+                            let mut out = [Val::I32(0), Val::I32(0)];
+                            func.call(&mut store, &[Val::I32(x), Val::I32(y), Val::I32(z)], &mut out).expect("call");
+                            let got = out.map(|v| v.i32().expect("i32 result"));
+                            let want = [new, i32::from(taken)];
+                            assert_eq!(got, want, "{op}_{name}{suffix}({x}, {y}, {z})");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Loops whose counter is stepped and tested at the bottom, so the counter stays in the
+/// accumulators round the back edge: the counts and the sums must match a plain loop.
+#[test]
+fn loops_counted_at_the_bottom() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+          (func (export "sum_by") (param $i i32) (param $step i32) (param $n i32) (result i32)
+            (local $s i32)
+            (loop $l
+              (local.set $s (i32.add (local.get $s) (local.get $i)))
+              (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (local.get $step))) (local.get $n))))
+            (local.get $s))
+          (func (export "count_down") (param $i i32) (result i32)
+            (local $c i32)
+            (loop $l
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (local.set $i (i32.add (local.get $i) (i32.const -3)))
+              (br_if $l (i32.gt_s (local.get $i) (i32.const 0))))
+            (local.get $c)))"#,
+    );
+    let sum_by = instance.get_typed_func::<(u32, u32, u32), u32>(&mut store, "sum_by").expect("export");
+    for (i, step, n) in [(0u32, 1u32, 100u32), (3, 7, 1000), (5, 1, 5), (10, 3, 2), (u32::MAX - 10, 13, 5)] {
+        let (mut want, mut j) = (0u32, i);
+        loop {
+            want = want.wrapping_add(j);
+            j = j.wrapping_add(step);
+            if j >= n {
+                break;
+            }
+        }
+        assert_eq!(sum_by.call(&mut store, (i, step, n)).expect("call"), want, "sum_by({i}, {step}, {n})");
+    }
+    let count_down = instance.get_typed_func::<i32, i32>(&mut store, "count_down").expect("export");
+    for (i, want) in [(1, 1), (3, 1), (4, 2), (100, 34), (-5, 1), (0, 1), (3001, 1001)] {
+        assert_eq!(count_down.call(&mut store, i).expect("call"), want, "count_down({i})");
     }
 }

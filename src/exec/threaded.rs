@@ -1524,6 +1524,119 @@ branch_cmp_imm! {
     br_i64_ge_u_imm / BR_I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
+/// `a += y; if f(a, z) { goto ip + d }`, else on after the covered instructions: an i32
+/// add to a slot, a comparison of the slot's new value, and the branch on it (a loop
+/// counter stepped and tested). By form, `y` and `z` are: `reg`, slots `b` and `c`
+/// (covering 3 instructions); `imm`, immediate `b` and slot `c` (3); `reg_k`, slot `b` and
+/// immediate `c` (4, with the constant); `imm_k`, immediates `b` and `c` (4).
+macro_rules! branch_add {
+    ($( $t:ty => |$x:ident, $y:ident| $e:expr; $reg:ident / $freg:ident, $imm:ident / $fimm:ident, $reg_k:ident / $freg_k:ident, $imm_k:ident / $fimm_k:ident; )*) => {
+        $(
+            branch_add!(@one $reg / $freg [A, B] slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $imm / $fimm [A] imm slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $reg_k / $freg_k [A, B] slot imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $imm_k / $fimm_k [A] imm imm 4, $t, |$x, $y| $e);
+        )*
+    };
+    (@one $name:ident / $fam:ident [$($r:ident),*] $yf:ident $zf:ident $len:literal, $t:ty, |$x:ident, $y:ident| $e:expr) => {
+        family! {
+            $name / $fam [$($r),*] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let a = arg!(M & 1, sp, acc, facc, op.a, u32);
+                let step = branch_add!(@$yf M, sp, acc, facc, op.b, u32);
+                set!(sp, acc, facc, op.a, a.wrapping_add(step));
+                // Read after the add, which may have written the same slot.
+                let $y = branch_add!(@$zf 0, sp, acc, facc, op.c, $t);
+                let $x = <$t as SlotVal>::get(acc);
+                branch!($e, step!(ip, op.d as i32), step!(ip, $len), sp, mem, len, cx, acc, facc)
+            }
+        }
+    };
+    // An operand: slot `$f` (from the accumulators if bit 1 of `$m` is set), or `$f` itself.
+    (@slot $m:expr, $sp:ident, $acc:ident, $facc:ident, $f:expr, $t:ty) => {{
+        let m: u8 = $m;
+        arg!(m & 2, $sp, $acc, $facc, $f, $t)
+    }};
+    (@imm $m:expr, $sp:ident, $acc:ident, $facc:ident, $f:expr, $t:ty) => {
+        <$t as SlotVal>::get(u64::from($f))
+    };
+}
+
+branch_add! {
+    u32 => |x, y| x == y;
+        br_add_eq / BR_ADD_EQ, br_add_imm_eq / BR_ADD_IMM_EQ, br_add_k_eq / BR_ADD_K_EQ, br_add_imm_k_eq / BR_ADD_IMM_K_EQ;
+    u32 => |x, y| x != y;
+        br_add_ne / BR_ADD_NE, br_add_imm_ne / BR_ADD_IMM_NE, br_add_k_ne / BR_ADD_K_NE, br_add_imm_k_ne / BR_ADD_IMM_K_NE;
+    i32 => |x, y| x < y;
+        br_add_lt_s / BR_ADD_LT_S, br_add_imm_lt_s / BR_ADD_IMM_LT_S, br_add_k_lt_s / BR_ADD_K_LT_S, br_add_imm_k_lt_s / BR_ADD_IMM_K_LT_S;
+    u32 => |x, y| x < y;
+        br_add_lt_u / BR_ADD_LT_U, br_add_imm_lt_u / BR_ADD_IMM_LT_U, br_add_k_lt_u / BR_ADD_K_LT_U, br_add_imm_k_lt_u / BR_ADD_IMM_K_LT_U;
+    i32 => |x, y| x > y;
+        br_add_gt_s / BR_ADD_GT_S, br_add_imm_gt_s / BR_ADD_IMM_GT_S, br_add_k_gt_s / BR_ADD_K_GT_S, br_add_imm_k_gt_s / BR_ADD_IMM_K_GT_S;
+    u32 => |x, y| x > y;
+        br_add_gt_u / BR_ADD_GT_U, br_add_imm_gt_u / BR_ADD_IMM_GT_U, br_add_k_gt_u / BR_ADD_K_GT_U, br_add_imm_k_gt_u / BR_ADD_IMM_K_GT_U;
+    i32 => |x, y| x <= y;
+        br_add_le_s / BR_ADD_LE_S, br_add_imm_le_s / BR_ADD_IMM_LE_S, br_add_k_le_s / BR_ADD_K_LE_S, br_add_imm_k_le_s / BR_ADD_IMM_K_LE_S;
+    u32 => |x, y| x <= y;
+        br_add_le_u / BR_ADD_LE_U, br_add_imm_le_u / BR_ADD_IMM_LE_U, br_add_k_le_u / BR_ADD_K_LE_U, br_add_imm_k_le_u / BR_ADD_IMM_K_LE_U;
+    i32 => |x, y| x >= y;
+        br_add_ge_s / BR_ADD_GE_S, br_add_imm_ge_s / BR_ADD_IMM_GE_S, br_add_k_ge_s / BR_ADD_K_GE_S, br_add_imm_k_ge_s / BR_ADD_IMM_K_GE_S;
+    u32 => |x, y| x >= y;
+        br_add_ge_u / BR_ADD_GE_U, br_add_imm_ge_u / BR_ADD_IMM_GE_U, br_add_k_ge_u / BR_ADD_K_GE_U, br_add_imm_k_ge_u / BR_ADD_IMM_K_GE_U;
+}
+
+/// Fams of [`branch_add!`] by form (`reg`, `imm`, `reg_k`, `imm_k`), then by [`Cmp`].
+const BR_ADD: [CmpTable; 4] = [
+    [
+        BR_ADD_EQ,
+        BR_ADD_NE,
+        BR_ADD_LT_S,
+        BR_ADD_LT_U,
+        BR_ADD_GT_S,
+        BR_ADD_GT_U,
+        BR_ADD_LE_S,
+        BR_ADD_LE_U,
+        BR_ADD_GE_S,
+        BR_ADD_GE_U,
+    ],
+    [
+        BR_ADD_IMM_EQ,
+        BR_ADD_IMM_NE,
+        BR_ADD_IMM_LT_S,
+        BR_ADD_IMM_LT_U,
+        BR_ADD_IMM_GT_S,
+        BR_ADD_IMM_GT_U,
+        BR_ADD_IMM_LE_S,
+        BR_ADD_IMM_LE_U,
+        BR_ADD_IMM_GE_S,
+        BR_ADD_IMM_GE_U,
+    ],
+    [
+        BR_ADD_K_EQ,
+        BR_ADD_K_NE,
+        BR_ADD_K_LT_S,
+        BR_ADD_K_LT_U,
+        BR_ADD_K_GT_S,
+        BR_ADD_K_GT_U,
+        BR_ADD_K_LE_S,
+        BR_ADD_K_LE_U,
+        BR_ADD_K_GE_S,
+        BR_ADD_K_GE_U,
+    ],
+    [
+        BR_ADD_IMM_K_EQ,
+        BR_ADD_IMM_K_NE,
+        BR_ADD_IMM_K_LT_S,
+        BR_ADD_IMM_K_LT_U,
+        BR_ADD_IMM_K_GT_S,
+        BR_ADD_IMM_K_GT_U,
+        BR_ADD_IMM_K_LE_S,
+        BR_ADD_IMM_K_LE_U,
+        BR_ADD_IMM_K_GE_S,
+        BR_ADD_IMM_K_GE_U,
+    ],
+];
+
 /// `if mem[ea..][..N] != 0 { goto ip + c } else { goto ip + d }` (or `== 0`): a load
 /// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode
 /// `add`, covering an add, for loads without offset) or slot `a` + offset `b` (`plain`).
@@ -2037,6 +2150,9 @@ enum Fused {
     /// `if test(mem[addr + index or offset]) { goto target }` (covers an add without
     /// offset or not, a load, maybe an `eqz`, and a branch).
     BranchLoad { h: Fam, addr: Slot, index: Option<Slot>, offset: u32, target: u32 },
+    /// `x += y; if x op z { goto target }`, `y` and `z` slots or immediates (covers an add,
+    /// maybe a constant, a comparison and a branch: `len` instructions).
+    AddBranch { h: Fam, x: Slot, y: Result<Slot, u32>, z: Result<Slot, u32>, target: u32, len: usize },
     /// `dst = a op k` (covers a constant and a binary instruction).
     Imm { h: Fam, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
@@ -2097,6 +2213,40 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         && addr == t
     {
         return Some((Fused::StoreAddK { h, k: imm, a, b, offset }, 3));
+    }
+    // An add to a slot, then a comparison of the slot's new value with a slot or a
+    // constant, consumed by a branch: a loop counter stepped and tested.
+    let stepped = match code[i] {
+        I32Add { dst, a, b } if dst == a => Some((dst, Ok(b))),
+        I32Add { dst, a, b } if dst == b => Some((dst, Ok(a))),
+        I32AddImm { dst, a, imm } if dst == a => Some((dst, Err(imm))),
+        _ => None,
+    };
+    if let Some((x, y)) = stepped {
+        // The constant compared with, if there is one.
+        let (k, at) = match code.get(i + 1).and_then(|c| konst_of(*c)) {
+            Some((slot, v)) if slot != x => (Some((slot, v as u32)), i + 2),
+            _ => (None, i + 1),
+        };
+        if let Some((false, cmp, t, a, b)) = code.get(at).and_then(comparison)
+            && temp(t)
+            && let Some((nez, target)) = branch(code.get(at + 1), t)
+        {
+            let operands = match k {
+                Some((slot, v)) if a == x && b == slot => Some((cmp, Err(v))),
+                Some((slot, v)) if a == slot && b == x => Some((cmp.swap(), Err(v))),
+                Some(_) => None,
+                None if a == x => Some((cmp, Ok(b))),
+                None if b == x => Some((cmp.swap(), Ok(a))),
+                None => None,
+            };
+            if let Some((cmp, z)) = operands {
+                let cmp = if nez { cmp } else { cmp.negate() };
+                let form = usize::from(y.is_err()) + 2 * usize::from(z.is_err());
+                let len = at + 2 - i;
+                return Some((Fused::AddBranch { h: BR_ADD[form][cmp as usize], x, y, z, target, len }, len));
+            }
+        }
     }
     // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
     if let Some((t1, k)) = konst_of(code[i])
@@ -2474,6 +2624,13 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     c: rel(target)?,
                     d: rel((i + len) as u32)?,
                 },
+                Fused::AddBranch { h, x, y, z, target, len } => {
+                    let low =
+                        Low { f: h, a: s(x)?, b: y.map_or_else(Ok, s)?, c: z.map_or_else(Ok, s)?, d: rel(target)? };
+                    // The handler falls through to the op right after what it covers.
+                    jumps.borrow_mut().push((i, i + len));
+                    low
+                }
                 Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
                 Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
@@ -2489,6 +2646,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     | Fused::BranchImm { .. }
                     | Fused::BranchOne { .. }
                     | Fused::BranchLoad { .. }
+                    | Fused::AddBranch { .. }
                     | Fused::ConstBr { .. }
             ));
             covers.push(len);
