@@ -106,18 +106,7 @@ fn run<T: Copy + std::fmt::Debug + 'static>(case: Case<T>) {
 fn i32_comparisons_in_every_fused_shape() {
     run(Case::<i32> {
         ty: "i32",
-        ops: &[
-            ("eq", |x, y| x == y),
-            ("ne", |x, y| x != y),
-            ("lt_s", |x, y| x < y),
-            ("lt_u", |x, y| (x as u32) < (y as u32)),
-            ("gt_s", |x, y| x > y),
-            ("gt_u", |x, y| (x as u32) > (y as u32)),
-            ("le_s", |x, y| x <= y),
-            ("le_u", |x, y| (x as u32) <= (y as u32)),
-            ("ge_s", |x, y| x >= y),
-            ("ge_u", |x, y| (x as u32) >= (y as u32)),
-        ],
+        ops: &I32_CMPS,
         values: vec![0, 1, -1, 7, 8, i32::MIN, i32::MAX, -8],
         k: ("7", 7),
         to_val: Val::I32,
@@ -456,7 +445,7 @@ fn loads_stored_right_away() {
 }
 
 /// The i32 comparisons, by wat name.
-const I32_CMPS: [(&str, fn(i32, i32) -> bool); 10] = [
+const I32_CMPS: [Op<i32>; 10] = [
     ("eq", |x, y| x == y),
     ("ne", |x, y| x != y),
     ("lt_s", |x, y| x < y),
