@@ -571,3 +571,146 @@ fn loops_counted_at_the_bottom() {
         assert_eq!(count_down.call(&mut store, i).expect("call"), want, "count_down({i})");
     }
 }
+
+/// Memory updated in place (`mem[p] = mem[p] op x`, a load, the operation and a store to
+/// the same address): every operation at both widths, the loaded value on either side,
+/// addresses at the end of memory (a trap, nothing written), and the value kept by the
+/// other operand's slot.
+#[test]
+fn memory_updated_in_place() {
+    /// An operation: its wat name and its meaning.
+    type Update = (&'static str, fn(u64, u64) -> u64);
+    let ops: [Update; 5] = [
+        ("add", u64::wrapping_add),
+        ("sub", u64::wrapping_sub),
+        ("and", |m, x| m & x),
+        ("or", |m, x| m | x),
+        ("xor", |m, x| m ^ x),
+    ];
+    let mut funcs = String::new();
+    for (op, _) in ops {
+        for ty in ["i32", "i64"] {
+            funcs.push_str(&format!(
+                r#"(func (export "{ty}_{op}") (param $p i32) (param $x {ty}) (result {ty})
+                     ({ty}.store offset=3 (local.get $p) ({ty}.{op} ({ty}.load offset=3 (local.get $p)) (local.get $x)))
+                     (local.get $x))
+                   (func (export "{ty}_{op}_swapped") (param $p i32) (param $x {ty}) (result {ty})
+                     ({ty}.store offset=3 (local.get $p) ({ty}.{op} (local.get $x) ({ty}.load offset=3 (local.get $p))))
+                     (local.get $x))
+                "#
+            ));
+        }
+    }
+    let (mut store, instance) = instantiate(&format!("(module (memory (export \"memory\") 1) {funcs})"));
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let bytes: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8).collect();
+    for (op, f) in ops {
+        for (ty, n) in [("i32", 4u64), ("i64", 8)] {
+            for swapped in [false, true] {
+                let name = format!("{ty}_{op}{}", if swapped { "_swapped" } else { "" });
+                let func = instance.get_func(&mut store, &name).expect("export");
+                for p in [0u32, 1, 1000, 65536 - 3 - n as u32, 65536 - 2 - n as u32, 65535, u32::MAX] {
+                    for x in [0u64, 1, 0x8000_0000_0000_0001, u64::MAX, 0x0123_4567_89ab_cdef] {
+                        memory.write(&mut store, 0, &bytes).expect("refill");
+                        let ea = u64::from(p) + 3;
+                        let in_bounds = ea + n <= 65536;
+                        let arg = if ty == "i32" { Val::I32(x as u32 as i32) } else { Val::I64(x as i64) };
+                        let mut out = [Val::I32(0)];
+                        let mut want = bytes.clone();
+                        match func.call(&mut store, &[Val::I32(p as i32), arg], &mut out) {
+                            Ok(()) => {
+                                assert!(in_bounds, "{name}({p}): no trap");
+                                let at = ea as usize..(ea + n) as usize;
+                                let mut m = [0u8; 8];
+                                m[..n as usize].copy_from_slice(&bytes[at.clone()]);
+                                let (m, x) = (u64::from_le_bytes(m), if ty == "i32" { x & 0xffff_ffff } else { x });
+                                let v = if swapped { f(x, m) } else { f(m, x) };
+                                want[at].copy_from_slice(&v.to_le_bytes()[..n as usize]);
+                                let kept = if ty == "i32" {
+                                    out[0].i32().map(|v| v as u32 as u64)
+                                } else {
+                                    out[0].i64().map(|v| v as u64)
+                                };
+                                assert_eq!(kept, Some(x), "{name}({p}, {x:#x}): the operand's local");
+                            }
+                            Err(e) => {
+                                assert!(!in_bounds, "{name}({p}): {e}");
+                                assert!(e.to_string().contains("out of bounds"), "{name}({p}): {e}");
+                            }
+                        }
+                        let mut now = vec![0u8; 65536];
+                        memory.read(&store, 0, &mut now).expect("read back");
+                        assert!(now == want, "{name}({p}, {x:#x}) left the wrong bytes");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A copy to a local and a store of the value copied (`store (local.tee $c (local.get
+/// $v))`): every store width, the copy kept, and the bounds (a trap, nothing written).
+#[test]
+fn copies_stored_right_away() {
+    let stores = [
+        ("i32", "i32.store8", 1usize),
+        ("i32", "i32.store16", 2),
+        ("i32", "i32.store", 4),
+        ("i64", "i64.store8", 1),
+        ("i64", "i64.store16", 2),
+        ("i64", "i64.store32", 4),
+        ("i64", "i64.store", 8),
+        ("f32", "f32.store", 4),
+        ("f64", "f64.store", 8),
+    ];
+    let funcs: String = stores
+        .iter()
+        .enumerate()
+        .map(|(k, (ty, store, _))| {
+            format!(
+                "(func (export \"s{k}\") (param $p i32) (param $v {ty}) (result {ty}) (local $c {ty}) \
+                   ({store} offset=5 (local.get $p) (local.tee $c (local.get $v))) (local.get $c))\n"
+            )
+        })
+        .collect();
+    let (mut store, instance) = instantiate(&format!("(module (memory (export \"memory\") 1) {funcs})"));
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let value: u64 = 0xfff4_0000_8765_4321; // a signalling NaN as f64, its low half a float too
+    for (k, (ty, _, n)) in stores.iter().enumerate() {
+        let func = instance.get_func(&mut store, &format!("s{k}")).expect("export");
+        for p in [0u32, 7, 65536 - 5 - *n as u32, 65536 - 4 - *n as u32, u32::MAX] {
+            memory.write(&mut store, 0, &[0xaa; 65536]).expect("refill");
+            let arg = match *ty {
+                "i32" => Val::I32(value as i32),
+                "i64" => Val::I64(value as i64),
+                "f32" => Val::F32(value as u32),
+                _ => Val::F64(value),
+            };
+            let mut out = [Val::I32(0)];
+            let ea = u64::from(p) + 5;
+            let mut want = vec![0xaa; 65536];
+            match func.call(&mut store, &[Val::I32(p as i32), arg], &mut out) {
+                Ok(()) => {
+                    assert!(ea + *n as u64 <= 65536, "s{k}({p}): no trap");
+                    want[ea as usize..ea as usize + n].copy_from_slice(&value.to_le_bytes()[..*n]);
+                    let kept = match out[0] {
+                        Val::I32(v) => u64::from(v as u32),
+                        Val::I64(v) => v as u64,
+                        Val::F32(v) => u64::from(v),
+                        Val::F64(v) => v,
+                        ref other => panic!("s{k}: {other:?}"),
+                    };
+                    let mask = if matches!(*ty, "i32" | "f32") { 0xffff_ffff } else { u64::MAX };
+                    assert_eq!(kept, value & mask, "s{k}({p}): the copy");
+                }
+                Err(e) => {
+                    assert!(ea + *n as u64 > 65536, "s{k}({p}): {e}");
+                    assert!(e.to_string().contains("out of bounds"), "s{k}({p}): {e}");
+                }
+            }
+            let mut now = vec![0u8; 65536];
+            memory.read(&store, 0, &mut now).expect("read back");
+            assert!(now == want, "s{k}({p}) left the wrong bytes");
+        }
+    }
+}

@@ -1715,6 +1715,76 @@ mem_move! {
     move64 / MOVE64: 8;
 }
 
+/// `mem[a + c] = f(mem[a + c], b)`: a load, an operation with the loaded value as its
+/// first operand (or either, for commutative ones), and a store of the result to the same
+/// address (covering the three).
+macro_rules! mem_update {
+    ($( $name:ident / $fam:ident: $t:ty => |$m:ident, $x:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [A, B] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                const N: usize = std::mem::size_of::<$t>();
+                let op = op!(ip);
+                let ea = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
+                if ea + N as u64 > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                let $x = arg!(M & 2, sp, acc, facc, op.b, $t);
+                let mut bytes = [0u8; N];
+                // SAFETY: `ea + N <= len` (checked above), and `mem` is valid for reads and
+                // writes of `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(mem.add(ea as usize), bytes.as_mut_ptr(), N) };
+                let $m = <$t>::from_le_bytes(bytes);
+                let bytes = ($e).to_le_bytes();
+                // SAFETY: as above.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), N) };
+                next!(step!(ip, 3), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+/// `a = b; mem[c + d][..N] = b`: a copy to a local and a store of the value copied
+/// (covering the two).
+macro_rules! copy_store {
+    ($( $name:ident / $fam:ident: $n:literal; )*) => {
+        family! { $(
+            $name / $fam [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let v = arg!(M & 1, sp, acc, facc, op.b, u64);
+                let ea = u64::from(arg!(M & 2, sp, acc, facc, op.c, u32)) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                set!(sp, acc, facc, op.a, v);
+                // SAFETY: `ea + N <= len` (checked above), and `mem` is valid for writes of
+                // `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), mem.add(ea as usize), $n) };
+                next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+copy_store! {
+    copy_store8 / COPY_STORE8: 1;
+    copy_store16 / COPY_STORE16: 2;
+    copy_store32 / COPY_STORE32: 4;
+    copy_store64 / COPY_STORE64: 8;
+}
+
+mem_update! {
+    i32_mem_add / I32_MEM_ADD: u32 => |m, x| m.wrapping_add(x);
+    i32_mem_sub / I32_MEM_SUB: u32 => |m, x| m.wrapping_sub(x);
+    i32_mem_and / I32_MEM_AND: u32 => |m, x| m & x;
+    i32_mem_or / I32_MEM_OR: u32 => |m, x| m | x;
+    i32_mem_xor / I32_MEM_XOR: u32 => |m, x| m ^ x;
+    i64_mem_add / I64_MEM_ADD: u64 => |m, x| m.wrapping_add(x);
+    i64_mem_sub / I64_MEM_SUB: u64 => |m, x| m.wrapping_sub(x);
+    i64_mem_and / I64_MEM_AND: u64 => |m, x| m & x;
+    i64_mem_or / I64_MEM_OR: u64 => |m, x| m | x;
+    i64_mem_xor / I64_MEM_XOR: u64 => |m, x| m ^ x;
+}
+
 branch_test! {
     br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;
     br_i32_nez / BR_I32_NEZ: u32 => |x| x != 0;
@@ -2137,6 +2207,26 @@ fn indexed_access(instr: Option<&Instr>, addr: Slot, shift: u64) -> Option<(Fam,
     (at == addr).then_some((h, v, offset, store))
 }
 
+/// If `instr` is an operation that memory can be updated with in place (see
+/// [`mem_update!`]), of i64s if `is_64`: the handler, whether the operation is commutative,
+/// and its `(dst, a, b)` slots.
+fn update_of(instr: &Instr, is_64: bool) -> Option<(Fam, bool, Slot, Slot, Slot)> {
+    use Instr::*;
+    Some(match (*instr, is_64) {
+        (I32Add { dst, a, b }, false) => (I32_MEM_ADD, true, dst, a, b),
+        (I32Sub { dst, a, b }, false) => (I32_MEM_SUB, false, dst, a, b),
+        (I32And { dst, a, b }, false) => (I32_MEM_AND, true, dst, a, b),
+        (I32Or { dst, a, b }, false) => (I32_MEM_OR, true, dst, a, b),
+        (I32Xor { dst, a, b }, false) => (I32_MEM_XOR, true, dst, a, b),
+        (I64Add { dst, a, b }, true) => (I64_MEM_ADD, true, dst, a, b),
+        (I64Sub { dst, a, b }, true) => (I64_MEM_SUB, false, dst, a, b),
+        (I64And { dst, a, b }, true) => (I64_MEM_AND, true, dst, a, b),
+        (I64Or { dst, a, b }, true) => (I64_MEM_OR, true, dst, a, b),
+        (I64Xor { dst, a, b }, true) => (I64_MEM_XOR, true, dst, a, b),
+        _ => return None,
+    })
+}
+
 /// A fused op.
 enum Fused {
     /// `if a op b { goto target }` (covers a comparison and a branch).
@@ -2414,6 +2504,28 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
     {
         return Some(fused);
     }
+    // A load, an operation on the loaded value, and a store of the result to the same
+    // address: memory updated in place.
+    let loaded = match code[i] {
+        I32Load { dst, addr, offset } => Some((false, dst, addr, offset)),
+        I64Load { dst, addr, offset } => Some((true, dst, addr, offset)),
+        _ => None,
+    };
+    if let Some((is_64, t, p, offset)) = loaded
+        && temp(t)
+        && t != p
+        && let Some((h, commutative, d, a, b)) = code.get(i + 1).and_then(|op| update_of(op, is_64))
+        && let Some(&(I32Store { addr, val, offset: o } | I64Store { addr, val, offset: o })) = code.get(i + 2)
+        && matches!(code[i + 2], I64Store { .. }) == is_64
+        && (addr, val, o) == (p, d, offset)
+        && temp(d)
+        && d != p
+        && (a == t) != (b == t)
+        && (a == t || commutative)
+    {
+        let x = if a == t { b } else { a };
+        return Some((Fused::Imm2 { h, dst: p, a: x, k1: offset, k2: 0 }, 3));
+    }
     // A load whose only use is a store of the same width: a move.
     let width_of_load = |instr: &Instr| match *instr {
         I32Load8U { dst, addr, offset } | I32Load8S { dst, addr, offset } => Some((0, dst, addr, offset)),
@@ -2494,6 +2606,13 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         && src == t
     {
         return Some((Fused::Quad { h: Fam::plain(select_copy), a: dst, b: t, c: b, d: cond }, 2));
+    }
+    // A copy, then a store of the value copied.
+    if let Copy { dst, src } = code[i]
+        && let Some((h, addr, offset)) =
+            store_of(code.get(i + 1), dst, &[COPY_STORE8, COPY_STORE16, COPY_STORE32, COPY_STORE64])
+    {
+        return Some((Fused::Imm3 { h, dst, a: src, b: addr, k: offset }, 2));
     }
     // A copy to the result slot, then a return.
     if let Copy { dst, src } = code[i]
