@@ -459,15 +459,16 @@ const I32_CMPS: [Op<i32>; 10] = [
 ];
 
 /// A counter stepped and tested (`x += y; br_if (x op z)`): the step a local, a constant,
-/// the counter itself, or added the other way round; the bound a local, a constant, the
-/// counter itself, on either side; the branch on the comparison or on its `eqz`. Each
+/// the counter itself, or added the other way round, or a copy (`x = y`) instead of the
+/// add; the bound a local, a constant, the counter itself, on either side; the branch on the
+/// comparison or on its `eqz`. Each
 /// function returns the new counter and whether the branch was taken; checked over
 /// wrapping and sign-boundary values.
 #[test]
 fn counters_stepped_and_tested() {
     // (name, step, bound (with `X` for the counter), expected step, expected bound, swapped)
     type Shape = (&'static str, &'static str, &'static str, fn(i32, i32) -> i32, fn(i32, i32) -> i32, bool);
-    let shapes: [Shape; 11] = [
+    let shapes: [Shape; 14] = [
         ("rr", "(local.get $y)", "(i32.OP X (local.get $z))", |_, y| y, |_, z| z, false),
         ("rr_added_back", "CA", "(i32.OP X (local.get $z))", |_, y| y, |_, z| z, false),
         ("rr_swapped", "(local.get $y)", "(i32.OP (local.get $z) X)", |_, y| y, |_, z| z, true),
@@ -486,15 +487,19 @@ fn counters_stepped_and_tested() {
             |_, _| i32::MAX,
             true,
         ),
+        // A copy instead of the add (`x = y`: the step that takes `x` to `y`).
+        ("copy", "COPY", "(i32.OP X (local.get $z))", |x, y| y.wrapping_sub(x), |_, z| z, false),
+        ("copy_swapped", "COPY", "(i32.OP (local.get $z) X)", |x, y| y.wrapping_sub(x), |_, z| z, true),
+        ("copy_k", "COPY", "(i32.OP X (i32.const -1))", |x, y| y.wrapping_sub(x), |_, _| -1, false),
     ];
     let mut funcs = String::new();
     for (op, _) in I32_CMPS {
         for (name, step, bound, ..) in shapes {
             // The add written as `local.set`, or (`CA`) `y + x` through `local.tee`.
-            let (set, tested) = if step == "CA" {
-                ("", "(local.tee $x (i32.add (local.get $y) (local.get $x)))".to_string())
-            } else {
-                ("(local.set $x (i32.add (local.get $x) STEP))", "(local.get $x)".to_string())
+            let (set, tested) = match step {
+                "CA" => ("", "(local.tee $x (i32.add (local.get $y) (local.get $x)))".to_string()),
+                "COPY" => ("(local.set $x (local.get $y))", "(local.get $x)".to_string()),
+                _ => ("(local.set $x (i32.add (local.get $x) STEP))", "(local.get $x)".to_string()),
             };
             let set = set.replace("STEP", step);
             let cond = bound.replace("OP", op).replace('X', &tested);

@@ -1526,31 +1526,41 @@ branch_cmp_imm! {
 
 /// `a += y; if f(a, z) { goto ip + d }`, else on after the covered instructions: an i32
 /// add to a slot, a comparison of the slot's new value, and the branch on it (a loop
-/// counter stepped and tested). By form, `y` and `z` are: `reg`, slots `b` and `c`
-/// (covering 3 instructions); `imm`, immediate `b` and slot `c` (3); `reg_k`, slot `b` and
-/// immediate `c` (4, with the constant); `imm_k`, immediates `b` and `c` (4).
+/// counter stepped and tested); or `a = b; if f(a, z) ...`, a copy instead of the add. By
+/// form, `y` and `z` are: `reg`, slots `b` and `c` (covering 3 instructions); `imm`,
+/// immediate `b` and slot `c` (3); `reg_k`, slot `b` and immediate `c` (4, with the
+/// constant); `imm_k`, immediates `b` and `c` (4); `copy`, the copy's source in slot `b` and
+/// slot `c` (3); `copy_k`, the source and immediate `c` (4).
 macro_rules! branch_add {
-    ($( $t:ty => |$x:ident, $y:ident| $e:expr; $reg:ident / $freg:ident, $imm:ident / $fimm:ident, $reg_k:ident / $freg_k:ident, $imm_k:ident / $fimm_k:ident; )*) => {
+    ($( $t:ty => |$x:ident, $y:ident| $e:expr; $reg:ident / $freg:ident, $imm:ident / $fimm:ident, $reg_k:ident / $freg_k:ident, $imm_k:ident / $fimm_k:ident, $copy:ident / $fcopy:ident, $copy_k:ident / $fcopy_k:ident; )*) => {
         $(
-            branch_add!(@one $reg / $freg [A, B] slot slot 3, $t, |$x, $y| $e);
-            branch_add!(@one $imm / $fimm [A] imm slot 3, $t, |$x, $y| $e);
-            branch_add!(@one $reg_k / $freg_k [A, B] slot imm 4, $t, |$x, $y| $e);
-            branch_add!(@one $imm_k / $fimm_k [A] imm imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $reg / $freg [A, B] add slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $imm / $fimm [A] add imm slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $reg_k / $freg_k [A, B] add slot imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $imm_k / $fimm_k [A] add imm imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $copy / $fcopy [B] copy slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $copy_k / $fcopy_k [B] copy slot imm 4, $t, |$x, $y| $e);
         )*
     };
-    (@one $name:ident / $fam:ident [$($r:ident),*] $yf:ident $zf:ident $len:literal, $t:ty, |$x:ident, $y:ident| $e:expr) => {
+    (@one $name:ident / $fam:ident [$($r:ident),*] $kind:ident $yf:ident $zf:ident $len:literal, $t:ty, |$x:ident, $y:ident| $e:expr) => {
         family! {
             $name / $fam [$($r),*] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
-                let a = arg!(M & 1, sp, acc, facc, op.a, u32);
-                let step = branch_add!(@$yf M, sp, acc, facc, op.b, u32);
-                set!(sp, acc, facc, op.a, a.wrapping_add(step));
+                let v = branch_add!(@$kind $yf, M, sp, acc, facc, op);
+                set!(sp, acc, facc, op.a, v);
                 // Read after the add, which may have written the same slot.
                 let $y = branch_add!(@$zf 0, sp, acc, facc, op.c, $t);
                 let $x = <$t as SlotVal>::get(acc);
                 branch!($e, step!(ip, op.d as i32), step!(ip, $len), sp, mem, len, cx, acc, facc)
             }
         }
+    };
+    // The new value: slot `a` plus `y`, or slot `b` (all 64 bits: a copy).
+    (@add $yf:ident, $m:ident, $sp:ident, $acc:ident, $facc:ident, $op:ident) => {
+        arg!($m & 1, $sp, $acc, $facc, $op.a, u32).wrapping_add(branch_add!(@$yf $m, $sp, $acc, $facc, $op.b, u32))
+    };
+    (@copy $yf:ident, $m:ident, $sp:ident, $acc:ident, $facc:ident, $op:ident) => {
+        arg!($m & 1, $sp, $acc, $facc, $op.b, u64)
     };
     // An operand: slot `$f` (from the accumulators if bit 1 of `$m` is set), or `$f` itself.
     (@slot $m:expr, $sp:ident, $acc:ident, $facc:ident, $f:expr, $t:ty) => {{
@@ -1564,29 +1574,30 @@ macro_rules! branch_add {
 
 branch_add! {
     u32 => |x, y| x == y;
-        br_add_eq / BR_ADD_EQ, br_add_imm_eq / BR_ADD_IMM_EQ, br_add_k_eq / BR_ADD_K_EQ, br_add_imm_k_eq / BR_ADD_IMM_K_EQ;
+        br_add_eq / BR_ADD_EQ, br_add_imm_eq / BR_ADD_IMM_EQ, br_add_k_eq / BR_ADD_K_EQ, br_add_imm_k_eq / BR_ADD_IMM_K_EQ, br_copy_eq / BR_COPY_EQ, br_copy_k_eq / BR_COPY_K_EQ;
     u32 => |x, y| x != y;
-        br_add_ne / BR_ADD_NE, br_add_imm_ne / BR_ADD_IMM_NE, br_add_k_ne / BR_ADD_K_NE, br_add_imm_k_ne / BR_ADD_IMM_K_NE;
+        br_add_ne / BR_ADD_NE, br_add_imm_ne / BR_ADD_IMM_NE, br_add_k_ne / BR_ADD_K_NE, br_add_imm_k_ne / BR_ADD_IMM_K_NE, br_copy_ne / BR_COPY_NE, br_copy_k_ne / BR_COPY_K_NE;
     i32 => |x, y| x < y;
-        br_add_lt_s / BR_ADD_LT_S, br_add_imm_lt_s / BR_ADD_IMM_LT_S, br_add_k_lt_s / BR_ADD_K_LT_S, br_add_imm_k_lt_s / BR_ADD_IMM_K_LT_S;
+        br_add_lt_s / BR_ADD_LT_S, br_add_imm_lt_s / BR_ADD_IMM_LT_S, br_add_k_lt_s / BR_ADD_K_LT_S, br_add_imm_k_lt_s / BR_ADD_IMM_K_LT_S, br_copy_lt_s / BR_COPY_LT_S, br_copy_k_lt_s / BR_COPY_K_LT_S;
     u32 => |x, y| x < y;
-        br_add_lt_u / BR_ADD_LT_U, br_add_imm_lt_u / BR_ADD_IMM_LT_U, br_add_k_lt_u / BR_ADD_K_LT_U, br_add_imm_k_lt_u / BR_ADD_IMM_K_LT_U;
+        br_add_lt_u / BR_ADD_LT_U, br_add_imm_lt_u / BR_ADD_IMM_LT_U, br_add_k_lt_u / BR_ADD_K_LT_U, br_add_imm_k_lt_u / BR_ADD_IMM_K_LT_U, br_copy_lt_u / BR_COPY_LT_U, br_copy_k_lt_u / BR_COPY_K_LT_U;
     i32 => |x, y| x > y;
-        br_add_gt_s / BR_ADD_GT_S, br_add_imm_gt_s / BR_ADD_IMM_GT_S, br_add_k_gt_s / BR_ADD_K_GT_S, br_add_imm_k_gt_s / BR_ADD_IMM_K_GT_S;
+        br_add_gt_s / BR_ADD_GT_S, br_add_imm_gt_s / BR_ADD_IMM_GT_S, br_add_k_gt_s / BR_ADD_K_GT_S, br_add_imm_k_gt_s / BR_ADD_IMM_K_GT_S, br_copy_gt_s / BR_COPY_GT_S, br_copy_k_gt_s / BR_COPY_K_GT_S;
     u32 => |x, y| x > y;
-        br_add_gt_u / BR_ADD_GT_U, br_add_imm_gt_u / BR_ADD_IMM_GT_U, br_add_k_gt_u / BR_ADD_K_GT_U, br_add_imm_k_gt_u / BR_ADD_IMM_K_GT_U;
+        br_add_gt_u / BR_ADD_GT_U, br_add_imm_gt_u / BR_ADD_IMM_GT_U, br_add_k_gt_u / BR_ADD_K_GT_U, br_add_imm_k_gt_u / BR_ADD_IMM_K_GT_U, br_copy_gt_u / BR_COPY_GT_U, br_copy_k_gt_u / BR_COPY_K_GT_U;
     i32 => |x, y| x <= y;
-        br_add_le_s / BR_ADD_LE_S, br_add_imm_le_s / BR_ADD_IMM_LE_S, br_add_k_le_s / BR_ADD_K_LE_S, br_add_imm_k_le_s / BR_ADD_IMM_K_LE_S;
+        br_add_le_s / BR_ADD_LE_S, br_add_imm_le_s / BR_ADD_IMM_LE_S, br_add_k_le_s / BR_ADD_K_LE_S, br_add_imm_k_le_s / BR_ADD_IMM_K_LE_S, br_copy_le_s / BR_COPY_LE_S, br_copy_k_le_s / BR_COPY_K_LE_S;
     u32 => |x, y| x <= y;
-        br_add_le_u / BR_ADD_LE_U, br_add_imm_le_u / BR_ADD_IMM_LE_U, br_add_k_le_u / BR_ADD_K_LE_U, br_add_imm_k_le_u / BR_ADD_IMM_K_LE_U;
+        br_add_le_u / BR_ADD_LE_U, br_add_imm_le_u / BR_ADD_IMM_LE_U, br_add_k_le_u / BR_ADD_K_LE_U, br_add_imm_k_le_u / BR_ADD_IMM_K_LE_U, br_copy_le_u / BR_COPY_LE_U, br_copy_k_le_u / BR_COPY_K_LE_U;
     i32 => |x, y| x >= y;
-        br_add_ge_s / BR_ADD_GE_S, br_add_imm_ge_s / BR_ADD_IMM_GE_S, br_add_k_ge_s / BR_ADD_K_GE_S, br_add_imm_k_ge_s / BR_ADD_IMM_K_GE_S;
+        br_add_ge_s / BR_ADD_GE_S, br_add_imm_ge_s / BR_ADD_IMM_GE_S, br_add_k_ge_s / BR_ADD_K_GE_S, br_add_imm_k_ge_s / BR_ADD_IMM_K_GE_S, br_copy_ge_s / BR_COPY_GE_S, br_copy_k_ge_s / BR_COPY_K_GE_S;
     u32 => |x, y| x >= y;
-        br_add_ge_u / BR_ADD_GE_U, br_add_imm_ge_u / BR_ADD_IMM_GE_U, br_add_k_ge_u / BR_ADD_K_GE_U, br_add_imm_k_ge_u / BR_ADD_IMM_K_GE_U;
+        br_add_ge_u / BR_ADD_GE_U, br_add_imm_ge_u / BR_ADD_IMM_GE_U, br_add_k_ge_u / BR_ADD_K_GE_U, br_add_imm_k_ge_u / BR_ADD_IMM_K_GE_U, br_copy_ge_u / BR_COPY_GE_U, br_copy_k_ge_u / BR_COPY_K_GE_U;
 }
 
-/// Fams of [`branch_add!`] by form (`reg`, `imm`, `reg_k`, `imm_k`), then by [`Cmp`].
-const BR_ADD: [CmpTable; 4] = [
+/// Fams of [`branch_add!`] by form (`reg`, `imm`, `reg_k`, `imm_k`, `copy`, `copy_k`), then
+/// by [`Cmp`].
+const BR_ADD: [CmpTable; 6] = [
     [
         BR_ADD_EQ,
         BR_ADD_NE,
@@ -1634,6 +1645,30 @@ const BR_ADD: [CmpTable; 4] = [
         BR_ADD_IMM_K_LE_U,
         BR_ADD_IMM_K_GE_S,
         BR_ADD_IMM_K_GE_U,
+    ],
+    [
+        BR_COPY_EQ,
+        BR_COPY_NE,
+        BR_COPY_LT_S,
+        BR_COPY_LT_U,
+        BR_COPY_GT_S,
+        BR_COPY_GT_U,
+        BR_COPY_LE_S,
+        BR_COPY_LE_U,
+        BR_COPY_GE_S,
+        BR_COPY_GE_U,
+    ],
+    [
+        BR_COPY_K_EQ,
+        BR_COPY_K_NE,
+        BR_COPY_K_LT_S,
+        BR_COPY_K_LT_U,
+        BR_COPY_K_GT_S,
+        BR_COPY_K_GT_U,
+        BR_COPY_K_LE_S,
+        BR_COPY_K_LE_U,
+        BR_COPY_K_GE_S,
+        BR_COPY_K_GE_U,
     ],
 ];
 
@@ -2304,15 +2339,16 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
     {
         return Some((Fused::StoreAddK { h, k: imm, a, b, offset }, 3));
     }
-    // An add to a slot, then a comparison of the slot's new value with a slot or a
-    // constant, consumed by a branch: a loop counter stepped and tested.
+    // An add to a slot (or a copy), then a comparison of the slot's new value with a slot
+    // or a constant, consumed by a branch: a loop counter stepped and tested.
     let stepped = match code[i] {
-        I32Add { dst, a, b } if dst == a => Some((dst, Ok(b))),
-        I32Add { dst, a, b } if dst == b => Some((dst, Ok(a))),
-        I32AddImm { dst, a, imm } if dst == a => Some((dst, Err(imm))),
+        I32Add { dst, a, b } if dst == a => Some((dst, Ok(b), false)),
+        I32Add { dst, a, b } if dst == b => Some((dst, Ok(a), false)),
+        I32AddImm { dst, a, imm } if dst == a => Some((dst, Err(imm), false)),
+        Copy { dst, src } if dst != src => Some((dst, Ok(src), true)),
         _ => None,
     };
-    if let Some((x, y)) = stepped {
+    if let Some((x, y, copy)) = stepped {
         // The constant compared with, if there is one.
         let (k, at) = match code.get(i + 1).and_then(|c| konst_of(*c)) {
             Some((slot, v)) if slot != x => (Some((slot, v as u32)), i + 2),
@@ -2332,7 +2368,10 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
             };
             if let Some((cmp, z)) = operands {
                 let cmp = if nez { cmp } else { cmp.negate() };
-                let form = usize::from(y.is_err()) + 2 * usize::from(z.is_err());
+                let form = match copy {
+                    false => usize::from(y.is_err()) + 2 * usize::from(z.is_err()),
+                    true => 4 + usize::from(z.is_err()),
+                };
                 let len = at + 2 - i;
                 return Some((Fused::AddBranch { h: BR_ADD[form][cmp as usize], x, y, z, target, len }, len));
             }
