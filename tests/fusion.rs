@@ -719,3 +719,52 @@ fn copies_stored_right_away() {
         }
     }
 }
+
+/// A global moved by a constant (`global.set g (global.get g ± k)`, a stack pointer moved
+/// in a prologue, with the new value kept in a local or not) and a global set to a local
+/// plus a constant (the epilogue): the globals and the locals afterwards, wrapping values,
+/// and a global set from another one (not moved in place).
+#[test]
+fn globals_moved_by_constants() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+          (global $sp (export "sp") (mut i32) (i32.const 0))
+          (global $other (export "other") (mut i32) (i32.const 0))
+          (func (export "prologue") (result i32) (local $fp i32)
+            (global.set $sp (local.tee $fp (i32.sub (global.get $sp) (i32.const 16))))
+            (local.get $fp))
+          (func (export "add_k") (result i32)
+            (global.set $sp (i32.add (global.get $sp) (i32.const -32)))
+            (i32.const 0))
+          (func (export "k_add") (result i32)
+            (global.set $sp (i32.add (i32.const 48) (global.get $sp)))
+            (i32.const 0))
+          (func (export "into_other") (result i32)
+            (global.set $other (i32.sub (global.get $sp) (i32.const 16)))
+            (i32.const 0))
+          (func (export "epilogue") (result i32) (local $fp i32)
+            (local.set $fp (i32.const 1000))
+            (global.set $sp (local.tee $fp (i32.add (local.get $fp) (i32.const 16))))
+            (local.get $fp)))"#,
+    );
+    let sp = instance.get_global(&mut store, "sp").expect("sp");
+    let other = instance.get_global(&mut store, "other").expect("other");
+    // (function, sp before, sp after, other after, the function's result)
+    let cases: [(&str, u32, u32, u32, u32); 7] = [
+        ("prologue", 1024, 1008, 0, 1008),
+        ("prologue", 8, 0xffff_fff8, 0, 0xffff_fff8),
+        ("add_k", 1024, 992, 0, 0),
+        ("add_k", 0, 0xffff_ffe0, 0, 0),
+        ("k_add", 0xffff_fff0, 32, 0, 0),
+        ("into_other", 1024, 1024, 1008, 0),
+        ("epilogue", 7, 1016, 0, 1016),
+    ];
+    for (name, before, after, other_after, result) in cases {
+        sp.set(&mut store, Val::I32(before as i32)).expect("set sp");
+        other.set(&mut store, Val::I32(0)).expect("set other");
+        let f = instance.get_typed_func::<(), u32>(&mut store, name).expect("export");
+        assert_eq!(f.call(&mut store, ()).expect("call"), result, "{name} from {before:#x}");
+        assert_eq!(sp.get(&store).i32().map(|v| v as u32), Some(after), "{name} from {before:#x}: sp");
+        assert_eq!(other.get(&store).i32().map(|v| v as u32), Some(other_after), "{name} from {before:#x}: other");
+    }
+}

@@ -969,6 +969,35 @@ family! {
     }
 }
 
+family! {
+    /// `a = global[b] + c; global[b] = a` (covers a `global.get`, an add or a subtraction of
+    /// a constant, and a `global.set` of the result: `d` instructions). A stack pointer
+    /// moved in a function's prologue.
+    global_add / GLOBAL_ADD [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let Some(g) = global(cx, op.b) else {
+            return internal(cx, "unknown global");
+        };
+        let v = (g.value as u32).wrapping_add(op.c);
+        g.value = u64::from(v);
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, op.d), sp, mem, len, cx, acc, facc)
+    }
+
+    /// `a = b + c; global[d] = a` (covers the add and a `global.set` of its result). A stack
+    /// pointer restored in a function's epilogue.
+    add_imm_global_set / ADD_IMM_GLOBAL_SET [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let v = arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c);
+        let Some(g) = global(cx, op.d) else {
+            return internal(cx, "unknown global");
+        };
+        g.value = u64::from(v);
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+    }
+}
+
 handlers! {
     select(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
@@ -2282,6 +2311,8 @@ enum Fused {
     Imm { h: Fam, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
     Imm3 { h: Fam, dst: Slot, a: Slot, b: Slot, k: u32 },
+    /// A slot and three 32-bit immediates.
+    Imm1 { h: Fam, dst: Slot, k: [u32; 3] },
     /// Two slots and two 32-bit immediates.
     Imm2 { h: Fam, dst: Slot, a: Slot, k1: u32, k2: u32 },
     /// `mem[addr + offset] = k`.
@@ -2376,6 +2407,37 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
                 return Some((Fused::AddBranch { h: BR_ADD[form][cmp as usize], x, y, z, target, len }, len));
             }
         }
+    }
+    // A global moved by a constant: `global.set g (global.get g ± k)`.
+    if let GlobalGet { dst: t, global: g } = code[i]
+        && temp(t)
+    {
+        let moved = match (code.get(i + 1), code.get(i + 2)) {
+            (Some(&I32AddImm { dst, a, imm }), _) if a == t => Some((dst, imm, 2)),
+            (Some(&Const32 { dst: k, val }), Some(&I32Sub { dst, a, b })) if temp(k) && a == t && b == k && k != t => {
+                Some((dst, val.wrapping_neg(), 3))
+            }
+            (Some(&Const32 { dst: k, val }), Some(&I32Add { dst, a, b }))
+                if temp(k) && k != t && (a == t && b == k || a == k && b == t) =>
+            {
+                Some((dst, val, 3))
+            }
+            _ => None,
+        };
+        if let Some((d, imm, at)) = moved
+            && let Some(&GlobalSet { src, global }) = code.get(i + at)
+            && src == d
+            && global == g
+        {
+            return Some((Fused::Imm1 { h: GLOBAL_ADD, dst: d, k: [g, imm, at as u32 + 1] }, at + 1));
+        }
+    }
+    // A global set to a slot plus a constant.
+    if let I32AddImm { dst, a, imm } = code[i]
+        && let Some(&GlobalSet { src, global }) = code.get(i + 1)
+        && src == dst
+    {
+        return Some((Fused::Imm2 { h: ADD_IMM_GLOBAL_SET, dst, a, k1: imm, k2: global }, 2));
     }
     // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
     if let Some((t1, k)) = konst_of(code[i])
@@ -2789,6 +2851,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     jumps.borrow_mut().push((i, i + len));
                     low
                 }
+                Fused::Imm1 { h, dst, k: [b, c, d] } => Low { f: h, a: s(dst)?, b, c, d },
                 Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
                 Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
