@@ -768,3 +768,66 @@ fn globals_moved_by_constants() {
         assert_eq!(other.get(&store).i32().map(|v| v as u32), Some(other_after), "{name} from {before:#x}: other");
     }
 }
+
+/// Two loads of the same width from one address slot (two fields of a struct): i32, f32,
+/// i64 and f64, offsets in either order and past 16 bits, either load out of bounds, and a
+/// first load that overwrites the address the second one uses.
+#[test]
+fn pairs_of_loads_from_one_base() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+          (memory (export "memory") 1)
+          (func (export "i32") (param $p i32) (result i32 i32)
+            (i32.load offset=4 (local.get $p)) (i32.load offset=9 (local.get $p)))
+          (func (export "f32") (param $p i32) (result f32 f32)
+            (f32.load offset=9 (local.get $p)) (f32.load offset=4 (local.get $p)))
+          (func (export "i64") (param $p i32) (result i64 i64)
+            (i64.load offset=4 (local.get $p)) (i64.load offset=9 (local.get $p)))
+          (func (export "f64") (param $p i32) (result f64 f64)
+            (f64.load offset=9 (local.get $p)) (f64.load offset=4 (local.get $p)))
+          (func (export "far") (param $p i32) (result i32 i32)
+            (i32.load offset=4 (local.get $p)) (i32.load offset=70000 (local.get $p)))
+          (func (export "chained") (param $p i32) (result i32 i32)
+            (local.set $p (i32.load (local.get $p)))
+            (local.get $p) (i32.load offset=4 (local.get $p))))"#,
+    );
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let bytes: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8 | 0x7f).collect();
+    memory.write(&mut store, 0, &bytes).expect("fill");
+    let at = |ea: u64, n: usize| -> Option<u64> {
+        let end = ea.checked_add(n as u64)?;
+        (end <= 65536).then(|| {
+            let mut v = [0u8; 8];
+            v[..n].copy_from_slice(&bytes[ea as usize..end as usize]);
+            u64::from_le_bytes(v)
+        })
+    };
+    let bits = |v: &Val| match *v {
+        Val::I32(x) => u64::from(x as u32),
+        Val::F32(x) => u64::from(x),
+        Val::I64(x) => x as u64,
+        Val::F64(x) => x,
+        ref other => panic!("{other:?}"),
+    };
+    // (function, access width, first offset, second offset)
+    let funcs: [(&str, usize, u64, u64); 5] =
+        [("i32", 4, 4, 9), ("f32", 4, 9, 4), ("i64", 8, 4, 9), ("f64", 8, 9, 4), ("far", 4, 4, 70000)];
+    for (name, n, o1, o2) in funcs {
+        let func = instance.get_func(&mut store, name).expect("export");
+        for p in [0u32, 100, 65536 - 9 - n as u32, 65536 - 8 - n as u32, 65536 - 4 - n as u32, 65535, u32::MAX] {
+            let want = at(u64::from(p) + o1, n).zip(at(u64::from(p) + o2, n));
+            let mut out = [Val::I32(0), Val::I32(0)];
+            match (func.call(&mut store, &[Val::I32(p as i32)], &mut out), want) {
+                (Ok(()), Some((x, y))) => assert_eq!([bits(&out[0]), bits(&out[1])], [x, y], "{name}({p})"),
+                (Err(e), None) => assert!(e.to_string().contains("out of bounds"), "{name}({p}): {e}"),
+                (got, want) => {
+                    panic!("{name}({p}): {:?}, expected {want:?}", got.map(|()| [bits(&out[0]), bits(&out[1])]))
+                }
+            }
+        }
+    }
+    let chained = instance.get_typed_func::<u32, (u32, u32)>(&mut store, "chained").expect("export");
+    memory.write(&mut store, 200, &1000u32.to_le_bytes()).expect("pointer");
+    memory.write(&mut store, 1004, &77u32.to_le_bytes()).expect("field");
+    assert_eq!(chained.call(&mut store, 200).expect("call"), (1000, 77));
+}

@@ -1807,6 +1807,48 @@ macro_rules! mem_update {
     };
 }
 
+/// `a = mem[c + (d & 0xffff)][..N]; b = mem[c + (d >> 16)][..N]`: two loads of the same
+/// width from one address slot (two fields of a struct; covering the two).
+macro_rules! load_pair {
+    ($( $name:ident / $fam:ident: $n:literal, $t:ty; )*) => {
+        family! { $(
+            $name / $fam [C] -> B {false, <$t as SlotVal>::FLOAT} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let base = u64::from(arg!(M & 1, sp, acc, facc, op.c, u32));
+                let (first, second) = (base + u64::from(op.d & 0xffff), base + u64::from(op.d >> 16));
+                if first.max(second) + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: both `ea + N <= len` (checked above), and `mem` is valid for `len`
+                // bytes.
+                let (x, y): ([u8; $n], [u8; $n]) = unsafe {
+                    (
+                        std::ptr::read_unaligned(mem.add(first as usize).cast()),
+                        std::ptr::read_unaligned(mem.add(second as usize).cast()),
+                    )
+                };
+                set!(sp, acc, facc, op.a, <$t as SlotVal>::get(u64::from_le_bytes(widen(x))));
+                set!(sp, acc, facc, op.b, <$t as SlotVal>::get(u64::from_le_bytes(widen(y))));
+                next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+/// `bytes`, zero-extended to eight.
+#[inline(always)]
+fn widen<const N: usize>(bytes: [u8; N]) -> [u8; 8] {
+    let mut wide = [0; 8];
+    wide[..N].copy_from_slice(&bytes);
+    wide
+}
+
+load_pair! {
+    load_pair32 / LOAD_PAIR32: 4, u32;
+    load_pair64 / LOAD_PAIR64: 8, u64;
+    load_pair_f64 / LOAD_PAIR_F64: 8, f64;
+}
+
 /// `a = b; mem[c + d][..N] = b`: a copy to a local and a store of the value copied
 /// (covering the two).
 macro_rules! copy_store {
@@ -2325,6 +2367,8 @@ enum Fused {
     ConstBr { dst: Slot, val: u32, target: u32 },
     /// Four slots.
     Quad { h: Fam, a: Slot, b: Slot, c: Slot, d: Slot },
+    /// Three slots and a 32-bit immediate (`a`, `b`, `c`, `d` in the op's fields).
+    Quad2 { h: Fam, a: Slot, b: Slot, c: Slot, d: u32 },
 }
 
 /// Tries to fuse the instructions starting at `i` into one op. The instructions it covers stay in place (they are lowered
@@ -2627,6 +2671,24 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         let x = if a == t { b } else { a };
         return Some((Fused::Imm2 { h, dst: p, a: x, k1: offset, k2: 0 }, 3));
     }
+    // Two loads of the same width from one address slot, at offsets that fit 16 bits.
+    let wide_load = |instr: &Instr| match *instr {
+        I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => Some((0, dst, addr, offset)),
+        I64Load { dst, addr, offset } => Some((1, dst, addr, offset)),
+        F64Load { dst, addr, offset } => Some((2, dst, addr, offset)),
+        _ => None,
+    };
+    if let Some((kind, d1, base, o1)) = wide_load(&code[i])
+        && let Some((kind2, d2, base2, o2)) = code.get(i + 1).and_then(wide_load)
+        && kind == kind2
+        && base2 == base
+        && d1 != base
+        && o1 <= 0xffff
+        && o2 <= 0xffff
+    {
+        let h = [LOAD_PAIR32, LOAD_PAIR64, LOAD_PAIR_F64][kind];
+        return Some((Fused::Quad2 { h, a: d1, b: d2, c: base, d: o1 | (o2 << 16) }, 2));
+    }
     // A load whose only use is a store of the same width: a move.
     let width_of_load = |instr: &Instr| match *instr {
         I32Load8U { dst, addr, offset } | I32Load8S { dst, addr, offset } => Some((0, dst, addr, offset)),
@@ -2858,6 +2920,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                 Fused::Const2 { d1, v1, d2, v2 } => Low { f: Fam::plain(const2), a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
                 Fused::ConstBr { dst, val, target } => op(Fam::plain(const_br), s(dst)?, val, rel(target)?),
                 Fused::Quad { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
+                Fused::Quad2 { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d },
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
             });
