@@ -932,3 +932,54 @@ fn bulk_memory_copy_and_fill() -> Result {
     check(&store, &model);
     Ok(())
 }
+
+/// The fused handlers that touch memory or globals, at the last bytes of memory and one
+/// past them (also run under Miri: each reads or writes memory through raw pointers).
+#[test]
+fn fused_accesses_at_the_end_of_memory() -> Result {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (memory (export "memory") 1)
+             (global $sp (export "sp") (mut i32) (i32.const 64))
+             (func (export "update") (param $p i32) (param $x i64)
+               (i64.store (local.get $p) (i64.add (i64.load (local.get $p)) (local.get $x))))
+             (func (export "copy_store") (param $p i32) (param $v i32) (result i32) (local $c i32)
+               (i32.store16 (local.get $p) (local.tee $c (local.get $v))) (local.get $c))
+             (func (export "pair") (param $p i32) (result i32)
+               (i32.add (i32.load offset=4 (local.get $p)) (i32.load (local.get $p))))
+             (func (export "frame") (result i32) (local $fp i32)
+               (global.set $sp (local.tee $fp (i32.sub (global.get $sp) (i32.const 16))))
+               (i32.store (local.get $fp) (i32.const 5))
+               (global.set $sp (i32.add (local.get $fp) (i32.const 16)))
+               (i32.load (local.get $fp)))
+             (func (export "count") (param $n i32) (result i32) (local $i i32)
+               (loop $l (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 3))) (local.get $n))))
+               (local.get $i)))"#,
+    );
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let update = instance.get_typed_func::<(u32, u64), ()>(&mut store, "update")?;
+    let copy_store = instance.get_typed_func::<(u32, u32), u32>(&mut store, "copy_store")?;
+    let pair = instance.get_typed_func::<u32, u32>(&mut store, "pair")?;
+    let frame = instance.get_typed_func::<(), u32>(&mut store, "frame")?;
+    let count = instance.get_typed_func::<u32, u32>(&mut store, "count")?;
+    memory.write(&mut store, 65528, &40u64.to_le_bytes())?;
+    update.call(&mut store, (65528, 2))?;
+    assert_eq!(copy_store.call(&mut store, (65534, 0x1_0203))?, 0x1_0203);
+    let mut tail = [0u8; 8];
+    memory.read(&store, 65528, &mut tail)?;
+    assert_eq!(tail, [42, 0, 0, 0, 0, 0, 3, 2]);
+    assert_eq!(pair.call(&mut store, 65528)?, 42 + 0x0203_0000);
+    for err in [
+        update.call(&mut store, (65529, 1)).expect_err("update past the end"),
+        copy_store.call(&mut store, (65535, 1)).map(drop).expect_err("store past the end"),
+        pair.call(&mut store, 65529).map(drop).expect_err("second load past the end"),
+    ] {
+        assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds), "{err}");
+    }
+    memory.read(&store, 65528, &mut tail)?;
+    assert_eq!(tail, [42, 0, 0, 0, 0, 0, 3, 2], "a trapping access wrote");
+    assert_eq!(frame.call(&mut store, ())?, 5);
+    assert_eq!(instance.get_global(&mut store, "sp").expect("sp").get(&store).i32(), Some(64));
+    assert_eq!(count.call(&mut store, 10)?, 12);
+    Ok(())
+}

@@ -969,6 +969,35 @@ family! {
     }
 }
 
+family! {
+    /// `a = global[b] + c; global[b] = a` (covers a `global.get`, an add or a subtraction of
+    /// a constant, and a `global.set` of the result: `d` instructions). A stack pointer
+    /// moved in a function's prologue.
+    global_add / GLOBAL_ADD [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let Some(g) = global(cx, op.b) else {
+            return internal(cx, "unknown global");
+        };
+        let v = (g.value as u32).wrapping_add(op.c);
+        g.value = u64::from(v);
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, op.d), sp, mem, len, cx, acc, facc)
+    }
+
+    /// `a = b + c; global[d] = a` (covers the add and a `global.set` of its result). A stack
+    /// pointer restored in a function's epilogue.
+    add_imm_global_set / ADD_IMM_GLOBAL_SET [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let v = arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c);
+        let Some(g) = global(cx, op.d) else {
+            return internal(cx, "unknown global");
+        };
+        g.value = u64::from(v);
+        set!(sp, acc, facc, op.a, v);
+        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+    }
+}
+
 handlers! {
     select(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
@@ -1524,6 +1553,154 @@ branch_cmp_imm! {
     br_i64_ge_u_imm / BR_I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
+/// `a += y; if f(a, z) { goto ip + d }`, else on after the covered instructions: an i32
+/// add to a slot, a comparison of the slot's new value, and the branch on it (a loop
+/// counter stepped and tested); or `a = b; if f(a, z) ...`, a copy instead of the add. By
+/// form, `y` and `z` are: `reg`, slots `b` and `c` (covering 3 instructions); `imm`,
+/// immediate `b` and slot `c` (3); `reg_k`, slot `b` and immediate `c` (4, with the
+/// constant); `imm_k`, immediates `b` and `c` (4); `copy`, the copy's source in slot `b` and
+/// slot `c` (3); `copy_k`, the source and immediate `c` (4).
+macro_rules! branch_add {
+    ($( $t:ty => |$x:ident, $y:ident| $e:expr; $reg:ident / $freg:ident, $imm:ident / $fimm:ident, $reg_k:ident / $freg_k:ident, $imm_k:ident / $fimm_k:ident, $copy:ident / $fcopy:ident, $copy_k:ident / $fcopy_k:ident; )*) => {
+        $(
+            branch_add!(@one $reg / $freg [A, B] add slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $imm / $fimm [A] add imm slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $reg_k / $freg_k [A, B] add slot imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $imm_k / $fimm_k [A] add imm imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $copy / $fcopy [B] copy slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $copy_k / $fcopy_k [B] copy slot imm 4, $t, |$x, $y| $e);
+        )*
+    };
+    (@one $name:ident / $fam:ident [$($r:ident),*] $kind:ident $yf:ident $zf:ident $len:literal, $t:ty, |$x:ident, $y:ident| $e:expr) => {
+        family! {
+            $name / $fam [$($r),*] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let v = branch_add!(@$kind $yf, M, sp, acc, facc, op);
+                set!(sp, acc, facc, op.a, v);
+                // Read after the add, which may have written the same slot.
+                let $y = branch_add!(@$zf 0, sp, acc, facc, op.c, $t);
+                let $x = <$t as SlotVal>::get(acc);
+                branch!($e, step!(ip, op.d as i32), step!(ip, $len), sp, mem, len, cx, acc, facc)
+            }
+        }
+    };
+    // The new value: slot `a` plus `y`, or slot `b` (all 64 bits: a copy).
+    (@add $yf:ident, $m:ident, $sp:ident, $acc:ident, $facc:ident, $op:ident) => {
+        arg!($m & 1, $sp, $acc, $facc, $op.a, u32).wrapping_add(branch_add!(@$yf $m, $sp, $acc, $facc, $op.b, u32))
+    };
+    (@copy $yf:ident, $m:ident, $sp:ident, $acc:ident, $facc:ident, $op:ident) => {
+        arg!($m & 1, $sp, $acc, $facc, $op.b, u64)
+    };
+    // An operand: slot `$f` (from the accumulators if bit 1 of `$m` is set), or `$f` itself.
+    (@slot $m:expr, $sp:ident, $acc:ident, $facc:ident, $f:expr, $t:ty) => {{
+        let m: u8 = $m;
+        arg!(m & 2, $sp, $acc, $facc, $f, $t)
+    }};
+    (@imm $m:expr, $sp:ident, $acc:ident, $facc:ident, $f:expr, $t:ty) => {
+        <$t as SlotVal>::get(u64::from($f))
+    };
+}
+
+branch_add! {
+    u32 => |x, y| x == y;
+        br_add_eq / BR_ADD_EQ, br_add_imm_eq / BR_ADD_IMM_EQ, br_add_k_eq / BR_ADD_K_EQ, br_add_imm_k_eq / BR_ADD_IMM_K_EQ, br_copy_eq / BR_COPY_EQ, br_copy_k_eq / BR_COPY_K_EQ;
+    u32 => |x, y| x != y;
+        br_add_ne / BR_ADD_NE, br_add_imm_ne / BR_ADD_IMM_NE, br_add_k_ne / BR_ADD_K_NE, br_add_imm_k_ne / BR_ADD_IMM_K_NE, br_copy_ne / BR_COPY_NE, br_copy_k_ne / BR_COPY_K_NE;
+    i32 => |x, y| x < y;
+        br_add_lt_s / BR_ADD_LT_S, br_add_imm_lt_s / BR_ADD_IMM_LT_S, br_add_k_lt_s / BR_ADD_K_LT_S, br_add_imm_k_lt_s / BR_ADD_IMM_K_LT_S, br_copy_lt_s / BR_COPY_LT_S, br_copy_k_lt_s / BR_COPY_K_LT_S;
+    u32 => |x, y| x < y;
+        br_add_lt_u / BR_ADD_LT_U, br_add_imm_lt_u / BR_ADD_IMM_LT_U, br_add_k_lt_u / BR_ADD_K_LT_U, br_add_imm_k_lt_u / BR_ADD_IMM_K_LT_U, br_copy_lt_u / BR_COPY_LT_U, br_copy_k_lt_u / BR_COPY_K_LT_U;
+    i32 => |x, y| x > y;
+        br_add_gt_s / BR_ADD_GT_S, br_add_imm_gt_s / BR_ADD_IMM_GT_S, br_add_k_gt_s / BR_ADD_K_GT_S, br_add_imm_k_gt_s / BR_ADD_IMM_K_GT_S, br_copy_gt_s / BR_COPY_GT_S, br_copy_k_gt_s / BR_COPY_K_GT_S;
+    u32 => |x, y| x > y;
+        br_add_gt_u / BR_ADD_GT_U, br_add_imm_gt_u / BR_ADD_IMM_GT_U, br_add_k_gt_u / BR_ADD_K_GT_U, br_add_imm_k_gt_u / BR_ADD_IMM_K_GT_U, br_copy_gt_u / BR_COPY_GT_U, br_copy_k_gt_u / BR_COPY_K_GT_U;
+    i32 => |x, y| x <= y;
+        br_add_le_s / BR_ADD_LE_S, br_add_imm_le_s / BR_ADD_IMM_LE_S, br_add_k_le_s / BR_ADD_K_LE_S, br_add_imm_k_le_s / BR_ADD_IMM_K_LE_S, br_copy_le_s / BR_COPY_LE_S, br_copy_k_le_s / BR_COPY_K_LE_S;
+    u32 => |x, y| x <= y;
+        br_add_le_u / BR_ADD_LE_U, br_add_imm_le_u / BR_ADD_IMM_LE_U, br_add_k_le_u / BR_ADD_K_LE_U, br_add_imm_k_le_u / BR_ADD_IMM_K_LE_U, br_copy_le_u / BR_COPY_LE_U, br_copy_k_le_u / BR_COPY_K_LE_U;
+    i32 => |x, y| x >= y;
+        br_add_ge_s / BR_ADD_GE_S, br_add_imm_ge_s / BR_ADD_IMM_GE_S, br_add_k_ge_s / BR_ADD_K_GE_S, br_add_imm_k_ge_s / BR_ADD_IMM_K_GE_S, br_copy_ge_s / BR_COPY_GE_S, br_copy_k_ge_s / BR_COPY_K_GE_S;
+    u32 => |x, y| x >= y;
+        br_add_ge_u / BR_ADD_GE_U, br_add_imm_ge_u / BR_ADD_IMM_GE_U, br_add_k_ge_u / BR_ADD_K_GE_U, br_add_imm_k_ge_u / BR_ADD_IMM_K_GE_U, br_copy_ge_u / BR_COPY_GE_U, br_copy_k_ge_u / BR_COPY_K_GE_U;
+}
+
+/// Fams of [`branch_add!`] by form (`reg`, `imm`, `reg_k`, `imm_k`, `copy`, `copy_k`), then
+/// by [`Cmp`].
+const BR_ADD: [CmpTable; 6] = [
+    [
+        BR_ADD_EQ,
+        BR_ADD_NE,
+        BR_ADD_LT_S,
+        BR_ADD_LT_U,
+        BR_ADD_GT_S,
+        BR_ADD_GT_U,
+        BR_ADD_LE_S,
+        BR_ADD_LE_U,
+        BR_ADD_GE_S,
+        BR_ADD_GE_U,
+    ],
+    [
+        BR_ADD_IMM_EQ,
+        BR_ADD_IMM_NE,
+        BR_ADD_IMM_LT_S,
+        BR_ADD_IMM_LT_U,
+        BR_ADD_IMM_GT_S,
+        BR_ADD_IMM_GT_U,
+        BR_ADD_IMM_LE_S,
+        BR_ADD_IMM_LE_U,
+        BR_ADD_IMM_GE_S,
+        BR_ADD_IMM_GE_U,
+    ],
+    [
+        BR_ADD_K_EQ,
+        BR_ADD_K_NE,
+        BR_ADD_K_LT_S,
+        BR_ADD_K_LT_U,
+        BR_ADD_K_GT_S,
+        BR_ADD_K_GT_U,
+        BR_ADD_K_LE_S,
+        BR_ADD_K_LE_U,
+        BR_ADD_K_GE_S,
+        BR_ADD_K_GE_U,
+    ],
+    [
+        BR_ADD_IMM_K_EQ,
+        BR_ADD_IMM_K_NE,
+        BR_ADD_IMM_K_LT_S,
+        BR_ADD_IMM_K_LT_U,
+        BR_ADD_IMM_K_GT_S,
+        BR_ADD_IMM_K_GT_U,
+        BR_ADD_IMM_K_LE_S,
+        BR_ADD_IMM_K_LE_U,
+        BR_ADD_IMM_K_GE_S,
+        BR_ADD_IMM_K_GE_U,
+    ],
+    [
+        BR_COPY_EQ,
+        BR_COPY_NE,
+        BR_COPY_LT_S,
+        BR_COPY_LT_U,
+        BR_COPY_GT_S,
+        BR_COPY_GT_U,
+        BR_COPY_LE_S,
+        BR_COPY_LE_U,
+        BR_COPY_GE_S,
+        BR_COPY_GE_U,
+    ],
+    [
+        BR_COPY_K_EQ,
+        BR_COPY_K_NE,
+        BR_COPY_K_LT_S,
+        BR_COPY_K_LT_U,
+        BR_COPY_K_GT_S,
+        BR_COPY_K_GT_U,
+        BR_COPY_K_LE_S,
+        BR_COPY_K_LE_U,
+        BR_COPY_K_GE_S,
+        BR_COPY_K_GE_U,
+    ],
+];
+
 /// `if mem[ea..][..N] != 0 { goto ip + c } else { goto ip + d }` (or `== 0`): a load
 /// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode
 /// `add`, covering an add, for loads without offset) or slot `a` + offset `b` (`plain`).
@@ -1600,6 +1777,118 @@ mem_move! {
     move16 / MOVE16: 2;
     move32 / MOVE32: 4;
     move64 / MOVE64: 8;
+}
+
+/// `mem[a + c] = f(mem[a + c], b)`: a load, an operation with the loaded value as its
+/// first operand (or either, for commutative ones), and a store of the result to the same
+/// address (covering the three).
+macro_rules! mem_update {
+    ($( $name:ident / $fam:ident: $t:ty => |$m:ident, $x:ident| $e:expr; )*) => {
+        family! { $(
+            $name / $fam [A, B] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                const N: usize = std::mem::size_of::<$t>();
+                let op = op!(ip);
+                let ea = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
+                if ea + N as u64 > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                let $x = arg!(M & 2, sp, acc, facc, op.b, $t);
+                let mut bytes = [0u8; N];
+                // SAFETY: `ea + N <= len` (checked above), and `mem` is valid for reads and
+                // writes of `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(mem.add(ea as usize), bytes.as_mut_ptr(), N) };
+                let $m = <$t>::from_le_bytes(bytes);
+                let bytes = ($e).to_le_bytes();
+                // SAFETY: as above.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem.add(ea as usize), N) };
+                next!(step!(ip, 3), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+/// `a = mem[c + (d & 0xffff)][..N]; b = mem[c + (d >> 16)][..N]`: two loads of the same
+/// width from one address slot (two fields of a struct; covering the two).
+macro_rules! load_pair {
+    ($( $name:ident / $fam:ident: $n:literal, $t:ty; )*) => {
+        family! { $(
+            $name / $fam [C] -> B {false, <$t as SlotVal>::FLOAT} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let base = u64::from(arg!(M & 1, sp, acc, facc, op.c, u32));
+                let (first, second) = (base + u64::from(op.d & 0xffff), base + u64::from(op.d >> 16));
+                if first.max(second) + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: both `ea + N <= len` (checked above), and `mem` is valid for `len`
+                // bytes.
+                let (x, y): ([u8; $n], [u8; $n]) = unsafe {
+                    (
+                        std::ptr::read_unaligned(mem.add(first as usize).cast()),
+                        std::ptr::read_unaligned(mem.add(second as usize).cast()),
+                    )
+                };
+                set!(sp, acc, facc, op.a, <$t as SlotVal>::get(u64::from_le_bytes(widen(x))));
+                set!(sp, acc, facc, op.b, <$t as SlotVal>::get(u64::from_le_bytes(widen(y))));
+                next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+/// `bytes`, zero-extended to eight.
+#[inline(always)]
+fn widen<const N: usize>(bytes: [u8; N]) -> [u8; 8] {
+    let mut wide = [0; 8];
+    wide[..N].copy_from_slice(&bytes);
+    wide
+}
+
+load_pair! {
+    load_pair32 / LOAD_PAIR32: 4, u32;
+    load_pair64 / LOAD_PAIR64: 8, u64;
+    load_pair_f64 / LOAD_PAIR_F64: 8, f64;
+}
+
+/// `a = b; mem[c + d][..N] = b`: a copy to a local and a store of the value copied
+/// (covering the two).
+macro_rules! copy_store {
+    ($( $name:ident / $fam:ident: $n:literal; )*) => {
+        family! { $(
+            $name / $fam [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+                let op = op!(ip);
+                let v = arg!(M & 1, sp, acc, facc, op.b, u64);
+                let ea = u64::from(arg!(M & 2, sp, acc, facc, op.c, u32)) + u64::from(op.d);
+                if ea + $n > len as u64 {
+                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                }
+                set!(sp, acc, facc, op.a, v);
+                // SAFETY: `ea + N <= len` (checked above), and `mem` is valid for writes of
+                // `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), mem.add(ea as usize), $n) };
+                next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
+            }
+        )* }
+    };
+}
+
+copy_store! {
+    copy_store8 / COPY_STORE8: 1;
+    copy_store16 / COPY_STORE16: 2;
+    copy_store32 / COPY_STORE32: 4;
+    copy_store64 / COPY_STORE64: 8;
+}
+
+mem_update! {
+    i32_mem_add / I32_MEM_ADD: u32 => |m, x| m.wrapping_add(x);
+    i32_mem_sub / I32_MEM_SUB: u32 => |m, x| m.wrapping_sub(x);
+    i32_mem_and / I32_MEM_AND: u32 => |m, x| m & x;
+    i32_mem_or / I32_MEM_OR: u32 => |m, x| m | x;
+    i32_mem_xor / I32_MEM_XOR: u32 => |m, x| m ^ x;
+    i64_mem_add / I64_MEM_ADD: u64 => |m, x| m.wrapping_add(x);
+    i64_mem_sub / I64_MEM_SUB: u64 => |m, x| m.wrapping_sub(x);
+    i64_mem_and / I64_MEM_AND: u64 => |m, x| m & x;
+    i64_mem_or / I64_MEM_OR: u64 => |m, x| m | x;
+    i64_mem_xor / I64_MEM_XOR: u64 => |m, x| m ^ x;
 }
 
 branch_test! {
@@ -2024,6 +2313,26 @@ fn indexed_access(instr: Option<&Instr>, addr: Slot, shift: u64) -> Option<(Fam,
     (at == addr).then_some((h, v, offset, store))
 }
 
+/// If `instr` is an operation that memory can be updated with in place (see
+/// [`mem_update!`]), of i64s if `is_64`: the handler, whether the operation is commutative,
+/// and its `(dst, a, b)` slots.
+fn update_of(instr: &Instr, is_64: bool) -> Option<(Fam, bool, Slot, Slot, Slot)> {
+    use Instr::*;
+    Some(match (*instr, is_64) {
+        (I32Add { dst, a, b }, false) => (I32_MEM_ADD, true, dst, a, b),
+        (I32Sub { dst, a, b }, false) => (I32_MEM_SUB, false, dst, a, b),
+        (I32And { dst, a, b }, false) => (I32_MEM_AND, true, dst, a, b),
+        (I32Or { dst, a, b }, false) => (I32_MEM_OR, true, dst, a, b),
+        (I32Xor { dst, a, b }, false) => (I32_MEM_XOR, true, dst, a, b),
+        (I64Add { dst, a, b }, true) => (I64_MEM_ADD, true, dst, a, b),
+        (I64Sub { dst, a, b }, true) => (I64_MEM_SUB, false, dst, a, b),
+        (I64And { dst, a, b }, true) => (I64_MEM_AND, true, dst, a, b),
+        (I64Or { dst, a, b }, true) => (I64_MEM_OR, true, dst, a, b),
+        (I64Xor { dst, a, b }, true) => (I64_MEM_XOR, true, dst, a, b),
+        _ => return None,
+    })
+}
+
 /// A fused op.
 enum Fused {
     /// `if a op b { goto target }` (covers a comparison and a branch).
@@ -2037,10 +2346,15 @@ enum Fused {
     /// `if test(mem[addr + index or offset]) { goto target }` (covers an add without
     /// offset or not, a load, maybe an `eqz`, and a branch).
     BranchLoad { h: Fam, addr: Slot, index: Option<Slot>, offset: u32, target: u32 },
+    /// `x += y; if x op z { goto target }`, `y` and `z` slots or immediates (covers an add,
+    /// maybe a constant, a comparison and a branch: `len` instructions).
+    AddBranch { h: Fam, x: Slot, y: Result<Slot, u32>, z: Result<Slot, u32>, target: u32, len: usize },
     /// `dst = a op k` (covers a constant and a binary instruction).
     Imm { h: Fam, dst: Slot, a: Slot, k: u64 },
     /// Three slots and a 32-bit immediate (`dst`, `a`, `b`, `k` in the op's fields).
     Imm3 { h: Fam, dst: Slot, a: Slot, b: Slot, k: u32 },
+    /// A slot and three 32-bit immediates.
+    Imm1 { h: Fam, dst: Slot, k: [u32; 3] },
     /// Two slots and two 32-bit immediates.
     Imm2 { h: Fam, dst: Slot, a: Slot, k1: u32, k2: u32 },
     /// `mem[addr + offset] = k`.
@@ -2053,6 +2367,8 @@ enum Fused {
     ConstBr { dst: Slot, val: u32, target: u32 },
     /// Four slots.
     Quad { h: Fam, a: Slot, b: Slot, c: Slot, d: Slot },
+    /// Three slots and a 32-bit immediate (`a`, `b`, `c`, `d` in the op's fields).
+    Quad2 { h: Fam, a: Slot, b: Slot, c: Slot, d: u32 },
 }
 
 /// Tries to fuse the instructions starting at `i` into one op. The instructions it covers stay in place (they are lowered
@@ -2097,6 +2413,75 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         && addr == t
     {
         return Some((Fused::StoreAddK { h, k: imm, a, b, offset }, 3));
+    }
+    // An add to a slot (or a copy), then a comparison of the slot's new value with a slot
+    // or a constant, consumed by a branch: a loop counter stepped and tested.
+    let stepped = match code[i] {
+        I32Add { dst, a, b } if dst == a => Some((dst, Ok(b), false)),
+        I32Add { dst, a, b } if dst == b => Some((dst, Ok(a), false)),
+        I32AddImm { dst, a, imm } if dst == a => Some((dst, Err(imm), false)),
+        Copy { dst, src } if dst != src => Some((dst, Ok(src), true)),
+        _ => None,
+    };
+    if let Some((x, y, copy)) = stepped {
+        // The constant compared with, if there is one.
+        let (k, at) = match code.get(i + 1).and_then(|c| konst_of(*c)) {
+            Some((slot, v)) if slot != x => (Some((slot, v as u32)), i + 2),
+            _ => (None, i + 1),
+        };
+        if let Some((false, cmp, t, a, b)) = code.get(at).and_then(comparison)
+            && temp(t)
+            && let Some((nez, target)) = branch(code.get(at + 1), t)
+        {
+            let operands = match k {
+                Some((slot, v)) if a == x && b == slot => Some((cmp, Err(v))),
+                Some((slot, v)) if a == slot && b == x => Some((cmp.swap(), Err(v))),
+                Some(_) => None,
+                None if a == x => Some((cmp, Ok(b))),
+                None if b == x => Some((cmp.swap(), Ok(a))),
+                None => None,
+            };
+            if let Some((cmp, z)) = operands {
+                let cmp = if nez { cmp } else { cmp.negate() };
+                let form = match copy {
+                    false => usize::from(y.is_err()) + 2 * usize::from(z.is_err()),
+                    true => 4 + usize::from(z.is_err()),
+                };
+                let len = at + 2 - i;
+                return Some((Fused::AddBranch { h: BR_ADD[form][cmp as usize], x, y, z, target, len }, len));
+            }
+        }
+    }
+    // A global moved by a constant: `global.set g (global.get g ± k)`.
+    if let GlobalGet { dst: t, global: g } = code[i]
+        && temp(t)
+    {
+        let moved = match (code.get(i + 1), code.get(i + 2)) {
+            (Some(&I32AddImm { dst, a, imm }), _) if a == t => Some((dst, imm, 2)),
+            (Some(&Const32 { dst: k, val }), Some(&I32Sub { dst, a, b })) if temp(k) && a == t && b == k && k != t => {
+                Some((dst, val.wrapping_neg(), 3))
+            }
+            (Some(&Const32 { dst: k, val }), Some(&I32Add { dst, a, b }))
+                if temp(k) && k != t && (a == t && b == k || a == k && b == t) =>
+            {
+                Some((dst, val, 3))
+            }
+            _ => None,
+        };
+        if let Some((d, imm, at)) = moved
+            && let Some(&GlobalSet { src, global }) = code.get(i + at)
+            && src == d
+            && global == g
+        {
+            return Some((Fused::Imm1 { h: GLOBAL_ADD, dst: d, k: [g, imm, at as u32 + 1] }, at + 1));
+        }
+    }
+    // A global set to a slot plus a constant.
+    if let I32AddImm { dst, a, imm } = code[i]
+        && let Some(&GlobalSet { src, global }) = code.get(i + 1)
+        && src == dst
+    {
+        return Some((Fused::Imm2 { h: ADD_IMM_GLOBAL_SET, dst, a, k1: imm, k2: global }, 2));
     }
     // `y + (x << k)`: a constant shift amount, the shift, and an add of its result.
     if let Some((t1, k)) = konst_of(code[i])
@@ -2264,6 +2649,46 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
     {
         return Some(fused);
     }
+    // A load, an operation on the loaded value, and a store of the result to the same
+    // address: memory updated in place.
+    let loaded = match code[i] {
+        I32Load { dst, addr, offset } => Some((false, dst, addr, offset)),
+        I64Load { dst, addr, offset } => Some((true, dst, addr, offset)),
+        _ => None,
+    };
+    if let Some((is_64, t, p, offset)) = loaded
+        && temp(t)
+        && t != p
+        && let Some((h, commutative, d, a, b)) = code.get(i + 1).and_then(|op| update_of(op, is_64))
+        && let Some(&(I32Store { addr, val, offset: o } | I64Store { addr, val, offset: o })) = code.get(i + 2)
+        && matches!(code[i + 2], I64Store { .. }) == is_64
+        && (addr, val, o) == (p, d, offset)
+        && temp(d)
+        && d != p
+        && (a == t) != (b == t)
+        && (a == t || commutative)
+    {
+        let x = if a == t { b } else { a };
+        return Some((Fused::Imm2 { h, dst: p, a: x, k1: offset, k2: 0 }, 3));
+    }
+    // Two loads of the same width from one address slot, at offsets that fit 16 bits.
+    let wide_load = |instr: &Instr| match *instr {
+        I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => Some((0, dst, addr, offset)),
+        I64Load { dst, addr, offset } => Some((1, dst, addr, offset)),
+        F64Load { dst, addr, offset } => Some((2, dst, addr, offset)),
+        _ => None,
+    };
+    if let Some((kind, d1, base, o1)) = wide_load(&code[i])
+        && let Some((kind2, d2, base2, o2)) = code.get(i + 1).and_then(wide_load)
+        && kind == kind2
+        && base2 == base
+        && d1 != base
+        && o1 <= 0xffff
+        && o2 <= 0xffff
+    {
+        let h = [LOAD_PAIR32, LOAD_PAIR64, LOAD_PAIR_F64][kind];
+        return Some((Fused::Quad2 { h, a: d1, b: d2, c: base, d: o1 | (o2 << 16) }, 2));
+    }
     // A load whose only use is a store of the same width: a move.
     let width_of_load = |instr: &Instr| match *instr {
         I32Load8U { dst, addr, offset } | I32Load8S { dst, addr, offset } => Some((0, dst, addr, offset)),
@@ -2344,6 +2769,13 @@ fn fuse_at(f: &CompiledFunc, i: usize, const_pairs: bool) -> Option<(Fused, usiz
         && src == t
     {
         return Some((Fused::Quad { h: Fam::plain(select_copy), a: dst, b: t, c: b, d: cond }, 2));
+    }
+    // A copy, then a store of the value copied.
+    if let Copy { dst, src } = code[i]
+        && let Some((h, addr, offset)) =
+            store_of(code.get(i + 1), dst, &[COPY_STORE8, COPY_STORE16, COPY_STORE32, COPY_STORE64])
+    {
+        return Some((Fused::Imm3 { h, dst, a: src, b: addr, k: offset }, 2));
     }
     // A copy to the result slot, then a return.
     if let Copy { dst, src } = code[i]
@@ -2474,12 +2906,21 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     c: rel(target)?,
                     d: rel((i + len) as u32)?,
                 },
+                Fused::AddBranch { h, x, y, z, target, len } => {
+                    let low =
+                        Low { f: h, a: s(x)?, b: y.map_or_else(Ok, s)?, c: z.map_or_else(Ok, s)?, d: rel(target)? };
+                    // The handler falls through to the op right after what it covers.
+                    jumps.borrow_mut().push((i, i + len));
+                    low
+                }
+                Fused::Imm1 { h, dst, k: [b, c, d] } => Low { f: h, a: s(dst)?, b, c, d },
                 Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
                 Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
                 Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
                 Fused::Const2 { d1, v1, d2, v2 } => Low { f: Fam::plain(const2), a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
                 Fused::ConstBr { dst, val, target } => op(Fam::plain(const_br), s(dst)?, val, rel(target)?),
                 Fused::Quad { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
+                Fused::Quad2 { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d },
                 Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
                 Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
             });
@@ -2489,6 +2930,7 @@ fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Opt
                     | Fused::BranchImm { .. }
                     | Fused::BranchOne { .. }
                     | Fused::BranchLoad { .. }
+                    | Fused::AddBranch { .. }
                     | Fused::ConstBr { .. }
             ));
             covers.push(len);
