@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use super::error::AccessError;
+use crate::linear::AccessError;
 
 /// A value that lives in guest linear memory.
 ///

@@ -14,15 +14,14 @@
 //! - [`GuestType`] describes values that live in guest memory (wasm32 layout,
 //!   little-endian, validated on read); derive it with `#[derive(GuestType)]`.
 
-mod error;
 mod guest;
 mod ptr;
 mod shared;
 mod slice;
 mod view;
 
-pub use error::AccessError;
-pub(crate) use error::check_range;
+pub use crate::linear::AccessError;
+pub(crate) use crate::linear::check_range;
 #[doc(hidden)]
 pub use guest::layout_offsets;
 pub use guest::{Field, GuestStruct, GuestType};

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use super::error::AccessError;
 use super::guest::{Field, GuestStruct, GuestType};
 use super::slice::WasmSlice;
 use super::view::{GuestBytes, GuestRead, GuestWrite};
+use crate::linear::AccessError;
 use crate::runtime::func::WasmTy;
 use crate::types::ValType;
 

@@ -7,9 +7,8 @@
 //! / [`write_from`](crate::WasmSlice::write_from) accept it), and never
 //! [`GuestBytes`](super::GuestBytes), the trait of views that lend `&[u8]`.
 
-use super::error::AccessError;
 use super::view::{GuestRead, GuestWrite, sealed};
-use crate::runtime::shared_storage::SharedStorage;
+use crate::linear::{AccessError, SharedMemory, SharedStorage};
 
 /// Copy-in/copy-out access to a shared memory, from [`SharedMemory::view`](crate::SharedMemory::view).
 ///
@@ -49,6 +48,14 @@ pub struct SharedMemoryView<'a> {
 
 /// Values up to this many bytes are copied through a stack buffer by typed accesses.
 const STACK_BUFFER: usize = 64;
+
+impl SharedMemory {
+    /// A view for copy-in/copy-out and typed access. It borrows only this handle: any
+    /// number of views may exist, in any number of threads.
+    pub fn view(&self) -> SharedMemoryView<'_> {
+        SharedMemoryView::new(self.storage(), self.ty().is_64())
+    }
+}
 
 impl<'a> SharedMemoryView<'a> {
     pub(crate) fn new(storage: &'a SharedStorage, is_64: bool) -> Self {

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use super::error::AccessError;
 use super::guest::GuestType;
 use super::ptr::{Memory32, MemoryIndex, WasmPtr};
 use super::view::{GuestRead, GuestWrite};
+use crate::linear::AccessError;
 use crate::runtime::func::WasmTy;
 use crate::types::ValType;
 

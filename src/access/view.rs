@@ -55,10 +55,10 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut, Range};
 
-use super::error::{AccessError, check_range};
 use super::guest::GuestType;
 use super::ptr::{MemoryIndex, check_index};
 use super::slice::WasmSlice;
+use crate::linear::{AccessError, check_range};
 
 pub(crate) mod sealed {
     /// Seals the view traits: only views of this crate implement them.

@@ -20,7 +20,7 @@
 //! live in [`CompiledFunc::consts`], named by index, so every instruction stays 16 bytes
 //! and the scalar instructions are untouched by SIMD.
 
-pub(crate) use crate::runtime::shared_storage::AtomicRmwOp as AtomicOp;
+pub(crate) use crate::linear::AtomicRmwOp as AtomicOp;
 
 use super::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 

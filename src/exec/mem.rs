@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use super::ir::{AtomicOp, CompiledFunc, Instr, LoadKind};
 use super::simd;
-use crate::access::AccessError;
 use crate::error::{Error, Result, TrapCode};
+use crate::linear::AccessError;
+use crate::linear::SharedStorage;
 use crate::runtime::memory::MemoryEntity;
-use crate::runtime::shared_storage::SharedStorage;
 use crate::store::StoreInner;
 
 fn oob() -> Error {

@@ -1,12 +1,10 @@
 //! Linear memories: [`Memory`] (the handle) and the store-side entity.
 
-use super::shared::SharedMemory;
-use super::shared_storage::SharedStorage;
-use super::storage::LinearStorage;
-use crate::access::AccessError;
-use crate::access::check_range;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::linear::SharedStorage;
+use crate::linear::{AccessError, check_range};
+use crate::linear::{LinearStorage, SharedMemory};
 use crate::store::{AsContext, AsContextMut, StoreInner, StoreLimits, Stored};
 use crate::types::{MemoryType, WASM_PAGE_SIZE};
 

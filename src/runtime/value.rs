@@ -7,9 +7,9 @@ use std::sync::Arc;
 use super::func::Func;
 use super::global::Global;
 use super::memory::Memory;
-use super::shared::SharedMemory;
 use super::table::Table;
 use crate::error::{Error, Result};
+use crate::linear::SharedMemory;
 use crate::store::StoreInner;
 use crate::types::ValType;
 

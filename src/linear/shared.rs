@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::access::AccessError;
+use super::error::AccessError;
 
 /// Alignment of the allocation: at least that of the widest atomic, so that guest
 /// alignment equals host alignment.
@@ -256,7 +256,7 @@ impl SharedStorage {
     #[inline]
     fn range(&self, addr: u64, len: u64) -> Result<(usize, usize), AccessError> {
         let memory_size = self.len_bytes();
-        let range = crate::access::check_range(addr, len, memory_size)?;
+        let range = super::error::check_range(addr, len, memory_size)?;
         Ok((range.start, range.end))
     }
 
@@ -618,5 +618,5 @@ impl Drop for SharedStorage {
 }
 
 #[cfg(test)]
-#[path = "shared_storage_tests.rs"]
+#[path = "shared_tests.rs"]
 mod tests;

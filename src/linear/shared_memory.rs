@@ -18,13 +18,12 @@
 //!   [`GuestBytes`](crate::access::GuestBytes), so `read_utf8`, `read_cstr`, `borrow` and
 //!   `borrow_mut` do not compile with it (see [`SharedMemoryView`]).
 //!
-//! [`SharedStorage`]: super::shared_storage::SharedStorage
+//! [`SharedStorage`]: super::shared::SharedStorage
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shared_storage::{AtomicRmwOp, SharedStorage, WaitResult};
-use crate::access::SharedMemoryView;
+use super::shared::{AtomicRmwOp, SharedStorage, WaitResult};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::types::{MAX_PAGES_32, MemoryType, WASM_PAGE_SIZE};
@@ -162,12 +161,6 @@ impl SharedMemory {
         old.map(|bytes| bytes as u64 / WASM_PAGE_SIZE).ok_or_else(|| {
             Error::limit(format!("failed to grow shared memory by {delta_pages} pages (maximum {max_pages})"))
         })
-    }
-
-    /// A view for copy-in/copy-out and typed access. It borrows only this handle: any
-    /// number of views may exist, in any number of threads.
-    pub fn view(&self) -> SharedMemoryView<'_> {
-        SharedMemoryView::new(&self.inner.storage, self.inner.ty.is_64())
     }
 
     /// True if both handles are the same memory.
