@@ -160,6 +160,38 @@ pub struct MemoryView<'a> {
     is_64: bool,
 }
 
+impl crate::Memory {
+    /// A shared, read-only view of the memory, borrowing the store (see
+    /// [`MemoryView`](MemoryView)).
+    pub fn view<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> MemoryView<'a> {
+        let ctx = store.into();
+        let e = self.entity(&ctx.0.inner);
+        MemoryView::with_index(e.data(), e.ty.is_64())
+    }
+
+    /// An exclusive view of the memory, borrowing the store mutably (see
+    /// [`MemoryViewMut`](MemoryViewMut)).
+    pub fn view_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> MemoryViewMut<'a> {
+        let ctx = store.into();
+        let e = self.entity_mut(&mut ctx.0.inner);
+        let is_64 = e.ty.is_64();
+        MemoryViewMut::with_index(e.data_mut(), is_64)
+    }
+
+    /// An exclusive view of the memory together with the host state, borrowed at once.
+    pub fn view_and_data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> (MemoryViewMut<'a>, &'a mut T) {
+        let ctx = store.into();
+        let store = ctx.0;
+        let (inner, data) = store.inner_and_data_mut();
+        let e = self.entity_mut(inner);
+        let is_64 = e.ty.is_64();
+        (MemoryViewMut::with_index(e.data_mut(), is_64), data)
+    }
+}
+
 impl<'a> MemoryView<'a> {
     /// A view of a 32-bit memory's bytes.
     #[cfg(test)]

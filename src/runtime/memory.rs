@@ -292,42 +292,6 @@ impl Memory {
         self.entity_mut(&mut ctx.0.inner).data_mut()
     }
 
-    /// A shared, read-only view of the memory, borrowing the store (see
-    /// [`MemoryView`](crate::access::MemoryView)).
-    pub fn view<'a, T: 'a>(
-        &self,
-        store: impl Into<crate::store::StoreContext<'a, T>>,
-    ) -> crate::access::MemoryView<'a> {
-        let ctx = store.into();
-        let e = self.entity(&ctx.0.inner);
-        crate::access::MemoryView::with_index(e.data(), e.ty.is_64())
-    }
-
-    /// An exclusive view of the memory, borrowing the store mutably (see
-    /// [`MemoryViewMut`](crate::access::MemoryViewMut)).
-    pub fn view_mut<'a, T: 'a>(
-        &self,
-        store: impl Into<crate::store::StoreContextMut<'a, T>>,
-    ) -> crate::access::MemoryViewMut<'a> {
-        let ctx = store.into();
-        let e = self.entity_mut(&mut ctx.0.inner);
-        let is_64 = e.ty.is_64();
-        crate::access::MemoryViewMut::with_index(e.data_mut(), is_64)
-    }
-
-    /// An exclusive view of the memory together with the host state, borrowed at once.
-    pub fn view_and_data_mut<'a, T: 'a>(
-        &self,
-        store: impl Into<crate::store::StoreContextMut<'a, T>>,
-    ) -> (crate::access::MemoryViewMut<'a>, &'a mut T) {
-        let ctx = store.into();
-        let store = ctx.0;
-        let (inner, data) = store.inner_and_data_mut();
-        let e = self.entity_mut(inner);
-        let is_64 = e.ty.is_64();
-        (crate::access::MemoryViewMut::with_index(e.data_mut(), is_64), data)
-    }
-
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     ///
     /// # Errors
