@@ -52,12 +52,12 @@ pub use access::{
 pub use engine::{Config, Engine};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};
 pub use linear::{AtomicRmwOp, DEFAULT_SHARED_RESERVATION_BYTES, SharedMemory, WaitResult};
-pub use module::Module;
 pub use runtime::func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use runtime::global::Global;
 pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
 pub use runtime::memory::Memory;
+pub use runtime::module::Module;
 pub use runtime::table::Table;
 pub use runtime::v128::V128;
 pub use runtime::value::{Export, Extern, ExternRef, Val};

@@ -842,8 +842,8 @@ pub(crate) fn set_instance(cx: &mut Cx<'_>, instance: u32) {
     cx.regs.instance = instance;
     cx.regs.mem0 = super::interp::mem0_of(cx.inner, instance);
     let entity = &cx.inner.instances[instance as usize];
-    cx.regs.module_code = entity.module.code.as_ptr();
-    cx.regs.module_len = entity.module.code.len();
+    cx.regs.module_code = entity.code.as_ptr();
+    cx.regs.module_len = entity.code.len();
     cx.regs.globals = entity.globals.as_ptr();
     cx.regs.globals_len = entity.globals.len();
 }
@@ -3155,7 +3155,7 @@ mod flow_tests {
     fn lowered(wat: &str) -> (Vec<Instr>, Vec<Option<u32>>) {
         let engine = crate::Engine::default();
         let module = crate::Module::new(&engine, wat).unwrap();
-        let f = &module.inner.code[0];
+        let f = &module.code[0];
         let acc = super::lower_with_acc(f, &module.inner).unwrap().into_iter().map(|(_, a)| a).collect();
         (f.code.to_vec(), acc)
     }
@@ -3255,7 +3255,7 @@ mod dump {
         let hits = HITS.with(|h| h.borrow_mut().take().unwrap());
         // Ops that take an operand from the accumulators.
         let mut from_acc = std::collections::HashSet::new();
-        for f in &module.inner.code {
+        for f in module.code.iter() {
             for (i, (_, acc)) in super::lower_with_acc(f, &module.inner).unwrap().iter().enumerate() {
                 if acc.is_some() {
                     from_acc.insert((&**f as *const super::CompiledFunc as usize, i));
@@ -3264,7 +3264,7 @@ mod dump {
         }
         let acc_hits: u64 = hits.iter().filter(|(k, _)| from_acc.contains(k)).map(|(_, n)| n).sum();
         let by_ptr: HashMap<usize, &super::CompiledFunc> =
-            module.inner.code.iter().map(|f| (&**f as *const super::CompiledFunc as usize, &**f)).collect();
+            module.code.iter().map(|f| (&**f as *const super::CompiledFunc as usize, &**f)).collect();
         let name = |i: &super::Instr| format!("{i:?}").split([' ', '{', '(']).next().unwrap().to_string();
         let (mut singles, mut pairs, mut funcs) = (HashMap::new(), HashMap::new(), HashMap::new());
         let mut total = 0;
@@ -3330,7 +3330,7 @@ mod dump {
             println!("{:5.2}% func {f}", 100.0 * *n as f64 / total as f64);
         }
         if let Ok(func) = std::env::var("DUMP_FUNC") {
-            for f in &module.inner.code {
+            for f in module.code.iter() {
                 if f.func_index.to_string() == func {
                     for (i, ins) in f.code.iter().enumerate() {
                         let n = hits.get(&(&**f as *const super::CompiledFunc as usize, i)).copied().unwrap_or(0);

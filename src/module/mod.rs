@@ -1,80 +1,19 @@
-//! [`Module`]: a decoded, validated and translated WebAssembly module.
+//! Decoding: what a WebAssembly module declares, read and validated from its bytes.
 //!
 //! This is the only part of wasmguard that reads wasm bytes: `parse` drives `wasmparser`
-//! (decode + validate) and hands every function body to the translator in
-//! [`exec`](crate::exec); the rest of the crate sees only the types defined here.
+//! (decode + validate) and hands every function body, with its validator, to a translator
+//! its caller supplies (the public [`Module`](crate::Module) passes the one in `exec`), so
+//! decoding knows nothing of the instruction set it is translated into; the rest of the
+//! crate sees only the types defined here.
 
 mod parse;
 
-pub(crate) use parse::decode_error;
+pub(crate) use parse::{decode_error, parse};
 
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::exec::CompiledFunc;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
-
-/// A compiled WebAssembly module, ready to be instantiated any number of times.
-///
-/// Cheap to clone (shared).
-///
-/// ```
-/// # fn main() -> wasmguard::Result<()> {
-/// let engine = wasmguard::Engine::default();
-/// let module = wasmguard::Module::new(&engine, r#"(module (func (export "f") (result i32) i32.const 7))"#)?;
-/// assert_eq!(module.exports().next().map(|(name, _)| name), Some("f"));
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct Module {
-    pub(crate) inner: Arc<ModuleInner>,
-}
-
-impl Module {
-    /// Compiles a module from the binary format or the text format (`.wat`).
-    ///
-    /// # Errors
-    ///
-    /// Returns an error carrying the decoder's message if the input is malformed (text or
-    /// binary) or invalid, and [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) naming
-    /// the feature if the module uses a proposal wasmguard does not implement yet.
-    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes = bytes.as_ref();
-        let binary = wat::parse_bytes(bytes).map_err(Error::compile)?;
-        Module::from_binary(engine, &binary)
-    }
-
-    /// Compiles a module from the binary format only.
-    ///
-    /// # Errors
-    ///
-    /// As [`Module::new`].
-    pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
-        let inner = parse::parse(engine, binary)?;
-        Ok(Module { inner: Arc::new(inner) })
-    }
-
-    /// The engine this module was compiled for.
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
-    /// The module's name from its name section, if any.
-    pub fn name(&self) -> Option<&str> {
-        self.inner.name.as_deref()
-    }
-
-    /// The imports, in order: `(module, name, type)`.
-    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
-        self.inner.imports.iter().map(|imp| (imp.module.as_str(), imp.name.as_str(), self.inner.import_type(&imp.kind)))
-    }
-
-    /// The exports, in order: `(name, type)`.
-    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
-        self.inner.exports.iter().map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
-    }
-}
 
 /// What an import brings in.
 #[derive(Debug, Clone)]
@@ -184,8 +123,8 @@ pub(crate) struct ModuleInner {
     pub(crate) start: Option<u32>,
     pub(crate) elems: Vec<ElemSegment>,
     pub(crate) datas: Vec<DataSegment>,
-    /// Translated bodies of the defined functions.
-    pub(crate) code: Vec<Arc<CompiledFunc>>,
+    /// Number of defined functions whose bodies were decoded (and handed to the translator).
+    pub(crate) num_bodies: u32,
     /// Function names from the name section (for backtraces).
     pub(crate) func_names: std::collections::HashMap<u32, String>,
 }

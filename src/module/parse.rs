@@ -1,5 +1,5 @@
 //! Decoding and validation with `wasmparser`, section by section; function bodies are
-//! validated and translated in the same pass.
+//! validated and translated in the same pass, by the translator the caller passes in.
 
 use std::sync::Arc;
 
@@ -13,7 +13,6 @@ use super::{
 };
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::translate_function;
 use crate::types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
 
 /// Converts a decoder error, telling unsupported proposals apart from bad input.
@@ -115,8 +114,24 @@ fn index_kind(kind: ExternalKind) -> Result<EntityKind> {
     })
 }
 
-/// Decodes, validates and translates a binary module.
-pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
+/// A function body on its way to the translator.
+pub(crate) struct FuncBody<'a> {
+    /// Index of the function in the module's function space (imports first).
+    pub(crate) func_index: u32,
+    /// Its locals and code.
+    pub(crate) body: wasmparser::FunctionBody<'a>,
+    /// The validator the translator feeds every operator to.
+    pub(crate) validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
+}
+
+/// The translator [`parse`] hands each function body to: it validates and translates the
+/// body against the module decoded so far and returns the validator's allocations for reuse.
+pub(crate) type Translate<'t> =
+    dyn FnMut(&ModuleInner, FuncBody<'_>) -> Result<wasmparser::FuncValidatorAllocations> + 't;
+
+/// Decodes and validates a binary module, handing every function body to `translate` as
+/// soon as it is read.
+pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>) -> Result<ModuleInner> {
     let mut validator = Validator::new_with_features(engine.config().wasm_features());
     let mut m = ModuleInner {
         engine: engine.clone(),
@@ -138,10 +153,9 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         start: None,
         elems: Vec::new(),
         datas: Vec::new(),
-        code: Vec::new(),
+        num_bodies: 0,
         func_names: Default::default(),
     };
-    let fuel = engine.config().consume_fuel;
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
 
     for payload in Parser::new(0).parse_all(bytes) {
@@ -275,11 +289,10 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 let wasmparser::ValidPayload::Func(to_validate, _) = valid else {
                     return Err(Error::compile("code entry without a function to validate"));
                 };
-                let func_index = m.num_imported_funcs + m.code.len() as u32;
-                let func_validator = to_validate.into_validator(std::mem::take(&mut allocs));
-                let (compiled, returned) = translate_function(&m, func_index, &body, func_validator, fuel)?;
-                allocs = returned;
-                m.code.push(Arc::new(compiled));
+                let func_index = m.num_imported_funcs + m.num_bodies;
+                let validator = to_validate.into_validator(std::mem::take(&mut allocs));
+                allocs = translate(&m, FuncBody { func_index, body, validator })?;
+                m.num_bodies += 1;
             }
             _ => {}
         }

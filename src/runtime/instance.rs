@@ -5,11 +5,12 @@ use std::sync::Arc;
 use super::func::{Func, FuncEntity, TypedFunc, WasmTyList};
 use super::global::Global;
 use super::memory::{Memory, MemoryEntity};
+use super::module::Module;
 use super::table::Table;
 use super::value::{Export, Extern};
 use crate::error::{Error, Result, TrapCode};
-use crate::exec::call_func;
-use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, Module, ModuleInner, SegmentMode};
+use crate::exec::{CompiledFunc, call_func};
+use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, ModuleInner, SegmentMode};
 use crate::store::{AsContextMut, Store, StoreInner, Stored};
 use crate::types::MemoryType;
 
@@ -17,6 +18,8 @@ use crate::types::MemoryType;
 #[derive(Debug)]
 pub(crate) struct InstanceEntity {
     pub(crate) module: Arc<ModuleInner>,
+    /// The module's translated function bodies.
+    pub(crate) code: Arc<[Arc<CompiledFunc>]>,
     pub(crate) funcs: Vec<u32>,
     pub(crate) tables: Vec<u32>,
     pub(crate) memories: Vec<u32>,
@@ -295,7 +298,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         }
     }
     let instance_index = u32::try_from(inner.instances.len()).map_err(|_| Error::limit("too many instances"))?;
-    for (i, code) in m.code.iter().enumerate() {
+    for (i, code) in module.code.iter().enumerate() {
         let ty = m.funcs[m.num_imported_funcs as usize + i];
         inner.funcs.push(FuncEntity::Wasm {
             type_id: m.type_ids[ty as usize],
@@ -325,7 +328,16 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         elems.push(items.into());
     }
     let datas: Vec<Arc<[u8]>> = m.datas.iter().map(|d| d.bytes.clone()).collect();
-    inner.instances.push(InstanceEntity { module: m.clone(), funcs, tables, memories, globals, elems, datas });
+    inner.instances.push(InstanceEntity {
+        module: m.clone(),
+        code: module.code.clone(),
+        funcs,
+        tables,
+        memories,
+        globals,
+        elems,
+        datas,
+    });
     let instance = Instance(inner.stored(instance_index as usize));
 
     // Active and declared element segments, in order; then data segments.

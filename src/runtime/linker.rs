@@ -9,7 +9,7 @@ use super::instance::{Instance, instantiate};
 use super::value::{Extern, Val};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::module::Module;
+use crate::runtime::module::Module;
 use crate::store::AsContextMut;
 use crate::types::{ExternType, FuncType};
 

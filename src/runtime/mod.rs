@@ -6,6 +6,7 @@ pub(crate) mod global;
 pub(crate) mod instance;
 pub(crate) mod linker;
 pub(crate) mod memory;
+pub(crate) mod module;
 pub(crate) mod table;
 pub(crate) mod v128;
 pub(crate) mod value;

@@ -11,9 +11,9 @@ mod process;
 
 use crate::access::{MemoryViewMut, WasmPtr, WasmSlice};
 use crate::error::{Error, Result};
-use crate::module::Module;
 use crate::runtime::func::Caller;
 use crate::runtime::linker::Linker;
+use crate::runtime::module::Module;
 use crate::runtime::value::Val;
 use crate::types::{ExternType, ValType};
 use crate::wasi::ctx::{ProcExit, WasiCtx};

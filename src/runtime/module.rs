@@ -1,0 +1,80 @@
+//! [`Module`]: a decoded, validated and translated WebAssembly module — the declarations
+//! read by `module` and the function bodies translated by `exec`.
+
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::exec::{CompiledFunc, translate_function};
+use crate::module::ModuleInner;
+use crate::types::ExternType;
+
+/// A compiled WebAssembly module, ready to be instantiated any number of times.
+///
+/// Cheap to clone (shared).
+///
+/// ```
+/// # fn main() -> wasmguard::Result<()> {
+/// let engine = wasmguard::Engine::default();
+/// let module = wasmguard::Module::new(&engine, r#"(module (func (export "f") (result i32) i32.const 7))"#)?;
+/// assert_eq!(module.exports().next().map(|(name, _)| name), Some("f"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Module {
+    /// What the module declares.
+    pub(crate) inner: Arc<ModuleInner>,
+    /// The translated bodies of its defined functions.
+    pub(crate) code: Arc<[Arc<CompiledFunc>]>,
+}
+
+impl Module {
+    /// Compiles a module from the binary format or the text format (`.wat`).
+    ///
+    /// # Errors
+    ///
+    /// Returns an error carrying the decoder's message if the input is malformed (text or
+    /// binary) or invalid, and [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) naming
+    /// the feature if the module uses a proposal wasmguard does not implement yet.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let binary = wat::parse_bytes(bytes).map_err(Error::compile)?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Compiles a module from the binary format only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Module::new`].
+    pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
+        let fuel = engine.config().consume_fuel;
+        let mut code = Vec::new();
+        let inner = crate::module::parse(engine, binary, &mut |m, f| {
+            let (compiled, allocs) = translate_function(m, f.func_index, &f.body, f.validator, fuel)?;
+            code.push(Arc::new(compiled));
+            Ok(allocs)
+        })?;
+        Ok(Module { inner: Arc::new(inner), code: code.into() })
+    }
+
+    /// The engine this module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's name from its name section, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The imports, in order: `(module, name, type)`.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+        self.inner.imports.iter().map(|imp| (imp.module.as_str(), imp.name.as_str(), self.inner.import_type(&imp.kind)))
+    }
+
+    /// The exports, in order: `(name, type)`.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
+        self.inner.exports.iter().map(|e| (e.name.as_str(), self.inner.extern_type(e.kind, e.index)))
+    }
+}
