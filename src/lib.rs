@@ -51,8 +51,9 @@ pub use access::{
 };
 pub use engine::{Config, Engine};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};
+pub use exec::state::{ExternRef, StoreLimits};
 pub use linear::{AtomicRmwOp, DEFAULT_SHARED_RESERVATION_BYTES, SharedMemory, WaitResult};
-pub use runtime::func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
+pub use runtime::func::{Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use runtime::global::Global;
 pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
@@ -60,8 +61,8 @@ pub use runtime::memory::Memory;
 pub use runtime::module::Module;
 pub use runtime::table::Table;
 pub use runtime::v128::V128;
-pub use runtime::value::{Export, Extern, ExternRef, Val};
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, StoreLimits};
+pub use runtime::value::{Export, Extern, Val};
+pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use types::{
     ExternType, FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType, WASM_PAGE_SIZE,
 };

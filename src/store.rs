@@ -1,110 +1,15 @@
 //! [`Store`]: owns every runtime object (functions, memories, tables, globals, instances)
-//! and the host state `T`; plus the context traits that let the same methods take a
-//! store or a [`Caller`](crate::Caller).
+//! and the host state `T`; the [`Caller`] a host function receives; and the context
+//! traits that let the same methods take a store or a caller.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::exec::Stack;
-use crate::runtime::func::{FuncEntity, HostFunc};
-use crate::runtime::global::GlobalEntity;
-use crate::runtime::instance::InstanceEntity;
-use crate::runtime::memory::MemoryEntity;
-use crate::runtime::table::TableEntity;
-use crate::runtime::value::ExternRef;
+use crate::exec::state::{StoreInner, StoreLimits};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Limits on what the wasm code of one store may allocate, so a hostile module cannot
-/// exhaust the host. Checked on instantiation and on every `memory.grow` / `table.grow`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreLimits {
-    /// Largest size of any one linear memory, in bytes.
-    pub memory_size_bytes: u64,
-    /// Largest number of elements of any one table.
-    pub table_elements: u32,
-    /// Largest number of instances in the store.
-    pub instances: usize,
-    /// Largest number of memories in the store.
-    pub memories: usize,
-    /// Largest number of tables in the store.
-    pub tables: usize,
-}
-
-impl Default for StoreLimits {
-    /// Generous defaults: 4 GiB per memory (the whole 32-bit space), 10 million table
-    /// elements, 10,000 instances, memories and tables.
-    fn default() -> Self {
-        StoreLimits {
-            memory_size_bytes: 1 << 32,
-            table_elements: 10_000_000,
-            instances: 10_000,
-            memories: 10_000,
-            tables: 10_000,
-        }
-    }
-}
-
-/// The part of a store that does not depend on the host state type.
-#[derive(Debug)]
-pub(crate) struct StoreInner {
-    pub(crate) id: u64,
-    pub(crate) engine: Engine,
-    pub(crate) funcs: Vec<FuncEntity>,
-    pub(crate) memories: Vec<MemoryEntity>,
-    pub(crate) tables: Vec<TableEntity>,
-    pub(crate) globals: Vec<GlobalEntity>,
-    pub(crate) instances: Vec<InstanceEntity>,
-    pub(crate) externrefs: Vec<ExternRef>,
-    pub(crate) fuel: u64,
-    pub(crate) limits: StoreLimits,
-    /// Index + 1 of each interned extern reference, by the address of its value.
-    pub(crate) externref_ids: std::collections::HashMap<usize, u64>,
-    /// A value stack kept for reuse between calls.
-    pub(crate) stack: Option<Stack>,
-}
-
-/// A handle's link to the store that owns the object, plus its index there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Stored {
-    pub(crate) store_id: u64,
-    pub(crate) index: u32,
-}
-
-impl StoreInner {
-    /// Checks that `s` belongs to this store and returns its index.
-    ///
-    /// # Panics
-    ///
-    /// If the handle belongs to another store: that is a bug in the embedder.
-    pub(crate) fn index(&self, s: Stored) -> usize {
-        assert_eq!(s.store_id, self.id, "wasmguard: object used with a store that does not own it");
-        s.index as usize
-    }
-
-    pub(crate) fn owns(&self, s: Stored) -> bool {
-        s.store_id == self.id
-    }
-
-    pub(crate) fn stored(&self, index: usize) -> Stored {
-        Stored { store_id: self.id, index: index as u32 }
-    }
-
-    /// Registers an extern reference and returns its slot encoding (index + 1).
-    pub(crate) fn intern_externref(&mut self, r: &ExternRef) -> u64 {
-        // The store keeps every interned value alive, so its address identifies it.
-        let key = r.addr();
-        if let Some(&id) = self.externref_ids.get(&key) {
-            return id;
-        }
-        self.externrefs.push(r.clone());
-        let id = self.externrefs.len() as u64;
-        self.externref_ids.insert(key, id);
-        id
-    }
-}
 
 /// All WebAssembly objects of one embedding, plus the host's state `T`.
 ///
@@ -283,5 +188,95 @@ impl<C: AsContext + ?Sized> AsContext for &mut C {
 impl<C: AsContextMut + ?Sized> AsContextMut for &mut C {
     fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
         (**self).as_context_mut()
+    }
+}
+
+/// A host function after type erasure: reads its parameters from the slots and writes
+/// its results back into them.
+pub(crate) type HostFunc<T> = dyn Fn(Caller<'_, T>, &mut [u64]) -> Result<()> + Send + Sync + 'static;
+
+/// The calling context a host function receives: the store (host state included) and
+/// the calling instance.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut Store<T>,
+    pub(crate) instance: Option<u32>,
+}
+
+impl<T> std::fmt::Debug for Caller<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").field("instance", &self.instance).finish_non_exhaustive()
+    }
+}
+
+impl<'a, T> Caller<'a, T> {
+    /// The host state.
+    pub fn data(&self) -> &T {
+        self.store.data()
+    }
+
+    /// The host state, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        self.store.data_mut()
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &crate::Engine {
+        self.store.engine()
+    }
+
+    /// Fuel remaining, as [`Store::get_fuel`].
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.get_fuel()
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
+}
+
+impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
+impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a mut Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
+impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContextMut<'a, T> {
+    fn from(c: &'a mut Caller<'_, T>) -> Self {
+        StoreContextMut(c.store)
+    }
+}
+
+impl<T> crate::exec::Host for Store<T> {
+    type Func = Arc<HostFunc<T>>;
+
+    fn inner(&mut self) -> &mut StoreInner {
+        &mut self.inner
+    }
+
+    fn host_func(&self, index: u32) -> Self::Func {
+        self.host_funcs[index as usize].clone()
+    }
+
+    fn call_host(&mut self, func: &Self::Func, instance: Option<u32>, slots: &mut [u64]) -> Result<()> {
+        func(Caller { store: self, instance }, slots)
     }
 }

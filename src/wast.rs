@@ -33,9 +33,10 @@ use wast::parser::{self, ParseBuffer};
 use wast::token::{F32, F64, Id};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
+use crate::exec::state::ExternRef;
 use crate::{
-    Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
-    RefType, SharedMemory, Store, Table, TableType, TrapCode, Val, ValType,
+    Config, Engine, Error, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, RefType,
+    SharedMemory, Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 /// Outcome of one script: how many directives passed and failed, and why each failure failed.

@@ -10,9 +10,7 @@ use super::ir::{CompiledFunc, Instr};
 use super::simd;
 use super::threaded::{Cx, Exit, Ip, Regs, resume, set_instance};
 use crate::error::{Error, Result, TrapCode};
-use crate::runtime::func::{Caller, FuncEntity, HostFunc};
-use crate::runtime::table::table_copy;
-use crate::store::{Store, StoreInner};
+use crate::exec::state::{FuncEntity, StoreInner, table_copy};
 
 /// How many nested wasm executions one thread may run (host code calling back into wasm
 /// from a host function nests them). Each level uses some native stack: about 1 KiB in
@@ -102,19 +100,42 @@ pub(super) fn ensure_slots(slots: &mut Vec<u64>, need: usize, max: usize) -> Res
     Ok(())
 }
 
+/// The store the executor runs in, as the executor sees it: its state, and its host
+/// functions, which only the layer that knows the host state's type can call. `Store<T>`
+/// implements it.
+pub(crate) trait Host {
+    /// A host function, held by an execution so that a loop calling the same one does not
+    /// touch its reference count on every call.
+    type Func;
+
+    /// The store's state.
+    fn inner(&mut self) -> &mut StoreInner;
+
+    /// Host function `index` of the store.
+    fn host_func(&self, index: u32) -> Self::Func;
+
+    /// Calls `func` with the slots holding its parameters (and then its results), from
+    /// `instance` (`None`: called from the host).
+    ///
+    /// # Errors
+    ///
+    /// Whatever the host function returns.
+    fn call_host(&mut self, func: &Self::Func, instance: Option<u32>, slots: &mut [u64]) -> Result<()>;
+}
+
 /// Calls store function `func`. `io` holds the parameters on entry and the results on
 /// return; it is at least `max(params, results)` long.
-pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) -> Result<()> {
-    let (code, instance) = match &store.inner.funcs[func] {
-        FuncEntity::Host { host, .. } => {
-            let h = store.host_funcs[*host as usize].clone();
-            return h(Caller { store, instance: None }, io);
+pub(crate) fn call_func<S: Host>(store: &mut S, func: usize, io: &mut [u64]) -> Result<()> {
+    let (code, instance) = match &store.inner().funcs[func] {
+        &FuncEntity::Host { host, .. } => {
+            let h = store.host_func(host);
+            return store.call_host(&h, None, io);
         }
         FuncEntity::Wasm { code, instance, .. } => (code.clone(), *instance),
     };
     let _nesting = NestingGuard::enter()?;
-    let mut stack = store.inner.stack.take().unwrap_or_default();
-    let max_slots = store.inner.engine.config().max_stack_slots;
+    let mut stack = store.inner().stack.take().unwrap_or_default();
+    let max_slots = store.inner().engine.config().max_stack_slots;
     ensure_slots(&mut stack.slots, code.frame_slots as usize, max_slots)?;
     let (np, nl, nr) = (code.num_params as usize, code.num_locals as usize, code.num_results as usize);
     stack.slots[..np].copy_from_slice(&io[..np]);
@@ -123,8 +144,9 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
     if result.is_ok() {
         io[..nr].copy_from_slice(&stack.slots[..nr]);
     }
-    if store.inner.stack.as_ref().is_none_or(|s| s.slots.len() < stack.slots.len()) {
-        store.inner.stack = Some(stack);
+    let inner = store.inner();
+    if inner.stack.as_ref().is_none_or(|s| s.slots.len() < stack.slots.len()) {
+        inner.stack = Some(stack);
     }
     result
 }
@@ -132,20 +154,20 @@ pub(crate) fn call_func<T>(store: &mut Store<T>, func: usize, io: &mut [u64]) ->
 /// What [`call_host`] needs besides the handlers' context: the store (which the handlers'
 /// context borrows the inner part of) and the host function called last, with its index (a
 /// loop calling the same function does not touch the reference count on every call).
-struct HostCx<T> {
-    store: *mut Store<T>,
-    last: Option<(u32, Arc<HostFunc<T>>)>,
+struct HostCx<S: Host> {
+    store: *mut S,
+    last: Option<(u32, S::Func)>,
 }
 
 /// Calls host function `callee` for the handlers (a [`HostCaller`](super::threaded::HostCaller)).
 ///
 /// # Safety
 ///
-/// `cx.host` points at the live `HostCx<T>` of the [`execute`] running `cx`, and `cx.inner`
+/// `cx.host` points at the live `HostCx<S>` of the [`execute`] running `cx`, and `cx.inner`
 /// is the inner part of its store.
-unsafe fn call_host<T>(cx: &mut Cx<'_>, callee: usize, start: usize) -> Result<()> {
+unsafe fn call_host<S: Host>(cx: &mut Cx<'_>, callee: usize, start: usize) -> Result<()> {
     // SAFETY: see the function's contract.
-    let hcx = unsafe { &mut *cx.host.cast::<HostCx<T>>() };
+    let hcx = unsafe { &mut *cx.host.cast::<HostCx<S>>() };
     let FuncEntity::Host { host, num_params, num_results, .. } = cx.inner.funcs[callee] else {
         return Err(Error::msg("internal error: host call of a wasm function"));
     };
@@ -156,18 +178,21 @@ unsafe fn call_host<T>(cx: &mut Cx<'_>, callee: usize, start: usize) -> Result<(
     let store = unsafe { &mut *hcx.store };
     let h = match &hcx.last {
         Some((i, h)) if *i == host => h,
-        _ => &hcx.last.insert((host, store.host_funcs[host as usize].clone())).1,
+        _ => &hcx.last.insert((host, store.host_func(host))).1,
     };
-    let result = h(Caller { store, instance: Some(cx.regs.instance) }, &mut cx.slots[start..end]);
-    // SAFETY: as above; the host function's borrow of the store has ended.
-    cx.inner = unsafe { &mut (*hcx.store).inner };
+    let result = store.call_host(h, Some(cx.regs.instance), &mut cx.slots[start..end]);
+    // SAFETY: as above; the host function's borrow of the store has ended. (Through a raw
+    // pointer: the state lives as long as the store, which outlives the execution.)
+    let inner: *mut StoreInner = unsafe { (*hcx.store).inner() };
+    // SAFETY: as above.
+    cx.inner = unsafe { &mut *inner };
     result
 }
 
 /// Runs `code` (already set up in frame 0 of `stack`) to completion (the handlers call
 /// host functions through [`call_host`]); a trap or error gets the wasm backtrace attached.
-fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>, instance: u32) -> Result<()> {
-    let config = store.inner.engine.config();
+fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, instance: u32) -> Result<()> {
+    let config = store.inner().engine.config();
     let max_slots = config.max_stack_slots;
     let max_frames = (config.max_call_depth as usize).min(max_slots / FRAME_SLOT_COST);
     stack.frames.clear();
@@ -178,12 +203,12 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
     let mut first = true;
     let mut hcx = HostCx { store: std::ptr::null_mut(), last: None };
     let error = loop {
-        let store_ptr: *mut Store<T> = &mut *store;
+        let store_ptr: *mut S = &mut *store;
         hcx.store = store_ptr;
         let mut cx = Cx {
             // SAFETY: `store_ptr` is the live `store`, not used otherwise until `cx` ends.
-            inner: unsafe { &mut (*store_ptr).inner },
-            host_call: call_host::<T>,
+            inner: unsafe { (*store_ptr).inner() },
+            host_call: call_host::<S>,
             host: (&raw mut hcx).cast(),
             slots: &mut stack.slots,
             frames: &mut stack.frames,
@@ -217,7 +242,7 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, code: &Arc<CompiledFunc>,
     // SAFETY: the code of the running function and of every suspended frame is owned by
     // the store (or by `code`), which outlives this call.
     let running = unsafe { &*regs.code };
-    let inner = &store.inner;
+    let inner = &*store.inner();
     let frame_info = |code: &CompiledFunc, instance: u32| {
         let module = &inner.instances[instance as usize].module;
         crate::error::FrameInfo {

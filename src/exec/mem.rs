@@ -13,10 +13,9 @@ use std::time::Duration;
 use super::ir::{AtomicOp, CompiledFunc, Instr, LoadKind};
 use super::simd;
 use crate::error::{Error, Result, TrapCode};
+use crate::exec::state::{MemoryEntity, StoreInner};
 use crate::linear::AccessError;
 use crate::linear::SharedStorage;
-use crate::runtime::memory::MemoryEntity;
-use crate::store::StoreInner;
 
 fn oob() -> Error {
     super::interp::trap(TrapCode::MemoryOutOfBounds)

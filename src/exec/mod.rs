@@ -6,9 +6,10 @@ pub(crate) mod ir;
 mod mem;
 mod num;
 mod simd;
+pub(crate) mod state;
 mod threaded;
 mod translate;
 
-pub(crate) use interp::{Stack, call_func};
+pub(crate) use interp::{Host, Stack, call_func};
 pub(crate) use ir::CompiledFunc;
 pub(crate) use translate::translate_function;

@@ -41,9 +41,8 @@ use super::interp::{Frame, exec_slow};
 use super::ir::{CompiledFunc, Instr, Slot};
 use super::num;
 use crate::error::{Error, TrapCode};
+use crate::exec::state::{FuncEntity, StoreInner};
 use crate::module::ModuleInner;
-use crate::runtime::func::FuncEntity;
-use crate::store::StoreInner;
 use std::cmp::Ordering::{Equal, Greater, Less};
 
 /// The instruction pointer.
@@ -825,7 +824,7 @@ unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
 
 /// The running instance's global `index`.
 #[inline(always)]
-fn global<'c>(cx: &'c mut Cx<'_>, index: u32) -> Option<&'c mut crate::runtime::global::GlobalEntity> {
+fn global<'c>(cx: &'c mut Cx<'_>, index: u32) -> Option<&'c mut crate::exec::state::GlobalEntity> {
     if index as usize >= cx.regs.globals_len {
         return None;
     }

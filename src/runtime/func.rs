@@ -4,34 +4,14 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::instance::InstanceEntity;
 use super::memory::Memory;
 use super::v128::V128;
 use super::value::{Extern, Val};
 use crate::error::{Error, Result};
-use crate::exec::{CompiledFunc, call_func};
-use crate::store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, Stored};
+use crate::exec::call_func;
+use crate::exec::state::{FuncEntity, InstanceEntity, Stored};
+use crate::store::{AsContext, AsContextMut, Caller, HostFunc, Store};
 use crate::types::{FuncType, ValType};
-
-/// A host function after type erasure: reads its parameters from the slots and writes
-/// its results back into them.
-pub(crate) type HostFunc<T> = dyn Fn(Caller<'_, T>, &mut [u64]) -> Result<()> + Send + Sync + 'static;
-
-/// A function as the store holds it. A host function's `num_params` / `num_results` count
-/// value-stack slots (two per `v128`).
-#[derive(Debug)]
-pub(crate) enum FuncEntity {
-    Wasm { type_id: u32, instance: u32, code: Arc<CompiledFunc> },
-    Host { type_id: u32, host: u32, num_params: u32, num_results: u32 },
-}
-
-impl FuncEntity {
-    pub(crate) fn type_id(&self) -> u32 {
-        match self {
-            FuncEntity::Wasm { type_id, .. } | FuncEntity::Host { type_id, .. } => *type_id,
-        }
-    }
-}
 
 /// A WebAssembly function (defined in wasm or by the host): a handle, used together with
 /// the store that owns it.
@@ -195,35 +175,7 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
     }
 }
 
-/// The calling context a host function receives: the store (host state included) and
-/// the calling instance.
-pub struct Caller<'a, T> {
-    pub(crate) store: &'a mut Store<T>,
-    pub(crate) instance: Option<u32>,
-}
-
-impl<T> std::fmt::Debug for Caller<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller").field("instance", &self.instance).finish_non_exhaustive()
-    }
-}
-
-impl<'a, T> Caller<'a, T> {
-    /// The host state.
-    pub fn data(&self) -> &T {
-        self.store.data()
-    }
-
-    /// The host state, mutably.
-    pub fn data_mut(&mut self) -> &mut T {
-        self.store.data_mut()
-    }
-
-    /// The engine.
-    pub fn engine(&self) -> &crate::Engine {
-        self.store.engine()
-    }
-
+impl<T> Caller<'_, T> {
     fn instance_entity(&self) -> Option<&InstanceEntity> {
         self.store.inner.instances.get(self.instance? as usize)
     }
@@ -254,46 +206,6 @@ impl<'a, T> Caller<'a, T> {
     /// An export of the calling instance.
     pub fn get_export(&self, name: &str) -> Option<Extern> {
         self.instance_entity()?.export(&self.store.inner, name)
-    }
-
-    /// Fuel remaining, as [`Store::get_fuel`].
-    ///
-    /// # Errors
-    ///
-    /// If fuel is not enabled.
-    pub fn get_fuel(&self) -> Result<u64> {
-        self.store.get_fuel()
-    }
-}
-
-impl<T> AsContext for Caller<'_, T> {
-    type Data = T;
-    fn as_context(&self) -> StoreContext<'_, T> {
-        StoreContext(self.store)
-    }
-}
-
-impl<T> AsContextMut for Caller<'_, T> {
-    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
-        StoreContextMut(self.store)
-    }
-}
-
-impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
-    fn from(c: &'a Caller<'_, T>) -> Self {
-        StoreContext(c.store)
-    }
-}
-
-impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContext<'a, T> {
-    fn from(c: &'a mut Caller<'_, T>) -> Self {
-        StoreContext(c.store)
-    }
-}
-
-impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContextMut<'a, T> {
-    fn from(c: &'a mut Caller<'_, T>) -> Self {
-        StoreContextMut(c.store)
     }
 }
 

@@ -2,17 +2,9 @@
 
 use super::value::Val;
 use crate::error::{Error, Result};
-use crate::store::{AsContext, AsContextMut, StoreInner, Stored};
+use crate::exec::state::{GlobalEntity, StoreInner, Stored};
+use crate::store::{AsContext, AsContextMut};
 use crate::types::{GlobalType, Mutability};
-
-/// A global as the store holds it.
-#[derive(Debug)]
-pub(crate) struct GlobalEntity {
-    pub(crate) ty: GlobalType,
-    pub(crate) value: u64,
-    /// The high 64 bits of a `v128` global (zero otherwise).
-    pub(crate) value_hi: u64,
-}
 
 /// A WebAssembly global: a handle, used together with the store that owns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

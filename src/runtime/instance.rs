@@ -2,33 +2,18 @@
 
 use std::sync::Arc;
 
-use super::func::{Func, FuncEntity, TypedFunc, WasmTyList};
+use super::func::{Func, TypedFunc, WasmTyList};
 use super::global::Global;
-use super::memory::{Memory, MemoryEntity};
+use super::memory::Memory;
 use super::module::Module;
 use super::table::Table;
 use super::value::{Export, Extern};
 use crate::error::{Error, Result, TrapCode};
-use crate::exec::{CompiledFunc, call_func};
+use crate::exec::call_func;
+use crate::exec::state::{FuncEntity, InstanceEntity, MemoryEntity, StoreInner, Stored};
 use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, ModuleInner, SegmentMode};
-use crate::store::{AsContextMut, Store, StoreInner, Stored};
+use crate::store::{AsContextMut, Store};
 use crate::types::MemoryType;
-
-/// An instance as the store holds it: the store indices of everything it uses.
-#[derive(Debug)]
-pub(crate) struct InstanceEntity {
-    pub(crate) module: Arc<ModuleInner>,
-    /// The module's translated function bodies.
-    pub(crate) code: Arc<[Arc<CompiledFunc>]>,
-    pub(crate) funcs: Vec<u32>,
-    pub(crate) tables: Vec<u32>,
-    pub(crate) memories: Vec<u32>,
-    pub(crate) globals: Vec<u32>,
-    /// Element segments (evaluated references); dropped ones are empty.
-    pub(crate) elems: Vec<Arc<[u64]>>,
-    /// Data segments; dropped ones are empty.
-    pub(crate) datas: Vec<Arc<[u8]>>,
-}
 
 impl InstanceEntity {
     pub(crate) fn extern_at(&self, inner: &StoreInner, kind: EntityKind, index: u32) -> Extern {

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::func::{Func, HostFunc, IntoFunc, dynamic_host_func};
+use super::func::{Func, IntoFunc, dynamic_host_func};
 use super::instance::{Instance, instantiate};
 use super::value::{Extern, Val};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::runtime::module::Module;
 use crate::store::AsContextMut;
+use crate::store::HostFunc;
 use crate::types::{ExternType, FuncType};
 
 enum Definition<T> {

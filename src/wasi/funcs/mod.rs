@@ -11,10 +11,10 @@ mod process;
 
 use crate::access::{MemoryViewMut, WasmPtr, WasmSlice};
 use crate::error::{Error, Result};
-use crate::runtime::func::Caller;
 use crate::runtime::linker::Linker;
 use crate::runtime::module::Module;
 use crate::runtime::value::Val;
+use crate::store::Caller;
 use crate::types::{ExternType, ValType};
 use crate::wasi::ctx::{ProcExit, WasiCtx};
 use crate::wasi::types::{Ciovec, Errno, Event, Fdstat, Filestat, Iovec, Prestat, Subscription};

@@ -1,0 +1,140 @@
+//! Linear memories as the store holds them.
+
+use super::StoreLimits;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::linear::{AccessError, LinearStorage, SharedMemory, SharedStorage, check_range};
+use crate::types::{MemoryType, WASM_PAGE_SIZE};
+
+/// A linear memory as the store holds it.
+///
+/// A shared memory (threads) lives outside the store, behind its [`SharedMemory`] handle,
+/// and is only ever reached through that handle's atomic operations: its `storage` here
+/// stays empty, so the byte-slice accessors (`data`, `data_mut`) see a memory of length 0
+/// and nothing borrows into shared bytes.
+#[derive(Debug)]
+pub(crate) struct MemoryEntity {
+    pub(crate) ty: MemoryType,
+    pub(crate) storage: LinearStorage,
+    pub(crate) shared: Option<SharedMemory>,
+}
+
+impl MemoryEntity {
+    /// Allocates a memory of the type's minimum size, within the store's limits; a shared
+    /// type reserves its maximum (which must fit the store's limit) as a [`SharedMemory`].
+    pub(crate) fn new(engine: &Engine, ty: MemoryType, limits: &StoreLimits) -> Result<Self> {
+        if ty.is_shared() {
+            let shared = SharedMemory::with_reservation_limit(engine, ty, limits.memory_size_bytes)?;
+            return Ok(MemoryEntity::from_shared(shared));
+        }
+        let cap = if ty.is_64() { 1u64 << 48 } else { crate::types::MAX_PAGES_32 };
+        if ty.maximum().is_some_and(|max| max > cap || ty.minimum() > max) || ty.minimum() > cap {
+            return Err(Error::msg(format!(
+                "invalid memory type: minimum {} / maximum {:?} pages (at most {cap} pages, minimum <= maximum)",
+                ty.minimum(),
+                ty.maximum()
+            )));
+        }
+        if ty.minimum() > ty.page_limit() {
+            return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
+        }
+        let bytes = ty.minimum().saturating_mul(WASM_PAGE_SIZE);
+        if bytes > limits.memory_size_bytes {
+            return Err(Error::limit(format!(
+                "memory of {} pages exceeds the store limit of {} bytes",
+                ty.minimum(),
+                limits.memory_size_bytes
+            )));
+        }
+        let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
+        let storage = if engine.config().reserve_memories {
+            // Up to the maximum (or the index type's limit), within the store's limit.
+            let reserve = ty.page_limit().saturating_mul(WASM_PAGE_SIZE).min(limits.memory_size_bytes).max(bytes);
+            let cap =
+                usize::try_from(reserve).map_err(|_| Error::limit("memory larger than the host address space"))?;
+            LinearStorage::with_capacity(len, cap)
+                .ok_or_else(|| Error::limit(format!("could not reserve a memory of {reserve} bytes")))?
+        } else {
+            LinearStorage::new(len)
+                .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?
+        };
+        Ok(MemoryEntity { ty, storage, shared: None })
+    }
+
+    /// The store's entry for an existing shared memory (defined or imported).
+    pub(crate) fn from_shared(shared: SharedMemory) -> Self {
+        MemoryEntity { ty: shared.ty(), storage: LinearStorage::empty(), shared: Some(shared) }
+    }
+
+    /// The shared storage, if this is a shared memory.
+    pub(crate) fn shared_storage(&self) -> Option<&SharedStorage> {
+        self.shared.as_ref().map(SharedMemory::storage)
+    }
+
+    pub(crate) fn size_pages(&self) -> u64 {
+        match &self.shared {
+            Some(shared) => shared.size(),
+            None => self.storage.len() as u64 / WASM_PAGE_SIZE,
+        }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        self.storage.as_slice()
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        self.storage.as_mut_slice()
+    }
+
+    /// `memory.grow`: the old size in pages, or `None` if the memory cannot grow that much.
+    pub(crate) fn grow(&mut self, delta_pages: u64, limits: &StoreLimits) -> Option<u64> {
+        if let Some(shared) = &self.shared {
+            // Reserved up to its maximum, which the store's limit admitted at creation.
+            return shared.grow(delta_pages).ok();
+        }
+        let old = self.size_pages();
+        let new = old.checked_add(delta_pages)?;
+        if new > self.ty.page_limit() {
+            return None;
+        }
+        let bytes = new.checked_mul(WASM_PAGE_SIZE)?;
+        if bytes > limits.memory_size_bytes {
+            return None;
+        }
+        let len = usize::try_from(bytes).ok()?;
+        self.storage.grow(len).then_some(old)
+    }
+
+    /// `memory.fill`.
+    pub(crate) fn fill(&mut self, dst: u64, val: u8, len: u64) -> Result<(), AccessError> {
+        if let Some(shared) = self.shared_storage() {
+            return shared.fill(dst, val, len);
+        }
+        let range = check_range(dst, len, self.storage.len())?;
+        self.data_mut()[range].fill(val);
+        Ok(())
+    }
+
+    /// `memory.copy` within this memory (ranges may overlap).
+    pub(crate) fn copy_within(&mut self, dst: u64, src: u64, len: u64) -> Result<(), AccessError> {
+        if let Some(shared) = self.shared_storage() {
+            return shared.copy_within(dst, src, len);
+        }
+        let size = self.storage.len();
+        let s = check_range(src, len, size)?;
+        let d = check_range(dst, len, size)?;
+        self.data_mut().copy_within(s, d.start);
+        Ok(())
+    }
+
+    /// `memory.init` / active data segments: copies `bytes[src..src + len]` to `dst`.
+    pub(crate) fn init(&mut self, dst: u64, bytes: &[u8], src: u64, len: u64) -> Result<(), AccessError> {
+        let s = check_range(src, len, bytes.len())?;
+        if let Some(shared) = self.shared_storage() {
+            return shared.write(dst, &bytes[s]);
+        }
+        let d = check_range(dst, len, self.storage.len())?;
+        self.data_mut()[d].copy_from_slice(&bytes[s]);
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! The state of a store as the executor reads and writes it: every function, memory, table,
+//! global and instance of the store, by index ([`StoreInner`]), and the limits on them. The
+//! public handles (`Func`, `Memory`, ...) and `Store<T>` wrap this state one layer up.
+
+mod externref;
+mod func;
+mod global;
+mod instance;
+mod memory;
+mod table;
+
+pub use externref::ExternRef;
+pub(crate) use func::FuncEntity;
+pub(crate) use global::GlobalEntity;
+pub(crate) use instance::InstanceEntity;
+pub(crate) use memory::MemoryEntity;
+pub(crate) use table::{TableEntity, table_copy};
+
+use super::Stack;
+use crate::engine::Engine;
+
+/// Limits on what the wasm code of one store may allocate, so a hostile module cannot
+/// exhaust the host. Checked on instantiation and on every `memory.grow` / `table.grow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Largest size of any one linear memory, in bytes.
+    pub memory_size_bytes: u64,
+    /// Largest number of elements of any one table.
+    pub table_elements: u32,
+    /// Largest number of instances in the store.
+    pub instances: usize,
+    /// Largest number of memories in the store.
+    pub memories: usize,
+    /// Largest number of tables in the store.
+    pub tables: usize,
+}
+
+impl Default for StoreLimits {
+    /// Generous defaults: 4 GiB per memory (the whole 32-bit space), 10 million table
+    /// elements, 10,000 instances, memories and tables.
+    fn default() -> Self {
+        StoreLimits {
+            memory_size_bytes: 1 << 32,
+            table_elements: 10_000_000,
+            instances: 10_000,
+            memories: 10_000,
+            tables: 10_000,
+        }
+    }
+}
+
+/// The part of a store that does not depend on the host state type.
+#[derive(Debug)]
+pub(crate) struct StoreInner {
+    pub(crate) id: u64,
+    pub(crate) engine: Engine,
+    pub(crate) funcs: Vec<FuncEntity>,
+    pub(crate) memories: Vec<MemoryEntity>,
+    pub(crate) tables: Vec<TableEntity>,
+    pub(crate) globals: Vec<GlobalEntity>,
+    pub(crate) instances: Vec<InstanceEntity>,
+    pub(crate) externrefs: Vec<ExternRef>,
+    pub(crate) fuel: u64,
+    pub(crate) limits: StoreLimits,
+    /// Index + 1 of each interned extern reference, by the address of its value.
+    pub(crate) externref_ids: std::collections::HashMap<usize, u64>,
+    /// A value stack kept for reuse between calls.
+    pub(crate) stack: Option<Stack>,
+}
+
+/// A handle's link to the store that owns the object, plus its index there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Stored {
+    pub(crate) store_id: u64,
+    pub(crate) index: u32,
+}
+
+impl StoreInner {
+    /// Checks that `s` belongs to this store and returns its index.
+    ///
+    /// # Panics
+    ///
+    /// If the handle belongs to another store: that is a bug in the embedder.
+    pub(crate) fn index(&self, s: Stored) -> usize {
+        assert_eq!(s.store_id, self.id, "wasmguard: object used with a store that does not own it");
+        s.index as usize
+    }
+
+    pub(crate) fn owns(&self, s: Stored) -> bool {
+        s.store_id == self.id
+    }
+
+    pub(crate) fn stored(&self, index: usize) -> Stored {
+        Stored { store_id: self.id, index: index as u32 }
+    }
+
+    /// Registers an extern reference and returns its slot encoding (index + 1).
+    pub(crate) fn intern_externref(&mut self, r: &ExternRef) -> u64 {
+        // The store keeps every interned value alive, so its address identifies it.
+        let key = r.addr();
+        if let Some(&id) = self.externref_ids.get(&key) {
+            return id;
+        }
+        self.externrefs.push(r.clone());
+        let id = self.externrefs.len() as u64;
+        self.externref_ids.insert(key, id);
+        id
+    }
+}
