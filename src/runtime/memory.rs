@@ -77,7 +77,7 @@ impl Memory {
     ///
     /// If the type is not supported, exceeds the store's limits, or the host cannot
     /// allocate it. A shared type is refused: shared memories are created with
-    /// [`SharedMemory::new`] and never lend bytes, which a `Memory` does.
+    /// [`SharedMemory::new`](crate::SharedMemory::new) and never lend bytes, which a `Memory` does.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         if ty.is_shared() {
             return Err(Error::msg("a shared memory type needs SharedMemory::new, not Memory::new"));
