@@ -19,6 +19,7 @@ pub struct Config {
     pub(crate) memory64: bool,
     pub(crate) threads: bool,
     pub(crate) reference_types: bool,
+    pub(crate) extended_const: bool,
     pub(crate) reserve_memories: bool,
 }
 
@@ -33,6 +34,7 @@ impl Default for Config {
             memory64: true,
             threads: true,
             reference_types: true,
+            extended_const: true,
             reserve_memories: false,
         }
     }
@@ -122,13 +124,23 @@ impl Config {
         self
     }
 
-    /// Only the features of WebAssembly 2.0: SIMD on; multi-memory, memory64 and threads off.
+    /// Whether constant expressions (global initialisers, segment offsets, element items)
+    /// may use `i32/i64.add`, `sub` and `mul` (the extended-const proposal; on by default,
+    /// part of WebAssembly 3.0). Off, they hold one constant or one `global.get`, as in 2.0.
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.extended_const = enable;
+        self
+    }
+
+    /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
+    /// memory64, threads and extended constant expressions off.
     pub fn wasm2(&mut self) -> &mut Self {
         self.wasm_simd(true)
             .wasm_reference_types(true)
             .wasm_multi_memory(false)
             .wasm_memory64(false)
             .wasm_threads(false)
+            .wasm_extended_const(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -144,6 +156,7 @@ impl Config {
         features.set(WasmFeatures::MEMORY64, self.memory64);
         features.set(WasmFeatures::THREADS, self.threads);
         features.set(WasmFeatures::REFERENCE_TYPES, self.reference_types);
+        features.set(WasmFeatures::EXTENDED_CONST, self.extended_const);
         features
     }
 }

@@ -983,3 +983,26 @@ fn fused_accesses_at_the_end_of_memory() -> Result {
     assert_eq!(count.call(&mut store, 10)?, 12);
     Ok(())
 }
+
+/// Extended constant expressions: arithmetic in initialisers and offsets; switched off, such
+/// a module is invalid (as in 2.0).
+#[test]
+fn extended_constant_expressions_follow_the_config() {
+    let wat = r#"(module
+        (global (export "g") i64 (i64.mul (i64.const 6) (i64.sub (i64.const 10) (i64.const 3))))
+        (memory (export "m") 1)
+        (data (i32.add (i32.const 16) (i32.mul (i32.const 2) (i32.const 8))) "hi"))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("extended const is on by default");
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiate");
+    let g = instance.get_global(&mut store, "g").expect("g");
+    assert_eq!(g.get(&store).i64(), Some(42));
+    let m = instance.get_memory(&mut store, "m").expect("m");
+    assert_eq!(&m.data(&store)[32..34], b"hi");
+
+    let mut config = Config::new();
+    config.wasm_extended_const(false);
+    let err = Module::new(&Engine::new(&config).expect("engine"), wat).expect_err("2.0 rules");
+    assert!(err.to_string().contains("constant expression"), "{err}");
+}

@@ -119,3 +119,9 @@ fn run_suite(mut tests: Vec<TestFile<'static>>, config: &Config, known_failures:
     }
     assert!(message.is_empty(), "{message}");
 }
+
+/// Extended constant expressions (WebAssembly 3.0), with the default configuration.
+#[test]
+fn spec_extended_const() {
+    run_suite(proposal(Proposal::ExtendedConst).collect(), &Config::default(), &[]);
+}

@@ -18,7 +18,7 @@ use wasmguard::{
 pub const FUEL: u64 = 100_000;
 
 /// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included), plus
-/// multi-memory and memory64 (64-bit memories and tables).
+/// multi-memory, memory64 (64-bit memories and tables) and extended constant expressions.
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
 }
@@ -31,7 +31,7 @@ pub fn smith_module_with(
     let mut c = wasm_smith::Config::default();
     (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (true, false, false);
     (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (u.arbitrary()?, false, false);
-    (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, false, false);
+    (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, true, false);
     (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (false, false);
     (c.shared_everything_threads_enabled, c.custom_descriptors_enabled) = (false, false);
     (c.reference_types_enabled, c.bulk_memory_enabled, c.multi_value_enabled) = (true, true, true);
