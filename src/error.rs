@@ -105,16 +105,48 @@ pub struct FrameInfo {
 }
 
 /// The wasm call stack when a trap happened, innermost frame first.
+///
+/// A deep stack (a runaway recursion ends with a quarter of a million frames) keeps its
+/// [`MAX_FRAMES`](Self::MAX_FRAMES) innermost and outermost frames; the ones between are
+/// counted in [`elided`](Self::elided), so an error stays small and its message readable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WasmBacktrace {
-    /// The frames, innermost first.
+    /// The frames kept, innermost first: the innermost ones, then (if frames were elided)
+    /// the outermost ones.
     pub frames: Vec<FrameInfo>,
+    /// How many frames were left out between the innermost and the outermost ones kept
+    /// (after `frames[MAX_FRAMES - OUTERMOST_KEPT - 1]`).
+    pub elided: usize,
+}
+
+impl WasmBacktrace {
+    /// The most frames a backtrace keeps.
+    pub const MAX_FRAMES: usize = 100;
+    /// How many of the kept frames are the outermost ones when frames are elided.
+    pub const OUTERMOST_KEPT: usize = 20;
+
+    /// A backtrace of `frames` (innermost first, `total` of them), keeping at most
+    /// [`MAX_FRAMES`](Self::MAX_FRAMES).
+    pub(crate) fn capped(total: usize, mut frame: impl FnMut(usize) -> FrameInfo) -> WasmBacktrace {
+        if total <= Self::MAX_FRAMES {
+            return WasmBacktrace { frames: (0..total).map(frame).collect(), elided: 0 };
+        }
+        let inner = Self::MAX_FRAMES - Self::OUTERMOST_KEPT;
+        let mut frames: Vec<FrameInfo> = (0..inner).map(&mut frame).collect();
+        frames.extend((total - Self::OUTERMOST_KEPT..total).map(frame));
+        WasmBacktrace { frames, elided: total - Self::MAX_FRAMES }
+    }
 }
 
 impl fmt::Display for WasmBacktrace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "wasm backtrace:")?;
-        for (i, frame) in self.frames.iter().enumerate() {
+        let inner = if self.elided > 0 { Self::MAX_FRAMES - Self::OUTERMOST_KEPT } else { self.frames.len() };
+        for (k, frame) in self.frames.iter().enumerate() {
+            if k == inner && self.elided > 0 {
+                writeln!(f, "  ... {} frames elided ...", self.elided)?;
+            }
+            let i = if k < inner { k } else { k + self.elided };
             write!(f, "  {i:>3}: ")?;
             if let Some(m) = &frame.module_name {
                 write!(f, "{m}!")?;

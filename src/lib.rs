@@ -47,7 +47,8 @@ pub mod wasi;
 pub mod wast;
 
 pub use access::{
-    AccessError, Field, GuestStruct, GuestType, MemoryView, MemoryViewMut, SharedMemoryView, WasmPtr, WasmSlice,
+    AccessError, Field, Guard, GuardMut, GuestBytes, GuestRead, GuestStruct, GuestType, GuestWrite, Memory32, Memory64,
+    MemoryIndex, MemoryView, MemoryViewMut, SharedMemoryView, WasmPtr, WasmSlice, ZeroCopy,
 };
 pub use engine::{Config, Engine};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};

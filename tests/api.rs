@@ -1006,3 +1006,37 @@ fn extended_constant_expressions_follow_the_config() {
     let err = Module::new(&Engine::new(&config).expect("engine"), wat).expect_err("2.0 rules");
     assert!(err.to_string().contains("constant expression"), "{err}");
 }
+
+/// A runaway recursion's backtrace keeps the innermost and outermost frames and counts the
+/// rest, so the error stays small; a shallow one keeps every frame.
+#[test]
+fn deep_backtraces_are_capped() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module $m
+             (func $down (export "down") (param i32)
+               (if (i32.eqz (local.get 0)) (then unreachable))
+               (call $down (i32.sub (local.get 0) (i32.const 1))))
+             (func (export "forever") (call 1)))"#,
+    )
+    .expect("module");
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instance");
+    let down = instance.get_typed_func::<i32, ()>(&mut store, "down").expect("down");
+    let err = down.call(&mut store, 5).unwrap_err();
+    let trace = err.wasm_backtrace().expect("backtrace");
+    assert_eq!((trace.frames.len(), trace.elided), (6, 0));
+
+    let forever = instance.get_typed_func::<(), ()>(&mut store, "forever").expect("forever");
+    let err = forever.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::StackOverflow), "{err}");
+    let trace = err.wasm_backtrace().expect("backtrace");
+    assert_eq!(trace.frames.len(), wasmguard::WasmBacktrace::MAX_FRAMES);
+    assert!(trace.elided > 100_000, "elided {}", trace.elided);
+    // The outermost frame is the exported entry, the innermost the recursion.
+    assert_eq!(trace.frames.last().map(|f| f.func_index), Some(1));
+    let text = trace.to_string();
+    assert!(text.contains(&format!("... {} frames elided ...", trace.elided)), "{text}");
+    assert!(text.lines().count() < 110, "{text}");
+}

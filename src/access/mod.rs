@@ -28,4 +28,4 @@ pub use guest::{Field, GuestStruct, GuestType};
 pub use ptr::{Memory32, Memory64, MemoryIndex, WasmPtr};
 pub use shared::SharedMemoryView;
 pub use slice::WasmSlice;
-pub use view::{Guard, GuardMut, GuestRead, GuestWrite, MemoryView, MemoryViewMut, ZeroCopy};
+pub use view::{Guard, GuardMut, GuestBytes, GuestRead, GuestWrite, MemoryView, MemoryViewMut, ZeroCopy};

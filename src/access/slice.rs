@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::guest::GuestType;
-use super::ptr::{Memory32, MemoryIndex, WasmPtr};
+use super::ptr::{Memory32, Memory64, MemoryIndex, WasmPtr};
 use super::view::{GuestRead, GuestWrite};
 use crate::linear::AccessError;
 use crate::runtime::func::WasmTy;
@@ -120,6 +120,24 @@ impl<T: 'static> WasmTy for WasmSlice<T, Memory32> {
 
     fn from_slots(slots: &[u64]) -> Self {
         WasmSlice::new(WasmPtr::new(slots[0] as u32), slots[1] as u32)
+    }
+
+    fn into_slots(self, slots: &mut [u64]) {
+        slots[0] = self.ptr.address();
+        slots[1] = u64::from(self.len);
+    }
+}
+
+/// In a 64-bit memory a slice crosses the boundary as an `i64` address and an `i32` length:
+/// a `WasmSlice` counts at most `u32::MAX` elements in either index type, so the length's
+/// type says so rather than truncating a wider one.
+impl<T: 'static> WasmTy for WasmSlice<T, Memory64> {
+    fn val_types() -> &'static [ValType] {
+        &[ValType::I64, ValType::I32]
+    }
+
+    fn from_slots(slots: &[u64]) -> Self {
+        WasmSlice::new(WasmPtr::new64(slots[0]), slots[1] as u32)
     }
 
     fn into_slots(self, slots: &mut [u64]) {

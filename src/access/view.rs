@@ -100,6 +100,15 @@ pub trait GuestWrite: GuestRead {
 /// borrow `'a`) and `&'v mut MemoryViewMut` (exclusively, so no guard can overlap). Used by
 /// [`WasmPtr::read_utf8`](crate::access::WasmPtr::read_utf8) and
 /// [`WasmPtr::read_cstr`](crate::access::WasmPtr::read_cstr).
+///
+/// A shared `&MemoryViewMut` is not one: while it is only shared, a [`GuardMut`] of the same
+/// view may be writing the bytes, so lending them would alias. Borrow the view exclusively
+/// (`&mut view`), or use a [`MemoryView`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot lend guest bytes",
+    label = "borrowed strings need `&MemoryView` or `&mut MemoryViewMut`",
+    note = "a shared `&MemoryViewMut` cannot lend bytes (a `GuardMut` of the view may be writing them): pass `&mut view`, or copy with `WasmSlice::read_to_vec`"
+)]
 pub trait GuestBytes<'v>: sealed::Sealed {
     /// Size of the memory in bytes.
     fn memory_len(&self) -> usize;
@@ -179,6 +188,7 @@ impl crate::Memory {
     }
 
     /// An exclusive view of the memory together with the host state, borrowed at once.
+    #[doc(alias = "data_and_store_mut")]
     pub fn view_and_data_mut<'a, T: 'a>(
         &self,
         store: impl Into<crate::StoreContextMut<'a, T>>,

@@ -251,10 +251,16 @@ fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, 
             module_name: module.name.clone(),
         }
     };
-    let mut trace = vec![frame_info(running, regs.instance)];
-    // SAFETY: as above.
-    trace.extend(stack.frames.iter().rev().map(|f| frame_info(unsafe { &*f.code }, f.instance)));
-    Err(error.with_backtrace(crate::error::WasmBacktrace { frames: trace }))
+    let suspended = &stack.frames;
+    let trace = crate::error::WasmBacktrace::capped(suspended.len() + 1, |k| match k {
+        0 => frame_info(running, regs.instance),
+        k => {
+            let f = &suspended[suspended.len() - k];
+            // SAFETY: as above.
+            frame_info(unsafe { &*f.code }, f.instance)
+        }
+    });
+    Err(error.with_backtrace(trace))
 }
 
 /// Runs one instruction that has no handler of its own in the frame `frame`: SIMD, bulk

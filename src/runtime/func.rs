@@ -210,6 +210,11 @@ impl<T> Caller<'_, T> {
 }
 
 /// A Rust type that crosses the wasm boundary as one or more wasm values.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wasm boundary",
+    label = "not a wasm value type",
+    note = "parameters and results of typed calls and host functions are `i32`, `u32`, `i64`, `u64`, `f32`, `f64`, `V128`, `WasmPtr<T, M>` or `WasmSlice<T, M>` (a `usize` or `bool` is not: convert it explicitly)"
+)]
 pub trait WasmTy: Send + Sized + 'static {
     /// The wasm value types it occupies, in order.
     fn val_types() -> &'static [ValType];
@@ -338,7 +343,13 @@ tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
 tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
 tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
 
-/// What a host closure may return: values (a [`WasmTyList`]) or `Result` of them.
+/// What a host closure may return: values (a [`WasmTyList`]), or a `Result` of them whose
+/// error converts into [`Error`] (returning `Err` traps the guest with that error).
+#[diagnostic::on_unimplemented(
+    message = "a host function cannot return `{Self}`",
+    label = "not a wasm result",
+    note = "a host closure returns `()`, a wasm value, a tuple of them, or `Result<_, E>` of those where `E: Into<wasmguard::Error>`"
+)]
 pub trait WasmRet {
     /// The values returned to wasm.
     type Values: WasmTyList;
@@ -354,14 +365,20 @@ impl<V: WasmTyList> WasmRet for V {
     }
 }
 
-impl<V: WasmTyList> WasmRet for Result<V> {
+impl<V: WasmTyList, E: Into<Error>> WasmRet for std::result::Result<V, E> {
     type Values = V;
     fn into_result(self) -> Result<V> {
-        self
+        self.map_err(Into::into)
     }
 }
 
 /// A Rust closure usable as a host function (see [`Func::wrap`]).
+#[diagnostic::on_unimplemented(
+    message = "this closure cannot be a host function of a `Store<{T}>`",
+    label = "not usable as a host function",
+    note = "a host function is `Fn(Caller<'_, T>, params...) -> R` or `Fn(params...) -> R`, `Send + Sync + 'static`, with at most 12 parameters",
+    note = "each parameter must be a `WasmTy` (`i32`, `u32`, `i64`, `u64`, `f32`, `f64`, `V128`, `WasmPtr<T>`, ...) and `R` a `WasmRet` (values, or `Result<values, E>` with `E: Into<wasmguard::Error>`)"
+)]
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     /// The function type and the type-erased host function.
     #[doc(hidden)]

@@ -157,6 +157,17 @@ impl Memory {
         self.entity_mut(&mut ctx.0.inner).data_mut()
     }
 
+    /// The memory's bytes and the host state, both mutably borrowed from the store at once
+    /// (as wasmtime's method of this name). The typed alternative is
+    /// [`view_and_data_mut`](Self::view_and_data_mut).
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let (inner, data) = store.into().0.inner_and_data_mut();
+        (self.entity_mut(inner).data_mut(), data)
+    }
+
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     ///
     /// # Errors
