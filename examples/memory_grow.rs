@@ -1,7 +1,7 @@
 //! `Memory::grow`: grow by a number of pages and get the previous size back; growth past
 //! the maximum fails and leaves the memory unchanged.
 //!
-//! Seed documentation: "Grow memory by the specified amount of WebAssembly pages and return
+//! Documented as: "Grow memory by the specified amount of WebAssembly pages and return
 //! the previous memory size."
 
 use wasmguard::{Engine, Instance, Memory, MemoryType, Module, Store};
@@ -18,7 +18,7 @@ fn main() -> wasmguard::Result<()> {
     assert_eq!(&m.data(&store)[..4], b"kept", "growth keeps the contents");
     println!("grew from {previous} to {} pages", m.size(&store));
 
-    // Past the maximum: an error (the seed's `MemoryError::CouldNotGrow`), size unchanged.
+    // Past the maximum: an error (the classic `MemoryError::CouldNotGrow`), size unchanged.
     let fixed = Memory::new(&mut store, MemoryType::new(1, Some(1)))?;
     let err = fixed.grow(&mut store, 1).unwrap_err();
     assert_eq!(fixed.size(&store), 1);

@@ -1,6 +1,6 @@
 //! `Memory::new`: a memory created by the host, without and with a maximum size.
 //!
-//! Seed documentation: "Creates a new host `Memory` from the provided `MemoryType`."
+//! Documented as: "Creates a new host `Memory` from the provided `MemoryType`."
 
 use wasmguard::{Engine, Memory, MemoryType, Store, WASM_PAGE_SIZE};
 

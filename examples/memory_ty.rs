@@ -1,6 +1,6 @@
 //! `Memory::ty`: the memory's type, with its minimum (the current size) and maximum in pages.
 //!
-//! Seed documentation: "Returns the `MemoryType` of the `Memory`."
+//! Documented as: "Returns the `MemoryType` of the `Memory`."
 
 use wasmguard::{Engine, Memory, MemoryType, Store};
 
@@ -20,7 +20,7 @@ fn main() -> wasmguard::Result<()> {
     assert_eq!((ty.minimum(), ty.maximum()), (2, Some(5)));
     println!("minimum {}, maximum {:?}", ty.minimum(), ty.maximum());
 
-    // As in the seed, the minimum reported is the current size: it follows growth.
+    // As in the API it mirrors, the minimum reported is the current size: it follows growth.
     bounded.grow(&mut store, 1)?;
     let ty = bounded.ty(&store);
     assert_eq!((ty.minimum(), ty.maximum()), (3, Some(5)));

@@ -1,7 +1,7 @@
-//! The seed documentation's `data_unchecked` examples, rewritten with the safe API:
+//! The classic `data_unchecked` examples, rewritten with the safe API:
 //! `cargo run --example safe_memory`.
 //!
-//! The seed showed how to use `unsafe { memory.data_unchecked() }` *carefully* — short-lived
+//! Those examples showed how to use `unsafe { memory.data_unchecked() }` *carefully* — short-lived
 //! slices, no growth and no wasm call while one lives, no aliasing mutable slices — and then
 //! a list of incorrect uses that compile and are undefined behaviour. Here every one of its
 //! correct examples is done with views, `WasmPtr` and `Memory::read` / `write`, with no
@@ -31,7 +31,7 @@ fn main() -> wasmguard::Result<()> {
     let instance = Instance::new(&mut store, &module, &[])?;
     let memory = instance.get_memory(&mut store, "memory").expect("exported memory");
 
-    // Seed: `mem.write(offset, b"hello")?; mem.read(offset, &mut buffer)?;` (already safe).
+    // Classic: `mem.write(offset, b"hello")?; mem.read(offset, &mut buffer)?;` (already safe).
     let offset = 5;
     memory.write(&mut store, offset, b"hello")?;
     let mut buffer = [0u8; 5];
@@ -39,17 +39,17 @@ fn main() -> wasmguard::Result<()> {
     assert_eq!(b"hello", &buffer);
     println!("read back: {}", String::from_utf8_lossy(&buffer));
 
-    // Seed: `let byte = unsafe { mem.data_unchecked()[0x123] };`
+    // Classic: `let byte = unsafe { mem.data_unchecked()[0x123] };`
     // A `WasmPtr` read is bounds-checked and borrows nothing past the statement.
     let byte = WasmPtr::<u8>::new(0x123).read(&memory.view(&store))?;
     assert_eq!(byte, 0);
 
-    // Seed: `unsafe { mem.data_unchecked_mut()[0x123] = 3; }`
+    // Classic: `unsafe { mem.data_unchecked_mut()[0x123] = 3; }`
     WasmPtr::<u8>::new(0x123).write(&mut memory.view_mut(&mut store), 3)?;
     assert_eq!(WasmPtr::<u8>::new(0x123).read(&memory.view(&store))?, 3);
     println!("byte at 0x123: 3");
 
-    // Seed: a short-lived borrow to read a string,
+    // Classic: a short-lived borrow to read a string,
     // `let bytes = &mem.data_unchecked()[string_base..][..string_len]; from_utf8(bytes)`.
     // `read_utf8` borrows the bytes (no copy) for as long as the view, checks bounds and
     // UTF-8, and the borrow checker keeps the store from changing meanwhile.
@@ -60,7 +60,7 @@ fn main() -> wasmguard::Result<()> {
     assert_eq!(string, "guest string!");
     println!("string read: {string}");
 
-    // Seed: long-lived borrows handed to host code, shared and mutable:
+    // Classic: long-lived borrows handed to host code, shared and mutable:
     // `let data = &mem.data_unchecked()[data_base..][..data_len];` and the `_mut` twin.
     // Any number of shared borrows from one `MemoryView` may live at once...
     let (data_base, data_len) = (0xfeed_u64, 0xface_u64);
@@ -87,7 +87,7 @@ fn main() -> wasmguard::Result<()> {
     println!("guards: GUEST");
 
     // ---------------------------------------------------------------------------------
-    // The seed's incorrect uses, and how each is rejected.
+    // The classic incorrect uses, and how each is rejected.
     // ---------------------------------------------------------------------------------
 
     // 1. "Any borrow can be invalidated at any time via `Memory::grow`":
@@ -135,7 +135,7 @@ fn main() -> wasmguard::Result<()> {
     drop(slice1);
     assert!(view_mut.borrow_mut(WasmSlice::new(WasmPtr::<u8>::new(0x102), 4)).is_ok());
 
-    // 5. And the bounds check the seed asked the caller to get right ("load from the
+    // 5. And the bounds check the classic API asked the caller to get right ("load from the
     //    correct base pointer and perform the bounds check correctly"): a guest pointer
     //    is only a number, and a bad one is an `Err`, never a read outside the memory.
     let view = memory.view(&store);

@@ -23,10 +23,72 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # The pieces
+//!
+//! - [`Engine`] and [`Config`]: the features modules may use (`wasm_simd`,
+//!   `wasm_multi_memory`, `wasm_memory64`, `wasm_threads`, `wasm_extended_const`, or exactly
+//!   2.0 with [`Config::wasm2`]), fuel, call-depth and stack limits.
+//! - [`Module`]: decoded, validated and translated once, instantiated any number of times.
+//! - [`Store<T>`](Store): owns every instance, function, memory, table and global, and the
+//!   host state `T`; objects are small `Copy` handles used together with their store.
+//!   [`StoreLimits`] bounds what guest code may allocate.
+//! - [`Linker`] and [`Instance`]: wire imports by name; [`Func::wrap`] / [`Linker::func_wrap`]
+//!   turn a Rust closure into a host function, whose first parameter may be a [`Caller`]
+//!   (the store, the host state, the calling instance's memories).
+//! - [`access`]: typed guest memory ([`MemoryView`], [`MemoryViewMut`], [`WasmPtr`],
+//!   [`WasmSlice`], [`GuestType`] and `#[derive(GuestType)]`).
+//! - [`wasi`] (feature `wasi`, on by default): WASI preview1, written with the accessor
+//!   framework, sandboxed by cap-std.
+//! - [`wast`]: the spec-script runner behind `wasmguard wast`.
+//!
+//! # Guest memory, safely
+//!
+//! The borrow checker enforces the rules that make raw access undefined behaviour
+//! elsewhere: a slice of guest memory cannot outlive a `memory.grow` or a wasm call (both
+//! need `&mut Store`), and two mutable slices cannot alias.
+//!
+//! - [`Memory::view`] borrows the store shared: any number of `&[u8]` / `&str` at once
+//!   ([`WasmPtr::read_utf8`], [`WasmPtr::read_cstr`], [`MemoryView::bytes`]); nothing writes.
+//! - [`Memory::view_mut`] borrows it exclusively: writes, and *guards* ([`MemoryViewMut::borrow`],
+//!   [`MemoryViewMut::borrow_mut`], [`MemoryViewMut::borrow_many_mut`]) — several regions
+//!   at once, checked for overlap when taken; a conflict is an [`AccessError`], never UB.
+//!   While only `&MemoryViewMut` is held, a guard may be writing, so borrowed strings need
+//!   `&mut view` (see [`GuestBytes`]).
+//! - Zero-copy `&[T]` exists only for [`ZeroCopy`] types (guest and host layouts agree and
+//!   every bit pattern is valid); everything else is copied in and out, validated on read
+//!   (an invalid `bool` or enum byte is an error).
+//! - Every guest pointer and length is checked with overflow-checked arithmetic; a hostile
+//!   one is an `Err`, which `?` in a host function turns into an error the embedder sees.
+//! - Offsets and lengths: guest addresses are `u64` in views and pointers (they hold 64-bit
+//!   memories too); [`WasmSlice`] counts elements in a `u32` (the guest ABI's length);
+//!   [`Memory::read`] / [`Memory::write`] take `usize` offsets into the host-side bytes, as
+//!   wasmtime's do.
+//! - [`SharedMemory`] (threads) is never borrowed: its view copies atomically.
+//! - [`Memory::data_unchecked`] (`unsafe`) and [`Memory::data_ptr`] remain as the escape
+//!   hatch, for code that takes the aliasing rules on itself.
+//!
+//! # Errors and untrusted code
+//!
 //! Traps are values: a failing call returns an [`Error`] whose [`Error::trap_code`] says
-//! which trap it was. Calls never recurse on the host stack, so deep wasm recursion is a
-//! [`TrapCode::StackOverflow`] trap, and fuel ([`Config::consume_fuel`]) bounds execution
-//! of untrusted code.
+//! which trap it was, with a [`WasmBacktrace`] (capped, so a runaway recursion stays
+//! small). Calls never recurse on the host stack, so deep wasm recursion is a
+//! [`TrapCode::StackOverflow`] trap; fuel ([`Config::consume_fuel`],
+//! [`Store::set_fuel`]) bounds execution, and [`StoreLimits`] bounds memories, tables and
+//! instances. Malformed or invalid modules fail in [`Module::new`] with the decoder's
+//! message.
+//!
+//! # Fuzzing
+//!
+//! `fuzz/` holds cargo-fuzz targets (decoding, execution, differential against wasmi,
+//! memory operations against a model, derived guest types, shared memories); `fuzz/run.sh
+//! SECONDS` runs each for a while. The README lists what each checks.
+//!
+//! # Layers
+//!
+//! The modules import only downward: `error`/`types` → `engine` → `linear` (linear-memory
+//! storage, [`AccessError`]) → `module` (decoding) → `exec` (translation, lowering,
+//! execution, and the store state they work on) → `store` → `runtime` (the public
+//! handles) → `access` → `wasi`. `tests/layers.rs` enforces it.
 
 // `#[derive(GuestType)]` refers to `::wasmguard::__private`, also from inside this crate
 // (the WASI types are derived).

@@ -24,7 +24,7 @@ use crate::types::MemoryType;
 ///
 /// # What the borrow checker rules out
 ///
-/// The seed documentation's raw `data_unchecked` examples were unsafe because a slice of
+/// The classic raw `data_unchecked` examples of other runtimes are unsafe because a slice of
 /// guest memory could outlive a `grow` or a wasm call (which may move or change the bytes)
 /// or alias another mutable slice. With the safe API each of these is a compile error.
 ///
