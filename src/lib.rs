@@ -140,3 +140,9 @@ pub mod __private {
     pub use crate::access::{AccessError, Field, GuestStruct, GuestType, layout_offsets};
     pub use core::result::Result;
 }
+
+/// The README's examples, compiled (and, where they need no files, run) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
