@@ -1,0 +1,1 @@
+//! The check of finished ops that the handlers' unchecked accesses rely on.
