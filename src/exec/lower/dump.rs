@@ -31,7 +31,7 @@ fn dump_profile() {
     // Ops that take an operand from the accumulators.
     let mut from_acc = std::collections::HashSet::new();
     for f in &module.inner.code {
-        for (i, (_, acc)) in crate::exec::lower::lower_with_acc(f, &module.inner).unwrap().iter().enumerate() {
+        for (i, (_, acc)) in crate::exec::lower::lower_with_acc(f, &module.inner, None).unwrap().iter().enumerate() {
             if acc.is_some() {
                 from_acc.insert((&**f as *const crate::exec::ir::CompiledFunc as usize, i));
             }
@@ -49,7 +49,7 @@ fn dump_profile() {
         *funcs.entry(f.func_index).or_insert(0) += n;
         let Some(ins) = f.code.get(index) else { continue };
         let label = match crate::exec::lower::fuse::fuse(f, index) {
-            Some((_, covers)) => {
+            Some((_, covers, _)) => {
                 let names: Vec<String> = f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
                 format!("F:{}", names.join("+"))
             }
@@ -65,7 +65,7 @@ fn dump_profile() {
         let Some(f) = by_ptr.get(&code) else { return "?".into() };
         let Some(ins) = f.code.get(index) else { return "end".into() };
         match crate::exec::lower::fuse::fuse(f, index) {
-            Some((_, covers)) => {
+            Some((_, covers, _)) => {
                 let names: Vec<String> = f.code[index..(index + covers).min(f.code.len())].iter().map(name).collect();
                 format!("F:{}", names.join("+"))
             }

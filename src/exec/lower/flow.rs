@@ -72,7 +72,8 @@ mod flow_tests {
         let engine = crate::Engine::default();
         let module = crate::Module::new(&engine, wat).unwrap();
         let f = &module.inner.code[0];
-        let acc = crate::exec::lower::lower_with_acc(f, &module.inner).unwrap().into_iter().map(|(_, a)| a).collect();
+        let acc =
+            crate::exec::lower::lower_with_acc(f, &module.inner, None).unwrap().into_iter().map(|(_, a)| a).collect();
         (f.code.to_vec(), acc)
     }
 

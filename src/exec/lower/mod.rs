@@ -62,11 +62,16 @@ pub(crate) fn op(f: Fam, a: u32, b: u32, c: u32) -> Low {
 /// `Br`s of every `BrTable`. Where an op's operand is the slot that the accumulators hold
 /// on every path to it, it gets the variant that takes that operand from them.
 pub(crate) fn lower(f: &CompiledFunc, module: &ModuleInner) -> Result<Box<[Op]>, Error> {
-    Ok(lower_with_acc(f, module)?.into_iter().map(|(op, _)| op).collect())
+    Ok(lower_with_acc(f, module, None)?.into_iter().map(|(op, _)| op).collect())
 }
 
-/// [`lower`], with the slot each op takes from the accumulators.
-pub(crate) fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<Vec<(Op, Option<u32>)>, Error> {
+/// [`lower`], with the slot each op takes from the accumulators; counts in `rule_counts`
+/// (indexed like [`fuse::RULES`]) how often each fusion rule fired.
+pub(crate) fn lower_with_acc(
+    f: &CompiledFunc,
+    module: &ModuleInner,
+    mut rule_counts: Option<&mut [usize]>,
+) -> Result<Vec<(Op, Option<u32>)>, Error> {
     use Instr::*;
     let num_imported = module.num_imported_funcs;
     let num_funcs = module.funcs.len() as u32;
@@ -116,8 +121,11 @@ pub(crate) fn lower_with_acc(f: &CompiledFunc, module: &ModuleInner) -> Result<V
         }
         // Fused sequences (none of them may cover a `br_table` arm).
         if i >= table_arms_end
-            && let Some((fused, len)) = fuse(f, i)
+            && let Some((fused, len, rule)) = fuse(f, i)
         {
+            if let Some(counts) = rule_counts.as_deref_mut() {
+                counts[rule] += 1;
+            }
             let imm = |f: Fam, a: u32, b: u32, k: u64| Low { f, a, b, c: k as u32, d: (k >> 32) as u32 };
             ops.push(match fused {
                 Fused::Branch { h, a, b, target } => {

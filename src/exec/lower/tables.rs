@@ -274,7 +274,7 @@ pub(crate) fn store_of(instr: Option<&Instr>, k: Slot, table: &[Fam; 4]) -> Opti
 /// of `1 << shift` bytes and there is a handler for that with the address computed as an
 /// array element's: the handler, the loaded slot or the stored one, the offset, and
 /// whether it is a store.
-pub(crate) fn indexed_access(instr: Option<&Instr>, addr: Slot, shift: u64) -> Option<(Fam, Slot, u32, bool)> {
+pub(crate) fn access_indexed(instr: Option<&Instr>, addr: Slot, shift: u64) -> Option<(Fam, Slot, u32, bool)> {
     use Instr::*;
     let (h, at, v, offset, store) = match (*instr?, shift) {
         (I32Load16S { dst, addr, offset }, 1) => (I32_LOAD16_S_IDX1, addr, dst, offset, false),
