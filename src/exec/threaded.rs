@@ -21,21 +21,31 @@
 //! # Safety
 //!
 //! Handlers are `unsafe fn`s that read and write frame slots and memory 0 through raw
-//! pointers without bounds checks. What makes that sound is checked once, when the ops
-//! are built ([`lower`]), and maintained by the handlers that change the registers:
+//! pointers without bounds checks. Where they read and jump is established by one
+//! function, `lower::verify`, which lowering runs over the finished ops of every function
+//! (it returns an internal error, and the function is not run, if they fail): each
+//! handler family's [`Fam`] says what its fields are ([`Kind`]: slot, callee frame base,
+//! range of three slots, relative target, `br_table` arm count, immediate) and how far it
+//! falls through ([`Fam::next`]), and `verify` checks every field of every op against
+//! that description:
 //!
-//! * every slot operand of an op with a fast handler is below the function's
-//!   `frame_slots`, and `sp` always points at `frame_slots` initialised slots of the
-//!   running function's frame inside the value stack (calls grow the stack before
-//!   entering a frame; the stack never shrinks during an execution, and `sp` is
-//!   recomputed after anything that may reallocate it);
-//! * every branch target is an op of the same function, each `BrTable` is followed by its
-//!   `len + 1` `Br`s, and the ops end with a sentinel that stops execution, so `ip` never
-//!   leaves the op array, which lives as long as the store (functions are never removed
-//!   from a store);
+//! * every slot field is below the function's `frame_slots` (a callee frame base at most
+//!   `frame_slots`; the three slots from a `memory.copy`/`memory.fill` base below it), and
+//!   `sp` always points at `frame_slots` initialised slots of the running function's frame
+//!   inside the value stack (calls grow the stack before entering a frame; the stack
+//!   never shrinks during an execution, and `sp` is recomputed after anything that may
+//!   reallocate it);
+//! * every relative target and every fall-through stays in the op array, each `br_table`
+//!   is followed by its `len + 1` arms whose targets stay in it, and the ops end with the
+//!   [`sentinel`], which stops execution, so `ip` never leaves the op array, which lives
+//!   as long as the store (functions are never removed from a store);
 //! * memory accesses check `address + size <= len` before touching `mem`, and `mem`/`len`
 //!   are reloaded from memory 0 after every operation that could grow or otherwise
 //!   reborrow it (`memory.grow`, calls and returns, slow instructions, host calls).
+//!
+//! A handler family's [`Kind`]s must therefore describe every field its handler uses as a
+//! slot or a target: that description, next to the handler, is what a new family must
+//! get right.
 
 use super::interp::{Frame, exec_slow};
 use super::ir::CompiledFunc;
@@ -381,7 +391,7 @@ impl SlotVal for bool {
 /// Reads slot `$s` of the frame as a `$t`.
 macro_rules! get {
     ($sp:expr, $s:expr, $t:ty) => {
-        // SAFETY: slot operands are below `frame_slots` (checked by `lower`).
+        // SAFETY: slot operands are below `frame_slots` (checked by `lower::verify`).
         <$t as SlotVal>::get(unsafe { *$sp.add($s as usize) })
     };
 }
@@ -392,7 +402,7 @@ macro_rules! set {
     ($sp:expr, $acc:ident, $facc:ident, $s:expr, $v:expr) => {{
         let x = $v;
         let v = SlotVal::put(x);
-        // SAFETY: slot operands are below `frame_slots` (checked by `lower`).
+        // SAFETY: slot operands are below `frame_slots` (checked by `lower::verify`).
         unsafe { *$sp.add($s as usize) = v };
         $acc = v;
         if is_f64(&x) {
@@ -456,13 +466,15 @@ macro_rules! step {
 }
 
 /// Defines handlers `fn(ip, sp, mem, len, cx, acc, facc)` from bodies that end by
-/// continuing.
+/// continuing, each with a [`Fam`] constant `NAME` without variants: the [`Kind`]s of its
+/// operand fields `(a, b, c, d)` and how many ops on it continues ([`Fam::next`]).
 macro_rules! handlers {
-    ($( $(#[$attr:meta])* $name:ident($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
+    ($( $(#[$attr:meta])* $name:ident / $fam:ident ($($k:ident),*) $next:literal ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
         $(
             $(#[$attr])*
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
             pub(crate) unsafe fn $name($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
+            pub(crate) const $fam: Fam = Fam { ops: [$(Kind::$k),*], next: $next, ..Fam::plain($name) };
         )*
     };
 }
@@ -470,25 +482,26 @@ macro_rules! handlers {
 /// Defines handler families: a handler generic over its variant `M` (bit 0: the operand
 /// in field `r0` comes from the accumulators, bit 1: the one in `r1`), and a [`Fam`]
 /// constant `NAME` with the variants and what `lower` needs to know about them: the
-/// operand fields `[r0, r1]`, and after `->` the field of the slot it writes last on every
-/// path that continues (`-` if none).
+/// operand fields `[r0, r1]`, after `->` the field of the slot it writes last on every
+/// path that continues (`-` if none), then the [`Kind`]s of its fields `(a, b, c, d)` and
+/// how many ops on it continues ([`Fam::next`]).
 macro_rules! family {
-    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt {$rf:expr, $of:expr} <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
+    ($( $(#[$attr:meta])* $name:ident / $fam:ident [$($r:ident),*] -> $out:tt ($($k:ident),*) $next:literal {$rf:expr, $of:expr} <$m:ident>($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $acc:ident, $facc:ident) $body:block )*) => {
         $(
             $(#[$attr])*
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unnecessary_cast)]
             pub(crate) unsafe fn $name<const $m: u8>($ip: Ip, $sp: Sp, $mem: Mem, $len: usize, $cx: &mut Cx<'_>, mut $acc: u64, mut $facc: f64) -> Exit $body
-            pub(crate) const $fam: Fam = Fam { reads_f64: $rf, out_f64: $of, keeps: family!(@keeps $out), ..family!(@fam $name [$($r),*] $out) };
+            pub(crate) const $fam: Fam = Fam { reads_f64: $rf, out_f64: $of, keeps: family!(@keeps $out), ops: [$(Kind::$k),*], next: $next, ..family!(@fam $name [$($r),*] $out) };
         )*
     };
     (@fam $name:ident [] $out:tt) => {
-        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
+        Fam { v: [$name::<0> as Handler; 4], reads: [Field::None, Field::None], out: family!(@out $out), ..Fam::plain($name::<0>) }
     };
     (@fam $name:ident [$r0:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
+        Fam { v: [$name::<0>, $name::<1>, $name::<0>, $name::<1>], reads: [Field::$r0, Field::None], out: family!(@out $out), ..Fam::plain($name::<0>) }
     };
     (@fam $name:ident [$r0:ident, $r1:ident] $out:tt) => {
-        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out), reads_f64: false, out_f64: false, keeps: false }
+        Fam { v: [$name::<0>, $name::<1>, $name::<2>, $name::<3>], reads: [Field::$r0, Field::$r1], out: family!(@out $out), ..Fam::plain($name::<0>) }
     };
     (@out -) => { Field::None };
     (@out $f:ident) => { Field::$f };
@@ -554,12 +567,46 @@ pub(crate) struct Fam {
     /// Whether the handler writes no slot and passes the accumulators on unchanged to
     /// the op it falls through to.
     pub(crate) keeps: bool,
+    /// What each field `a`, `b`, `c`, `d` of its ops is to the handler (checked by
+    /// `lower::verify`).
+    pub(crate) ops: [Kind; 4],
+    /// How many ops on the handler continues when it falls through (0: it never does,
+    /// or only to where its target fields lead).
+    pub(crate) next: u8,
+}
+
+/// What a handler does with a field of its op (see [`Fam::ops`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An immediate, or unused.
+    I,
+    /// A slot of the frame it reads or writes: below `frame_slots`.
+    S,
+    /// Where a callee's frame starts: at most `frame_slots`.
+    F,
+    /// The first of three slots it reads: the last one below `frame_slots`.
+    R3,
+    /// A relative target: the op at `ip + field` (as an `i32`) is in the array.
+    T,
+    /// The number of arms of a `br_table` minus one: the ops `ip + 1 ..= ip + 1 + field`
+    /// are in the array, and each one's field `a` is a relative target from itself.
+    N,
 }
 
 impl Fam {
-    /// A handler without variants that is not known to leave a slot in the accumulators.
-    pub(crate) fn plain(h: Handler) -> Fam {
-        Fam { v: [h; 4], reads: [Field::None; 2], out: Field::None, reads_f64: false, out_f64: false, keeps: false }
+    /// A handler without variants that is not known to leave a slot in the accumulators,
+    /// with immediate fields only and never falling through (see [`handlers!`]).
+    pub(crate) const fn plain(h: Handler) -> Fam {
+        Fam {
+            v: [h; 4],
+            reads: [Field::None; 2],
+            out: Field::None,
+            reads_f64: false,
+            out_f64: false,
+            keeps: false,
+            ops: [Kind::I; 4],
+            next: 0,
+        }
     }
 }
 

@@ -665,7 +665,7 @@ fn select_then_copy(seq: &Seq<'_>) -> Option<(Fused, usize)> {
         && let Some(&Copy { dst, src }) = code.get(i + 1)
         && src == t
     {
-        return Some((Fused::Quad { h: Fam::plain(select_copy), a: dst, b: t, c: b, d: cond }, 2));
+        return Some((Fused::Quad { h: SELECT_COPY, a: dst, b: t, c: b, d: cond }, 2));
     }
     None
 }
@@ -690,7 +690,7 @@ fn copy_then_return(seq: &Seq<'_>) -> Option<(Fused, usize)> {
     if let Copy { dst, src } = code[i]
         && let Some(Return) = code.get(i + 1)
     {
-        return Some((Fused::Imm2 { h: Fam::plain(copy_ret), dst, a: src, k1: 0, k2: 0 }, 2));
+        return Some((Fused::Imm2 { h: COPY_RET, dst, a: src, k1: 0, k2: 0 }, 2));
     }
     None
 }
@@ -702,7 +702,7 @@ fn copy_pair(seq: &Seq<'_>) -> Option<(Fused, usize)> {
     if let Copy { dst: d1, src: s1 } = code[i]
         && let Some(&Copy { dst: d2, src: s2 }) = code.get(i + 1)
     {
-        return Some((Fused::Quad { h: Fam::plain(copy2), a: d1, b: s1, c: d2, d: s2 }, 2));
+        return Some((Fused::Quad { h: COPY2, a: d1, b: s1, c: d2, d: s2 }, 2));
     }
     None
 }

@@ -14,7 +14,7 @@ pub(crate) mod fuse;
 mod tables;
 pub(crate) mod verify;
 
-use super::ir::{CompiledFunc, Instr, Slot};
+use super::ir::{CompiledFunc, Instr};
 use super::threaded::*;
 use crate::error::Error;
 use crate::module::ModuleInner;
@@ -95,10 +95,6 @@ pub(crate) fn lower_with_acc(
     // Instructions that must be `Br`s (the arms of a `BrTable`) up to this index.
     let mut table_arms_end = 0;
     while i < n {
-        let s = |slot: Slot| if slot < f.frame_slots { Ok(slot) } else { Err(bad("slot out of the frame", i)) };
-        // A callee's frame starts inside the caller's or right after it.
-        let frame_end =
-            |slot: Slot| if slot <= f.frame_slots { Ok(slot) } else { Err(bad("call frame out of the frame", i)) };
         let rel = |target: u32| {
             // Jumps to unconditional jumps go straight to the final target.
             let mut target = target;
@@ -128,21 +124,19 @@ pub(crate) fn lower_with_acc(
             }
             let imm = |f: Fam, a: u32, b: u32, k: u64| Low { f, a, b, c: k as u32, d: (k >> 32) as u32 };
             ops.push(match fused {
-                Fused::Branch { h, a, b, target } => {
-                    Low { f: h, a: s(a)?, b: s(b)?, c: rel(target)?, d: rel(i as u32 + 2)? }
-                }
+                Fused::Branch { h, a, b, target } => Low { f: h, a: a, b: b, c: rel(target)?, d: rel(i as u32 + 2)? },
                 Fused::BranchImm { h, a, k, target } => {
-                    Low { f: h, a: s(a)?, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
+                    Low { f: h, a: a, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
                 }
-                Fused::BranchOne { h, a, target } => op(h, s(a)?, rel(target)?, rel(i as u32 + 2)?),
+                Fused::BranchOne { h, a, target } => op(h, a, rel(target)?, rel(i as u32 + 2)?),
                 Fused::Move { h, from, from_offset, to, to_offset } => {
-                    Low { f: h, a: s(from)?, b: s(to)?, c: from_offset, d: to_offset }
+                    Low { f: h, a: from, b: to, c: from_offset, d: to_offset }
                 }
                 Fused::BranchLoad { h, addr, index, offset, target } => Low {
                     f: h,
-                    a: s(addr)?,
+                    a: addr,
                     b: match index {
-                        Some(b) => s(b)?,
+                        Some(b) => b,
                         None => offset,
                     },
                     c: rel(target)?,
@@ -150,21 +144,21 @@ pub(crate) fn lower_with_acc(
                 },
                 Fused::AddBranch { h, x, y, z, target, len } => {
                     let low =
-                        Low { f: h, a: s(x)?, b: y.map_or_else(Ok, s)?, c: z.map_or_else(Ok, s)?, d: rel(target)? };
+                        Low { f: h, a: x, b: y.unwrap_or_else(|k| k), c: z.unwrap_or_else(|k| k), d: rel(target)? };
                     // The handler falls through to the op right after what it covers.
                     jumps.borrow_mut().push((i, i + len));
                     low
                 }
-                Fused::Imm1 { h, dst, k: [b, c, d] } => Low { f: h, a: s(dst)?, b, c, d },
-                Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: s(dst)?, b: s(a)?, c: k1, d: k2 },
-                Fused::StoreK { h, addr, k, offset } => op(h, k, s(addr)?, offset),
-                Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: s(a)?, c: s(b)?, d: offset },
-                Fused::Const2 { d1, v1, d2, v2 } => Low { f: Fam::plain(const2), a: s(d1)?, b: v1, c: s(d2)?, d: v2 },
-                Fused::ConstBr { dst, val, target } => op(Fam::plain(const_br), s(dst)?, val, rel(target)?),
-                Fused::Quad { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d: s(d)? },
-                Fused::Quad2 { h, a, b, c, d } => Low { f: h, a: s(a)?, b: s(b)?, c: s(c)?, d },
-                Fused::Imm { h, dst, a, k } => imm(h, s(dst)?, s(a)?, k),
-                Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: s(dst)?, b: s(a)?, c: s(b)?, d: k },
+                Fused::Imm1 { h, dst, k: [b, c, d] } => Low { f: h, a: dst, b, c, d },
+                Fused::Imm2 { h, dst, a, k1, k2 } => Low { f: h, a: dst, b: a, c: k1, d: k2 },
+                Fused::StoreK { h, addr, k, offset } => op(h, k, addr, offset),
+                Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: a, c: b, d: offset },
+                Fused::Const2 { d1, v1, d2, v2 } => Low { f: CONST2, a: d1, b: v1, c: d2, d: v2 },
+                Fused::ConstBr { dst, val, target } => op(CONST_BR, dst, val, rel(target)?),
+                Fused::Quad { h, a, b, c, d } => Low { f: h, a: a, b: b, c: c, d: d },
+                Fused::Quad2 { h, a, b, c, d } => Low { f: h, a: a, b: b, c: c, d },
+                Fused::Imm { h, dst, a, k } => imm(h, dst, a, k),
+                Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: dst, b: a, c: b, d: k },
             });
             falls.push(!matches!(
                 fused,
@@ -180,67 +174,59 @@ pub(crate) fn lower_with_acc(
             continue;
         }
         let o = match code[i] {
-            Unreachable => op(Fam::plain(unreachable), 0, 0, 0),
-            ConsumeFuel { amount } => op(Fam::plain(consume_fuel), amount, 0, 0),
-            Br { target } => op(Fam { keeps: true, ..Fam::plain(br) }, rel(target)?, 0, 0),
-            BrIfNez { cond, target } => op(BR_IF_NEZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
-            BrIfEqz { cond, target } => op(BR_IF_EQZ, s(cond)?, rel(target)?, rel(i as u32 + 1)?),
+            Unreachable => op(UNREACHABLE, 0, 0, 0),
+            ConsumeFuel { amount } => op(CONSUME_FUEL, amount, 0, 0),
+            Br { target } => op(Fam { keeps: true, ..BR }, rel(target)?, 0, 0),
+            BrIfNez { cond, target } => op(BR_IF_NEZ, cond, rel(target)?, rel(i as u32 + 1)?),
+            BrIfEqz { cond, target } => op(BR_IF_EQZ, cond, rel(target)?, rel(i as u32 + 1)?),
             BrTable { index, len } => {
                 let end = (i + 2).checked_add(len as usize).filter(|&e| e <= n);
                 table_arms_end = end.ok_or_else(|| bad("br_table arms past the end", i))?;
                 // It continues where one of its arms jumps to.
                 jumps.borrow_mut().extend((i + 1..table_arms_end).map(|arm| (i, arm)));
-                op(Fam::plain(br_table), s(index)?, len, 0)
+                op(BR_TABLE, index, len, 0)
             }
-            Return => op(Fam::plain(ret), 0, 0, 0),
+            Return => op(RET, 0, 0, 0),
             Call { func, base } => match func.checked_sub(num_imported) {
-                Some(k) if func < num_funcs => op(Fam::plain(call_internal), k, frame_end(base)?, 0),
-                _ => op(Fam::plain(call), func, frame_end(base)?, 0),
+                Some(k) if func < num_funcs => op(CALL_INTERNAL, k, base, 0),
+                _ => op(CALL, func, base, 0),
             },
-            CallIndirect { index, base, site } => op(Fam::plain(call_indirect), s(index)?, frame_end(base)?, site),
-            Copy { dst, src } => op(COPY, s(dst)?, s(src)?, 0),
-            Const32 { dst, val } => op(CONST32, s(dst)?, val, 0),
-            Const64 { dst, lo, hi } => op(CONST64, s(dst)?, lo, hi),
-            Select { dst, b, cond } => op(Fam::plain(select), s(dst)?, s(b)?, s(cond)?),
-            GlobalGet { dst, global } => op(GLOBAL_GET, s(dst)?, global, 0),
-            GlobalSet { src, global } => op(Fam::plain(global_set), s(src)?, global, 0),
-            I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => op(I32_LOAD, s(dst)?, s(addr)?, offset),
-            I64Load { dst, addr, offset } | F64Load { dst, addr, offset } => op(I64_LOAD, s(dst)?, s(addr)?, offset),
-            I32Load8S { dst, addr, offset } => op(I32_LOAD8_S, s(dst)?, s(addr)?, offset),
-            I32Load8U { dst, addr, offset } => op(I32_LOAD8_U, s(dst)?, s(addr)?, offset),
-            I32Load16S { dst, addr, offset } => op(I32_LOAD16_S, s(dst)?, s(addr)?, offset),
-            I32Load16U { dst, addr, offset } => op(I32_LOAD16_U, s(dst)?, s(addr)?, offset),
-            I64Load8S { dst, addr, offset } => op(I64_LOAD8_S, s(dst)?, s(addr)?, offset),
-            I64Load8U { dst, addr, offset } => op(I64_LOAD8_U, s(dst)?, s(addr)?, offset),
-            I64Load16S { dst, addr, offset } => op(I64_LOAD16_S, s(dst)?, s(addr)?, offset),
-            I64Load16U { dst, addr, offset } => op(I64_LOAD16_U, s(dst)?, s(addr)?, offset),
-            I64Load32S { dst, addr, offset } => op(I64_LOAD32_S, s(dst)?, s(addr)?, offset),
-            I64Load32U { dst, addr, offset } => op(I64_LOAD32_U, s(dst)?, s(addr)?, offset),
+            CallIndirect { index, base, site } => op(CALL_INDIRECT, index, base, site),
+            Copy { dst, src } => op(COPY, dst, src, 0),
+            Const32 { dst, val } => op(CONST32, dst, val, 0),
+            Const64 { dst, lo, hi } => op(CONST64, dst, lo, hi),
+            Select { dst, b, cond } => op(SELECT, dst, b, cond),
+            GlobalGet { dst, global } => op(GLOBAL_GET, dst, global, 0),
+            GlobalSet { src, global } => op(GLOBAL_SET, src, global, 0),
+            I32Load { dst, addr, offset } | F32Load { dst, addr, offset } => op(I32_LOAD, dst, addr, offset),
+            I64Load { dst, addr, offset } | F64Load { dst, addr, offset } => op(I64_LOAD, dst, addr, offset),
+            I32Load8S { dst, addr, offset } => op(I32_LOAD8_S, dst, addr, offset),
+            I32Load8U { dst, addr, offset } => op(I32_LOAD8_U, dst, addr, offset),
+            I32Load16S { dst, addr, offset } => op(I32_LOAD16_S, dst, addr, offset),
+            I32Load16U { dst, addr, offset } => op(I32_LOAD16_U, dst, addr, offset),
+            I64Load8S { dst, addr, offset } => op(I64_LOAD8_S, dst, addr, offset),
+            I64Load8U { dst, addr, offset } => op(I64_LOAD8_U, dst, addr, offset),
+            I64Load16S { dst, addr, offset } => op(I64_LOAD16_S, dst, addr, offset),
+            I64Load16U { dst, addr, offset } => op(I64_LOAD16_U, dst, addr, offset),
+            I64Load32S { dst, addr, offset } => op(I64_LOAD32_S, dst, addr, offset),
+            I64Load32U { dst, addr, offset } => op(I64_LOAD32_U, dst, addr, offset),
             I32Store { addr, val, offset } | F32Store { addr, val, offset } | I64Store32 { addr, val, offset } => {
-                op(I32_STORE, s(val)?, s(addr)?, offset)
+                op(I32_STORE, val, addr, offset)
             }
-            I64Store { addr, val, offset } | F64Store { addr, val, offset } => op(I64_STORE, s(val)?, s(addr)?, offset),
-            I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => op(STORE8, s(val)?, s(addr)?, offset),
-            I32Store16 { addr, val, offset } | I64Store16 { addr, val, offset } => {
-                op(STORE16, s(val)?, s(addr)?, offset)
-            }
-            MemorySize { dst } => op(Fam::plain(memory_size), s(dst)?, 0, 0),
-            MemoryCopy { base } => {
-                s(base.saturating_add(2))?;
-                op(Fam::plain(memory_copy), s(base)?, 0, 0)
-            }
-            MemoryFill { base } => {
-                s(base.saturating_add(2))?;
-                op(Fam::plain(memory_fill), s(base)?, 0, 0)
-            }
-            MemoryGrow { dst, delta } => op(Fam::plain(memory_grow), s(dst)?, s(delta)?, 0),
-            Extra { .. } => op(Fam::plain(extra), 0, 0, 0),
-            RefFunc { dst, func } => op(Fam::plain(ref_func), s(dst)?, func, 0),
-            RefIsNull { dst, src } => op(REF_IS_NULL, s(dst)?, s(src)?, 0),
-            I32AddImm { dst, a, imm } => op(I32_ADD_IMM, s(dst)?, s(a)?, imm),
+            I64Store { addr, val, offset } | F64Store { addr, val, offset } => op(I64_STORE, val, addr, offset),
+            I32Store8 { addr, val, offset } | I64Store8 { addr, val, offset } => op(STORE8, val, addr, offset),
+            I32Store16 { addr, val, offset } | I64Store16 { addr, val, offset } => op(STORE16, val, addr, offset),
+            MemorySize { dst } => op(MEMORY_SIZE, dst, 0, 0),
+            MemoryCopy { base } => op(MEMORY_COPY, base, 0, 0),
+            MemoryFill { base } => op(MEMORY_FILL, base, 0, 0),
+            MemoryGrow { dst, delta } => op(MEMORY_GROW, dst, delta, 0),
+            Extra { .. } => op(EXTRA, 0, 0, 0),
+            RefFunc { dst, func } => op(REF_FUNC, dst, func, 0),
+            RefIsNull { dst, src } => op(REF_IS_NULL, dst, src, 0),
+            I32AddImm { dst, a, imm } => op(I32_ADD_IMM, dst, a, imm),
             ref other => match numeric(other) {
-                Some((h, dst, a, b)) => op(h, s(dst)?, s(a)?, s(b)?),
-                None => op(Fam::plain(slow), 0, 0, 0),
+                Some((h, dst, a, b)) => op(h, dst, a, b),
+                None => op(SLOW, 0, 0, 0),
             },
         };
         if matches!(code[i], Call { .. } | CallIndirect { .. }) {
@@ -254,11 +240,11 @@ pub(crate) fn lower_with_acc(
         covers.push(1);
         i += 1;
     }
-    ops.push(op(Fam::plain(sentinel), 0, 0, 0));
+    ops.push(op(SENTINEL, 0, 0, 0));
     covers.push(1);
     falls.push(false);
     let acc = accumulator_flow(&ops, &covers, &falls, &entries, &jumps.into_inner());
-    Ok(ops
+    let finished: Vec<(Op, Option<u32>)> = ops
         .iter()
         .enumerate()
         .map(|(k, low)| {
@@ -266,5 +252,11 @@ pub(crate) fn lower_with_acc(
             let (op, m) = low.finish(acc);
             (op, acc.filter(|_| m != 0).map(|(x, _)| x))
         })
-        .collect())
+        .collect();
+    let checked: Vec<Op> = finished.iter().map(|&(op, _)| op).collect();
+    let fams: Vec<Fam> = ops.iter().map(|low| low.f).collect();
+    verify::verify(&checked, &fams, f.frame_slots).map_err(|e| {
+        Error::msg(format!("internal error: {e} in function {} (lowered code failed verification)", f.func_index))
+    })?;
+    Ok(finished)
 }

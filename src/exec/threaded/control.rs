@@ -5,13 +5,13 @@ use super::*;
 // ---- control ----
 
 family! {
-    br_if_nez / BR_IF_NEZ [A] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    br_if_nez / BR_IF_NEZ [A] -> - (S, T, T, I) 0 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) != 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
     }
 
-    br_if_eqz / BR_IF_EQZ [A] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    br_if_eqz / BR_IF_EQZ [A] -> - (S, T, T, I) 0 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) == 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
@@ -19,23 +19,23 @@ family! {
 }
 
 handlers! {
-    unreachable(ip, sp, mem, len, cx, acc, facc) {
+    unreachable / UNREACHABLE (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         Exit::Trap(TrapCode::UnreachableCodeReached)
     }
 
     /// Ends every op array; never reached by valid code.
-    sentinel(ip, sp, mem, len, cx, acc, facc) {
+    sentinel / SENTINEL (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         cx.regs.error = Some(Error::msg("internal error: execution ran past the end of a function"));
         Exit::Error
     }
 
     /// The immediates of the previous op; never executed.
-    extra(ip, sp, mem, len, cx, acc, facc) {
+    extra / EXTRA (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         cx.regs.error = Some(Error::msg("internal error: executed an immediate"));
         Exit::Error
     }
 
-    consume_fuel(ip, sp, mem, len, cx, acc, facc) {
+    consume_fuel / CONSUME_FUEL (I, I, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
         let amount = u64::from(op!(ip).a);
         let fuel = &mut cx.inner.fuel;
         if *fuel < amount {
@@ -46,27 +46,27 @@ handlers! {
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
-    br(ip, sp, mem, len, cx, acc, facc) {
+    br / BR (T, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         let rel = op!(ip).a as i32;
         next!(step!(ip, rel), sp, mem, len, cx, acc, facc)
     }
 
-    br_table(ip, sp, mem, len, cx, acc, facc) {
+    br_table / BR_TABLE (S, N, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let i = get!(sp, op.a, u32).min(op.b);
-        // Straight to the target of the chosen arm (a `Br`, checked by `lower`).
+        // Straight to the target of the chosen arm (its field `a` a target inside the function, checked by `lower::verify`).
         let arm = step!(ip, 1 + i as usize);
         let rel = op!(arm).a as i32;
         next!(step!(arm, rel), sp, mem, len, cx, acc, facc)
     }
 
-    ret(ip, sp, mem, len, cx, acc, facc) {
+    ret / RET (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         // SAFETY: forwarded registers.
         unsafe { leave(mem, len, cx) }
     }
 
     /// `slot 0 = src` and return (a single result moved into place).
-    copy_ret(ip, sp, mem, len, cx, acc, facc) {
+    copy_ret / COPY_RET (S, S, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, get!(sp, op.b, u64));
         // SAFETY: forwarded registers.
@@ -75,7 +75,7 @@ handlers! {
 
     /// A call of a function of the same module: `a` is its index among the module's
     /// defined functions, `b` the slot where its frame starts.
-    call_internal(ip, sp, mem, len, cx, acc, facc) {
+    call_internal / CALL_INTERNAL (I, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         if op.a as usize >= cx.regs.module_len {
             return internal(cx, "call of an unknown function");
@@ -88,7 +88,7 @@ handlers! {
     }
 
     /// A call of any function (an import): `a` is its index in the instance.
-    call(ip, sp, mem, len, cx, acc, facc) {
+    call / CALL (I, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let inst = &cx.inner.instances[cx.regs.instance as usize];
         let Some(&callee) = inst.funcs.get(op.a as usize) else {
@@ -98,7 +98,7 @@ handlers! {
         unsafe { enter(ip, mem, len, cx, callee as usize, op.b) }
     }
 
-    call_indirect(ip, sp, mem, len, cx, acc, facc) {
+    call_indirect / CALL_INDIRECT (S, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         // SAFETY: `regs.code` is the running function (module invariants).
         let code = unsafe { &*cx.regs.code };

@@ -9,7 +9,7 @@ use super::*;
 macro_rules! branch_cmp {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A, B] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A, B] -> - (S, S, T, T) 0 {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = arg!(M & 2, sp, acc, facc, op.b, $t);
@@ -66,7 +66,7 @@ branch_cmp! {
 macro_rules! branch_cmp_imm {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A] -> - (S, T, I, T) 0 {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 let $y = <$t as SlotVal>::get(op.c as i32 as i64 as u64);
@@ -80,7 +80,7 @@ macro_rules! branch_cmp_imm {
 macro_rules! branch_test {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A] -> - {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A] -> - (S, T, T, I) 0 {<$t as SlotVal>::FLOAT, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.a, $t);
                 branch!($e, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
@@ -122,17 +122,17 @@ branch_cmp_imm! {
 macro_rules! branch_add {
     ($( $t:ty => |$x:ident, $y:ident| $e:expr; $reg:ident / $freg:ident, $imm:ident / $fimm:ident, $reg_k:ident / $freg_k:ident, $imm_k:ident / $fimm_k:ident, $copy:ident / $fcopy:ident, $copy_k:ident / $fcopy_k:ident; )*) => {
         $(
-            branch_add!(@one $reg / $freg [A, B] add slot slot 3, $t, |$x, $y| $e);
-            branch_add!(@one $imm / $fimm [A] add imm slot 3, $t, |$x, $y| $e);
-            branch_add!(@one $reg_k / $freg_k [A, B] add slot imm 4, $t, |$x, $y| $e);
-            branch_add!(@one $imm_k / $fimm_k [A] add imm imm 4, $t, |$x, $y| $e);
-            branch_add!(@one $copy / $fcopy [B] copy slot slot 3, $t, |$x, $y| $e);
-            branch_add!(@one $copy_k / $fcopy_k [B] copy slot imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $reg / $freg [A, B] (S, S, S, T) add slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $imm / $fimm [A] (S, I, S, T) add imm slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $reg_k / $freg_k [A, B] (S, S, I, T) add slot imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $imm_k / $fimm_k [A] (S, I, I, T) add imm imm 4, $t, |$x, $y| $e);
+            branch_add!(@one $copy / $fcopy [B] (S, S, S, T) copy slot slot 3, $t, |$x, $y| $e);
+            branch_add!(@one $copy_k / $fcopy_k [B] (S, S, I, T) copy slot imm 4, $t, |$x, $y| $e);
         )*
     };
-    (@one $name:ident / $fam:ident [$($r:ident),*] $kind:ident $yf:ident $zf:ident $len:literal, $t:ty, |$x:ident, $y:ident| $e:expr) => {
+    (@one $name:ident / $fam:ident [$($r:ident),*] $kinds:tt $kind:ident $yf:ident $zf:ident $len:literal, $t:ty, |$x:ident, $y:ident| $e:expr) => {
         family! {
-            $name / $fam [$($r),*] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [$($r),*] -> A $kinds $len {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let v = branch_add!(@$kind $yf, M, sp, acc, facc, op);
                 set!(sp, acc, facc, op.a, v);
@@ -187,9 +187,9 @@ branch_add! {
 /// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode
 /// `add`, covering an add, for loads without offset) or slot `a` + offset `b` (`plain`).
 macro_rules! branch_load {
-    ($mode:ident $reads:tt: $( $name:ident / $fam:ident: $n:literal, $nonzero:literal; )*) => {
+    ($mode:ident $reads:tt $kinds:tt: $( $name:ident / $fam:ident: $n:literal, $nonzero:literal; )*) => {
         family! { $(
-            $name / $fam $reads -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam $reads -> - $kinds 0 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let ea: u64 = branch_load!(@ea $mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
@@ -210,7 +210,7 @@ macro_rules! branch_load {
     };
 }
 
-branch_load! { add [A, B]:
+branch_load! { add [A, B] (S, S, T, T):
     br_load8_add_nez / BR_LOAD8_ADD_NEZ: 1, true;
     br_load8_add_eqz / BR_LOAD8_ADD_EQZ: 1, false;
     br_load16_add_nez / BR_LOAD16_ADD_NEZ: 2, true;
@@ -221,7 +221,7 @@ branch_load! { add [A, B]:
     br_load64_add_eqz / BR_LOAD64_ADD_EQZ: 8, false;
 }
 
-branch_load! { plain [A]:
+branch_load! { plain [A] (S, I, T, T):
     br_load8_nez / BR_LOAD8_NEZ: 1, true;
     br_load8_eqz / BR_LOAD8_EQZ: 1, false;
     br_load16_nez / BR_LOAD16_NEZ: 2, true;
@@ -238,7 +238,7 @@ branch_load! { plain [A]:
 macro_rules! mem_move {
     ($( $name:ident / $fam:ident: $n:literal; )*) => {
         family! { $(
-            $name / $fam [A, B] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A, B] -> - (S, S, I, I) 2 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let from = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
                 let to = u64::from(arg!(M & 2, sp, acc, facc, op.b, u32)) + u64::from(op.d);
@@ -267,7 +267,7 @@ mem_move! {
 macro_rules! mem_update {
     ($( $name:ident / $fam:ident: $t:ty => |$m:ident, $x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [A, B] -> - {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [A, B] -> - (S, S, I, I) 3 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 const N: usize = std::mem::size_of::<$t>();
                 let op = op!(ip);
                 let ea = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
@@ -294,7 +294,7 @@ macro_rules! mem_update {
 macro_rules! load_pair {
     ($( $name:ident / $fam:ident: $n:literal, $t:ty; )*) => {
         family! { $(
-            $name / $fam [C] -> B {false, <$t as SlotVal>::FLOAT} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [C] -> B (S, S, S, I) 2 {false, <$t as SlotVal>::FLOAT} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let base = u64::from(arg!(M & 1, sp, acc, facc, op.c, u32));
                 let (first, second) = (base + u64::from(op.d & 0xffff), base + u64::from(op.d >> 16));
@@ -336,7 +336,7 @@ load_pair! {
 macro_rules! copy_store {
     ($( $name:ident / $fam:ident: $n:literal; )*) => {
         family! { $(
-            $name / $fam [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B, C] -> A (S, S, S, I) 2 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let v = arg!(M & 1, sp, acc, facc, op.b, u64);
                 let ea = u64::from(arg!(M & 2, sp, acc, facc, op.c, u32)) + u64::from(op.d);
@@ -382,7 +382,7 @@ branch_test! {
 
 family! {
     /// `dst = (a >> c) & d` (covers two constants, a shift and an and).
-    i32_shr_u_and_imm / I32_SHR_U_AND_IMM [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_shr_u_and_imm / I32_SHR_U_AND_IMM [B] -> A (S, S, I, I) 4 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let v = (arg!(M & 1, sp, acc, facc, op.b, u32) >> (op.c & 31)) & op.d;
         set!(sp, acc, facc, op.a, v);
@@ -390,7 +390,7 @@ family! {
     }
 
     /// `dst = a + (b << k)` (covers a constant, a shift and an add).
-    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_shl_imm / I32_ADD_SHL_IMM [B, C] -> A (S, S, S, I) 3 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let v = arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(arg!(M & 2, sp, acc, facc, op.c, u32) << op.d);
         set!(sp, acc, facc, op.a, v);
@@ -400,7 +400,7 @@ family! {
 
 handlers! {
     /// `t = if cond != 0 { t } else { b }; dst = t` (a `select` and a copy of its result).
-    select_copy(ip, sp, mem, len, cx, acc, facc) {
+    select_copy / SELECT_COPY (S, S, S, S) 2 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         let v = if get!(sp, op.d, u32) != 0 { get!(sp, op.b, u64) } else { get!(sp, op.c, u64) };
         set!(sp, acc, facc, op.b, v);
@@ -409,7 +409,7 @@ handlers! {
     }
 
     /// Two copies, in order.
-    copy2(ip, sp, mem, len, cx, acc, facc) {
+    copy2 / COPY2 (S, S, S, S) 2 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, get!(sp, op.b, u64));
         set!(sp, acc, facc, op.c, get!(sp, op.d, u64));
@@ -419,7 +419,7 @@ handlers! {
 
 handlers! {
     /// `a = b; c = d` (two constants).
-    const2(ip, sp, mem, len, cx, acc, facc) {
+    const2 / CONST2 (S, I, S, I) 2 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, op.b);
         set!(sp, acc, facc, op.c, op.d);
@@ -427,7 +427,7 @@ handlers! {
     }
 
     /// `a = b`, then jump to `ip + c`.
-    const_br(ip, sp, mem, len, cx, acc, facc) {
+    const_br / CONST_BR (S, I, T, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, op.b);
         next!(step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)

@@ -6,7 +6,7 @@ use super::*;
 macro_rules! binary {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B, C] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B, C] -> A (S, S, S, I) 1 {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = arg!(M & 2, sp, acc, facc, op.c, $t);
@@ -21,7 +21,7 @@ macro_rules! binary {
 macro_rules! unary {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, _: ()| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B] -> A (S, S, I, I) 1 {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, _: ()| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 set!(sp, acc, facc, op.a, $e);
@@ -35,7 +35,7 @@ macro_rules! unary {
 macro_rules! binary_trap {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [] -> A (S, S, S, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let $y = get!(sp, op.c, $t);
@@ -54,7 +54,7 @@ macro_rules! binary_trap {
 macro_rules! unary_trap {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [] -> A (S, S, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = get!(sp, op.b, $t);
                 let r: Result<_, TrapCode> = $e;
@@ -233,7 +233,7 @@ unary_trap! {
 macro_rules! binary_imm {
     ($( $name:ident / $fam:ident: $t:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         family! { $(
-            $name / $fam [B] -> A {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
+            $name / $fam [B] -> A (S, S, I, I) 2 {<$t as SlotVal>::FLOAT, returns_f64(|$x: $t, $y: $t| $e)} <M>(ip, sp, mem, len, cx, acc, facc) {
                 let op = op!(ip);
                 let $x = arg!(M & 1, sp, acc, facc, op.b, $t);
                 let $y = <$t as SlotVal>::get(u64::from(op.c) | (u64::from(op.d) << 32));
@@ -302,14 +302,14 @@ binary_imm! {
 
 family! {
     /// `i32.add` with an immediate, as the translator emits it (one op, no constant).
-    i32_add_imm / I32_ADD_IMM [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm / I32_ADD_IMM [B] -> A (S, S, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
 
     /// `i32.add` with a constant operand (two ops).
-    i32_add_imm2 / I32_ADD_IMM2 [B] -> A {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm2 / I32_ADD_IMM2 [B] -> A (S, S, I, I) 2 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
