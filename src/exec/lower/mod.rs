@@ -11,6 +11,8 @@
 mod dump;
 mod flow;
 pub(crate) mod fuse;
+#[cfg(test)]
+mod rule_tests;
 mod tables;
 pub(crate) mod verify;
 
