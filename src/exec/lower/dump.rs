@@ -1,6 +1,5 @@
 //! A profile of executed ops (a test, run by hand).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::exec::threaded::profile::{EDGES, HITS};

@@ -126,9 +126,9 @@ pub(crate) fn lower_with_acc(
             }
             let imm = |f: Fam, a: u32, b: u32, k: u64| Low { f, a, b, c: k as u32, d: (k >> 32) as u32 };
             ops.push(match fused {
-                Fused::Branch { h, a, b, target } => Low { f: h, a: a, b: b, c: rel(target)?, d: rel(i as u32 + 2)? },
+                Fused::Branch { h, a, b, target } => Low { f: h, a, b, c: rel(target)?, d: rel(i as u32 + 2)? },
                 Fused::BranchImm { h, a, k, target } => {
-                    Low { f: h, a: a, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
+                    Low { f: h, a, b: rel(target)?, c: k as u32, d: rel(i as u32 + 3)? }
                 }
                 Fused::BranchOne { h, a, target } => op(h, a, rel(target)?, rel(i as u32 + 2)?),
                 Fused::Move { h, from, from_offset, to, to_offset } => {
@@ -157,8 +157,8 @@ pub(crate) fn lower_with_acc(
                 Fused::StoreAddK { h, k, a, b, offset } => Low { f: h, a: k, b: a, c: b, d: offset },
                 Fused::Const2 { d1, v1, d2, v2 } => Low { f: CONST2, a: d1, b: v1, c: d2, d: v2 },
                 Fused::ConstBr { dst, val, target } => op(CONST_BR, dst, val, rel(target)?),
-                Fused::Quad { h, a, b, c, d } => Low { f: h, a: a, b: b, c: c, d: d },
-                Fused::Quad2 { h, a, b, c, d } => Low { f: h, a: a, b: b, c: c, d },
+                Fused::Quad { h, a, b, c, d } => Low { f: h, a, b, c, d },
+                Fused::Quad2 { h, a, b, c, d } => Low { f: h, a, b, c, d },
                 Fused::Imm { h, dst, a, k } => imm(h, dst, a, k),
                 Fused::Imm3 { h, dst, a, b, k } => Low { f: h, a: dst, b: a, c: b, d: k },
             });

@@ -65,8 +65,8 @@ pub(crate) fn verify(ops: &[Op], fams: &[Fam], frame_slots: u32) -> Result<(), I
                     if k as i64 + 1 + i64::from(v) >= n - 1 {
                         return bad(k, name, "br_table arms past the end");
                     }
-                    for arm in k + 1..=k + 1 + v as usize {
-                        if !inside(arm, i64::from(ops[arm].a as i32)) {
+                    for (arm, arm_op) in ops.iter().enumerate().skip(k + 1).take(v as usize + 1) {
+                        if !inside(arm, i64::from(arm_op.a as i32)) {
                             return bad(arm, 'a', "br_table arm target out of the function");
                         }
                     }
