@@ -162,19 +162,61 @@ fn crate_paths(src: &str) -> BTreeSet<String> {
     found
 }
 
+/// The files of `#[cfg(test)] mod name;` declarations (optionally with a `#[path]`): unit
+/// tests kept in files of their own, exempt like inline test modules.
+fn test_module_files(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    for file in files {
+        let text = strip_comments(&std::fs::read_to_string(file).expect("read"));
+        let dir = if file.file_name().is_some_and(|n| n == "mod.rs" || n == "lib.rs") {
+            file.parent().expect("dir").to_path_buf()
+        } else {
+            file.with_extension("")
+        };
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            if *line != "#[cfg(test)]" {
+                continue;
+            }
+            let mut path = None;
+            for next in &lines[i + 1..] {
+                if let Some(p) = next.strip_prefix("#[path = \"").and_then(|r| r.strip_suffix("\"]")) {
+                    path = Some(p.to_string());
+                    continue;
+                }
+                let decl = next.trim_start_matches("pub(crate) ").trim_start_matches("pub ");
+                if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+                    match &path {
+                        Some(p) => {
+                            out.insert(file.parent().expect("dir").join(p));
+                        }
+                        None => {
+                            out.insert(dir.join(format!("{name}.rs")));
+                            out.insert(dir.join(name).join("mod.rs"));
+                        }
+                    }
+                }
+                break;
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn modules_import_only_from_lower_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let reexports = root_reexports(&std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs"));
     let mut files = Vec::new();
     rust_files(&src, &mut files);
+    let test_files = test_module_files(&files);
     let mut violations = Vec::new();
     let mut seen_modules = BTreeSet::new();
     for file in &files {
         let rel = file.strip_prefix(&src).expect("under src");
         let top = rel.components().next().expect("component").as_os_str().to_string_lossy();
         let top = top.trim_end_matches(".rs").to_string();
-        if top == "lib" || top == "bin" || top == "main" {
+        if top == "lib" || top == "bin" || top == "main" || test_files.contains(file) {
             continue;
         }
         let Some(from) = layer_of(&top) else {

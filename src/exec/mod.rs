@@ -3,6 +3,7 @@
 
 mod interp;
 pub(crate) mod ir;
+mod lower;
 mod mem;
 mod num;
 mod simd;

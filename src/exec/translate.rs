@@ -191,7 +191,7 @@ pub(crate) fn translate_function(
         indirect_sites: t.sites.into(),
         consts: t.consts.into(),
     };
-    compiled.ops = super::threaded::lower(&compiled, module)?;
+    compiled.ops = super::lower::lower(&compiled, module)?;
     Ok((compiled, validator.into_allocations()))
 }
 

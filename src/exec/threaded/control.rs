@@ -1,0 +1,270 @@
+//! Handlers of control flow: branches, calls and returns, and the slow path.
+
+use super::*;
+
+// ---- control ----
+
+family! {
+    br_if_nez / BR_IF_NEZ [A] -> - (S, T, T, I) 0 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let cond = arg!(M & 1, sp, acc, facc, op.a, u32) != 0;
+        branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
+    }
+
+    br_if_eqz / BR_IF_EQZ [A] -> - (S, T, T, I) 0 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let cond = arg!(M & 1, sp, acc, facc, op.a, u32) == 0;
+        branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
+    }
+}
+
+handlers! {
+    unreachable / UNREACHABLE (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        Exit::Trap(TrapCode::UnreachableCodeReached)
+    }
+
+    /// Ends every op array; never reached by valid code.
+    sentinel / SENTINEL (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        cx.regs.error = Some(Error::msg("internal error: execution ran past the end of a function"));
+        Exit::Error
+    }
+
+    /// The immediates of the previous op; never executed.
+    extra / EXTRA (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        cx.regs.error = Some(Error::msg("internal error: executed an immediate"));
+        Exit::Error
+    }
+
+    consume_fuel / CONSUME_FUEL (I, I, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
+        let amount = u64::from(op!(ip).a);
+        let fuel = &mut cx.inner.fuel;
+        if *fuel < amount {
+            *fuel = 0;
+            return Exit::Trap(TrapCode::OutOfFuel);
+        }
+        *fuel -= amount;
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+
+    br / BR (T, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let rel = op!(ip).a as i32;
+        next!(step!(ip, rel), sp, mem, len, cx, acc, facc)
+    }
+
+    br_table / BR_TABLE (S, N, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let i = get!(sp, op.a, u32).min(op.b);
+        // Straight to the target of the chosen arm (its field `a` a target inside the function, checked by `lower::verify`).
+        let arm = step!(ip, 1 + i as usize);
+        let rel = op!(arm).a as i32;
+        next!(step!(arm, rel), sp, mem, len, cx, acc, facc)
+    }
+
+    ret / RET (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        // SAFETY: forwarded registers.
+        unsafe { leave(mem, len, cx) }
+    }
+
+    /// `slot 0 = src` and return (a single result moved into place).
+    copy_ret / COPY_RET (S, S, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        set!(sp, acc, facc, op.a, get!(sp, op.b, u64));
+        // SAFETY: forwarded registers.
+        unsafe { leave(mem, len, cx) }
+    }
+
+    /// A call of a function of the same module: `a` is its index among the module's
+    /// defined functions, `b` the slot where its frame starts.
+    call_internal / CALL_INTERNAL (I, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        if op.a as usize >= cx.regs.module_len {
+            return internal(cx, "call of an unknown function");
+        }
+        // SAFETY: `module_code` points at `module_len` functions of the running module,
+        // which the running instance keeps alive; checked above.
+        let code: *const CompiledFunc = unsafe { &**cx.regs.module_code.add(op.a as usize) };
+        // SAFETY: forwarded registers; the callee belongs to the running instance.
+        unsafe { enter_wasm::<true>(ip, mem, len, cx, code, cx.regs.instance, op.b) }
+    }
+
+    /// A call of any function (an import): `a` is its index in the instance.
+    call / CALL (I, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let inst = &cx.inner.instances[cx.regs.instance as usize];
+        let Some(&callee) = inst.funcs.get(op.a as usize) else {
+            return internal(cx, "call of an unknown function");
+        };
+        // SAFETY: forwarded registers.
+        unsafe { enter(ip, mem, len, cx, callee as usize, op.b) }
+    }
+
+    call_indirect / CALL_INDIRECT (S, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        // SAFETY: `regs.code` is the running function (module invariants).
+        let code = unsafe { &*cx.regs.code };
+        let Some(&(type_index, table)) = code.indirect_sites.get(op.c as usize) else {
+            return internal(cx, "unknown call_indirect site");
+        };
+        let inst = &cx.inner.instances[cx.regs.instance as usize];
+        let expected = inst.module.type_ids[type_index as usize];
+        let t = inst.tables[table as usize] as usize;
+        let r = match cx.inner.tables[t].get(get!(sp, op.a, u32)) {
+            Ok(r) => r,
+            Err(code) => return Exit::Trap(code),
+        };
+        if r == 0 {
+            return Exit::Trap(TrapCode::IndirectCallToNull);
+        }
+        let callee = (r - 1) as usize;
+        if cx.inner.funcs[callee].type_id() != expected {
+            return Exit::Trap(TrapCode::BadSignature);
+        }
+        // SAFETY: forwarded registers.
+        unsafe { enter(ip, mem, len, cx, callee, op.b) }
+    }
+}
+
+/// Returns from the running function to the suspended caller, if there is one.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants).
+#[inline(always)]
+unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
+    let Some(f) = cx.frames.pop() else {
+        return Exit::Done;
+    };
+    cx.regs.code = f.code;
+    cx.regs.base = f.base;
+    // Within one instance, `mem` and `len` are already those of its memory 0 (the callee
+    // reloaded them after anything that could change it).
+    let (mut mem, mut len) = (mem, len);
+    if f.instance != cx.regs.instance {
+        set_instance(cx, f.instance);
+        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+    }
+    // SAFETY: the caller's frame was inside the stack when it made the call, and the
+    // stack has not shrunk since.
+    let sp = unsafe { cx.slots.as_mut_ptr().add(f.base) };
+    next!(f.ip, sp, mem, len, cx, 0, 0.0)
+}
+
+/// Calls store function `callee` with its frame at slot `b` of the running frame.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants).
+#[inline(always)]
+unsafe fn enter(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b: u32) -> Exit {
+    let (code, inst) = match &cx.inner.funcs[callee] {
+        FuncEntity::Wasm { code, instance, .. } => (&**code as *const CompiledFunc, *instance),
+        FuncEntity::Host { .. } => {
+            // SAFETY: the driver created `host_call` and `host` together.
+            if let Err(e) = unsafe { (cx.host_call)(cx, callee, cx.regs.base + b as usize) } {
+                cx.regs.error = Some(e);
+                return Exit::Error;
+            }
+            // The host function may have grown the memory or the stack.
+            let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+            // SAFETY: the running frame is inside the stack (module invariants).
+            let sp = unsafe { cx.slots.as_mut_ptr().add(cx.regs.base) };
+            next!(step!(ip, 1), sp, mem, len, cx, 0, 0.0)
+        }
+    };
+    // SAFETY: forwarded registers; `code` is owned by the store.
+    unsafe { enter_wasm::<false>(ip, mem, len, cx, code, inst, b) }
+}
+
+/// Enters wasm function `code` of instance `inst` with its frame at slot `b` of the
+/// running frame. Without room for the frame (stack slots or frame records), exits to
+/// the driver, which makes room and runs the call again.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants); `code` is owned by the
+/// store (functions are never removed from it) or by the running instance's module.
+#[inline(always)]
+unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
+    ip: Ip,
+    mem: Mem,
+    len: usize,
+    cx: &mut Cx<'_>,
+    code: *const CompiledFunc,
+    inst: u32,
+    b: u32,
+) -> Exit {
+    // SAFETY: see above.
+    let c = unsafe { &*code };
+    let new_base = cx.regs.base + b as usize;
+    let need = new_base + c.frame_slots as usize;
+    if need > cx.slots.len() || cx.frames.len() >= cx.frame_limit {
+        if cx.frames.len() >= cx.max_frames {
+            return Exit::Trap(TrapCode::StackOverflow);
+        }
+        cx.regs.ip = ip;
+        cx.regs.need = need;
+        return Exit::Grow;
+    }
+    // SAFETY: `len < capacity`, checked above.
+    unsafe {
+        cx.frames.as_mut_ptr().add(cx.frames.len()).write(Frame {
+            code: cx.regs.code,
+            ip: ip.add(1),
+            base: cx.regs.base,
+            instance: cx.regs.instance,
+        });
+        cx.frames.set_len(cx.frames.len() + 1);
+    }
+    cx.regs.code = code;
+    cx.regs.base = new_base;
+    // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
+    let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
+    // Zero the declared locals (`num_params <= num_locals <= frame_slots`), one slot at a
+    // time: few functions have many locals, and a simple loop keeps few values live.
+    // SAFETY: `num_params <= num_locals <= frame_slots`, so both are inside the frame.
+    let (mut p, end) = unsafe { (new_sp.add(c.num_params as usize), new_sp.add(c.num_locals as usize)) };
+    while p < end {
+        // SAFETY: `p` is below `num_locals <= frame_slots`. (Volatile, so that the loop is
+        // neither turned into a call of `memset` nor unrolled, either of which would make
+        // the handler save registers.)
+        unsafe { p.write_volatile(0) };
+        // SAFETY: `p < end`, so one past it is at most `end`.
+        p = unsafe { p.add(1) };
+    }
+    let (mut mem, mut len) = (mem, len);
+    if !SAME_INSTANCE && inst != cx.regs.instance {
+        set_instance(cx, inst);
+        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+    }
+    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
+}
+
+/// Runs the instruction of the op at `ip` out of line; returns the op to continue with, or
+/// null after storing the error in `cx`.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants).
+#[inline(never)]
+pub(super) unsafe fn run_slow(ip: Ip, sp: Sp, cx: &mut Cx<'_>) -> Ip {
+    // SAFETY: `regs.code` is the running function and `ip` one of its ops.
+    let code = unsafe { &*cx.regs.code };
+    let base = code.ops.as_ptr();
+    // SAFETY: both point into `code.ops`.
+    let index = unsafe { ip.offset_from(base) } as usize;
+    // SAFETY: the running frame has `frame_slots` slots at `sp`, and nothing else refers to
+    // them while the slice lives.
+    let frame = unsafe { std::slice::from_raw_parts_mut(sp, code.frame_slots as usize) };
+    match exec_slow(code, index + 1, frame, cx.inner, cx.regs.instance, cx.regs.mem0) {
+        // `exec_slow` returns an index within the code (past any `Extra`s).
+        Ok(next) if next < code.ops.len() => step!(base, next),
+        Ok(_) => {
+            cx.regs.error = Some(Error::msg("internal error: instruction ran past the end of its function"));
+            std::ptr::null()
+        }
+        Err(e) => {
+            cx.regs.error = Some(e);
+            std::ptr::null()
+        }
+    }
+}
