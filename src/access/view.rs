@@ -107,7 +107,7 @@ pub trait GuestWrite: GuestRead {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot lend guest bytes",
     label = "borrowed strings need `&MemoryView` or `&mut MemoryViewMut`",
-    note = "a shared `&MemoryViewMut` cannot lend bytes (a `GuardMut` of the view may be writing them): pass `&mut view`, or copy with `WasmSlice::read_to_vec`"
+    note = "only `&MemoryView` and `&mut MemoryViewMut` lend bytes: a shared `&MemoryViewMut` does not (a `GuardMut` of the view may be writing them), nor does a `SharedMemoryView` (another thread may); borrow the view exclusively, or copy with `WasmSlice::read_to_vec`"
 )]
 pub trait GuestBytes<'v>: sealed::Sealed {
     /// Size of the memory in bytes.
