@@ -1,4 +1,4 @@
-//! What the accessor framework costs over raw slices: `cargo bench --bench access`.
+//! What the accessor framework costs over raw slices: `cargo bench -p wasmguard-benches --bench access`.
 //!
 //! - `u32 read x4096`: `WasmPtr<u32>::read` through a `MemoryView` at 4096 pseudo-random
 //!   (mostly unaligned) addresses, against `u32::from_le_bytes(data[a..a + 4])` on the

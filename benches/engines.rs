@@ -1,4 +1,4 @@
-//! wasmguard against wasmi 2 on the same guest code: `cargo bench --bench engines`.
+//! wasmguard against wasmi 2 on the same guest code: `cargo bench -p wasmguard-benches --bench engines`.
 //!
 //! Each criterion group runs one call in both engines, `wasmguard` and `wasmi` side by side,
 //! after checking that both return the same checksum. The guests are the checked-in modules

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Markdown table of the last `cargo bench --bench engines` run, from criterion's output.
+"""Markdown table of the last `cargo bench -p wasmguard-benches --bench engines` run, from criterion's output.
 
     python3 benches/engines_table.py [target/criterion]
 

@@ -4,7 +4,7 @@
 //! wasm from the crates.io `coremark` crate (`benches/wasm/coremark.wasm`, rebuilt by
 //! `benches/wasm/build.sh`), checks the CRCs against CoreMark's reference values and prints
 //! the score in iterations per second. `benches/callgrind.sh` runs it under callgrind to
-//! count instructions; `cargo bench --bench engines` compares the score with wasmi's.
+//! count instructions; `cargo bench -p wasmguard-benches --bench engines` compares the score with wasmi's.
 
 use std::time::Instant;
 

@@ -1,11 +1,10 @@
-//! WASI preview1: the C and Rust programs of `tests/wasi/` run with the same standard
-//! output and exit status as natively (`tests/wasi/expected/`, recorded by
-//! `tests/wasi/build.sh`), through the library and through the `wasmguard` CLI; and hostile
+//! WASI preview1: the C and Rust programs of `tests/wasi/` run through the library with the
+//! same standard output and exit status as natively (`tests/wasi/expected/`, recorded by
+//! `tests/wasi/build.sh`; `cli/tests/cli.rs` runs them through the `wasmguard` CLI); and hostile
 //! guest input (escaping paths, bad pointers, bad descriptors, bad enum values) gets an
 //! errno, never a host file outside the sandbox and never a panic.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use wasmguard::wasi::{self, Errno, OutputBuffer, WasiCtx, WasiCtxBuilder};
 use wasmguard::{Engine, Linker, Module, Store, Val};
@@ -130,60 +129,6 @@ fn panic_and_abort_report_on_stderr() {
     let (_, status, stderr) = run_in_process(&wasi_dir().join("wasm/panic.wasm"), &[], &dir.path().join("data"));
     assert_eq!(status, 134);
     assert!(stderr.contains("panicked") && stderr.contains("index out of bounds"), "{stderr}");
-}
-
-/// Runs the `wasmguard` binary.
-fn cli(args: &[&str], cwd: &Path) -> (String, i32, String) {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_wasmguard")).args(args).current_dir(cwd).output().expect("run wasmguard");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-#[test]
-fn cli_runs_programs_like_natively() {
-    for case in cases() {
-        if !["hello", "args_env", "copy", "exit3", "abort", "exit42", "escape"].contains(&case.name.as_str()) {
-            continue;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        fixture(dir.path(), &case.fixture);
-        let wasm = wasi_dir().join("wasm").join(format!("{}.wasm", case.name));
-        let preopen = format!("{}::data", dir.path().join("data").display());
-        let mut args = vec!["run".to_owned(), "--dir".to_owned(), preopen];
-        for (k, v) in ENV {
-            args.extend(["--env".to_owned(), format!("{k}={v}")]);
-        }
-        args.push(wasm.display().to_string());
-        args.extend(case.args.iter().cloned());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (stdout, status, stderr) = cli(&args, dir.path());
-        let (want_stdout, want_status) = expected(&case.name);
-        assert_eq!((stdout.as_str(), status), (want_stdout.as_str(), want_status), "{}: stderr {stderr}", case.name);
-        if case.name == "abort" {
-            // The trap and the wasm backtrace, with names from the name section.
-            assert!(stderr.contains("unreachable") && stderr.contains("wasm backtrace:"), "{stderr}");
-            assert!(stderr.contains("abort") && stderr.contains("main"), "{stderr}");
-        }
-    }
-}
-
-#[test]
-fn cli_invoke_still_prints_results() {
-    let dir = tempfile::tempdir().unwrap();
-    let wat = dir.path().join("add.wat");
-    std::fs::write(
-        &wat,
-        r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#,
-    )
-    .unwrap();
-    let (stdout, status, _) = cli(&["run", wat.to_str().unwrap(), "--invoke", "add", "2", "-5"], dir.path());
-    assert_eq!((stdout.as_str(), status), ("-3\n", 0));
-    let (stdout, status, _) = cli(&["run", "--invoke", "add", wat.to_str().unwrap(), "40", "2"], dir.path());
-    assert_eq!((stdout.as_str(), status), ("42\n", 0));
 }
 
 // ---- Hostile guest input, through a harness module that forwards to the WASI imports ----
