@@ -7,14 +7,16 @@
 //!   A trap prints the trap and the wasm backtrace and exits with 134 (as an abort would).
 //! - `wasmguard run [--dir ..] [--env ..] --invoke NAME FILE [ARGS...]` instantiates the module
 //!   (text or binary) and calls one of its exported functions with `ARGS` parsed by its
-//!   parameter types, printing each result on its own line.
+//!   parameter types, printing each result on its own line. A module with neither `_start`
+//!   nor `--invoke` is an error naming its exported functions.
+//! - For untrusted code, `run` takes `--fuel N`, `--max-memory BYTES` and `--timeout SECONDS`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use wasmguard::wasi::{self, WasiCtx, WasiCtxBuilder};
-use wasmguard::{Config, Engine, Error, Linker, Module, Store, Val, ValType};
+use wasmguard::{Config, Engine, Error, ExternType, Linker, Module, Store, StoreLimits, Val, ValType};
 
 /// The exit status after a trap: what a shell reports for a process killed by `SIGABRT`.
 const TRAP_EXIT_STATUS: u8 = 134;
@@ -53,6 +55,8 @@ enum Command {
         /// The exported function to call (default: `_start`, if exported).
         #[arg(long, value_name = "NAME")]
         invoke: Option<String>,
+        #[command(flatten)]
+        limits: Limits,
         /// The module, `.wasm` (binary) or `.wat` (text).
         file: PathBuf,
         /// The program's arguments; with `--invoke`, the function's arguments, parsed by its
@@ -60,6 +64,67 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+/// Bounds for untrusted code.
+#[derive(clap::Args)]
+struct Limits {
+    /// Run with N units of fuel (one per wasm instruction); running out is a trap.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// The largest size of any one linear memory, in bytes (suffixes K, M, G: powers of
+    /// 1024); a `memory.grow` past it fails, a larger initial size fails instantiation.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    max_memory: Option<u64>,
+    /// Stop the program after this many seconds of wall-clock time (exit status 124, as
+    /// `timeout(1)`): the tool exits, so it bounds the time even of a program that waits.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+}
+
+/// The exit status after `--timeout` expires (the one `timeout(1)` uses).
+const TIMEOUT_EXIT_STATUS: i32 = 124;
+
+/// Parses a byte count with an optional `K`, `M` or `G` suffix (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.trim().to_ascii_uppercase() {
+        t if t.ends_with('K') => (t[..t.len() - 1].to_string(), 10),
+        t if t.ends_with('M') => (t[..t.len() - 1].to_string(), 20),
+        t if t.ends_with('G') => (t[..t.len() - 1].to_string(), 30),
+        t => (t, 0),
+    };
+    let n: u64 =
+        digits.trim().parse().map_err(|_| format!("{text:?} is not a byte count (e.g. 65536, 64K, 256M, 4G)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+impl Limits {
+    /// Applies the fuel switch to the engine configuration.
+    fn configure(&self, config: &mut Config) {
+        if self.fuel.is_some() {
+            config.consume_fuel(true);
+        }
+    }
+
+    /// Applies the fuel and memory limits to the store, and starts the wall-clock timer.
+    fn apply<T>(&self, store: &mut Store<T>) -> Result<(), String> {
+        if let Some(fuel) = self.fuel {
+            store.set_fuel(fuel).map_err(|e| e.to_string())?;
+        }
+        if let Some(bytes) = self.max_memory {
+            store.set_limits(StoreLimits { memory_size_bytes: bytes, ..store.limits() });
+        }
+        if let Some(seconds) = self.timeout {
+            let limit = std::time::Duration::try_from_secs_f64(seconds)
+                .map_err(|_| format!("--timeout {seconds}: expected a number of seconds"))?;
+            std::thread::spawn(move || {
+                std::thread::sleep(limit);
+                eprintln!("error: timed out after {seconds} s (--timeout)");
+                std::process::exit(TIMEOUT_EXIT_STATUS);
+            });
+        }
+        Ok(())
+    }
 }
 
 /// WebAssembly feature switches, shared by the subcommands.
@@ -106,10 +171,13 @@ impl Features {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Wast { verbose, features, files } => features.config().and_then(|c| run_wast(&c, &files, verbose)),
-        Command::Run { features, dirs, envs, invoke, file, args } => features.config().and_then(|config| {
-            wasi_ctx(&file, &dirs, &envs, invoke.is_none().then_some(args.as_slice()))
-                .and_then(|ctx| run_module(&config, &file, ctx, invoke.as_deref(), &args))
-        }),
+        Command::Run { features, dirs, envs, invoke, limits, file, args } => {
+            features.config().and_then(|mut config| {
+                limits.configure(&mut config);
+                wasi_ctx(&file, &dirs, &envs, invoke.is_none().then_some(args.as_slice()))
+                    .and_then(|ctx| run_module(&config, &limits, &file, ctx, invoke.as_deref(), &args))
+            })
+        }
     };
     result.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -179,6 +247,7 @@ fn exit_status(error: &Error) -> ExitCode {
 /// function and print its results.
 fn run_module(
     config: &Config,
+    limits: &Limits,
     file: &Path,
     ctx: WasiCtx,
     invoke: Option<&str>,
@@ -187,6 +256,7 @@ fn run_module(
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let engine = Engine::new(config).map_err(|e| e.to_string())?;
     let mut store = Store::new(&engine, ctx);
+    limits.apply(&mut store)?;
     let module = Module::new(&engine, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut linker = Linker::new(&engine);
     wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx).map_err(|e| e.to_string())?;
@@ -214,8 +284,15 @@ fn run_module(
                 Err(e) => exit_status(&e),
             });
         }
-        None if args.is_empty() => return Ok(ExitCode::SUCCESS),
-        None => return Err("arguments given without --invoke".to_string()),
+        None => {
+            let funcs: Vec<&str> =
+                module.exports().filter(|(_, ty)| matches!(ty, ExternType::Func(_))).map(|(name, _)| name).collect();
+            let exports = if funcs.is_empty() { "none".to_string() } else { funcs.join(", ") };
+            return Err(format!(
+                "{} exports no `_start` function to run: pass --invoke NAME to call one of its exported functions ({exports})",
+                file.display()
+            ));
+        }
     };
     let func = match instance.get_export(&mut store, name) {
         Some(export) => export.into_func().ok_or_else(|| format!("export {name:?} is not a function"))?,

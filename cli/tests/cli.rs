@@ -113,3 +113,39 @@ fn cli_invoke_still_prints_results() {
     let (stdout, status, _) = cli(&["run", "--invoke", "add", wat.to_str().unwrap(), "40", "2"], dir.path());
     assert_eq!((stdout.as_str(), status), ("42\n", 0));
 }
+
+/// Bounds for untrusted code: fuel, a memory limit, a wall-clock timeout; and a module with
+/// nothing to run is an error, not a silent success.
+#[test]
+fn cli_bounds_untrusted_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("m.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory (export "memory") 1)
+             (func (export "spin") (loop $l (br $l)))
+             (func (export "grow") (result i32) (memory.grow (i32.const 100))))"#,
+    )
+    .unwrap();
+    let m = wat.to_str().unwrap();
+    let (_, status, stderr) = cli(&["run", m], dir.path());
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.contains("no `_start`") && stderr.contains("spin, grow"), "{stderr}");
+
+    let (_, status, stderr) = cli(&["run", "--fuel", "10000", "--invoke", "spin", m], dir.path());
+    assert_ne!(status, 0);
+    assert!(stderr.contains("fuel"), "{stderr}");
+
+    let (stdout, status, _) = cli(&["run", "--invoke", "grow", m], dir.path());
+    assert_eq!((stdout.as_str(), status), ("1\n", 0));
+    let (stdout, status, _) = cli(&["run", "--max-memory", "1M", "--invoke", "grow", m], dir.path());
+    assert_eq!((stdout.as_str(), status), ("-1\n", 0), "100 pages exceed 1 MiB");
+
+    let (_, status, stderr) = cli(&["run", "--timeout", "0.3", "--invoke", "spin", m], dir.path());
+    assert_eq!(status, 124, "{stderr}");
+    assert!(stderr.contains("timed out"), "{stderr}");
+
+    let (_, status, stderr) = cli(&["run", "--max-memory", "lots", "--invoke", "grow", m], dir.path());
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("not a byte count"), "{stderr}");
+}
