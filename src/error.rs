@@ -254,6 +254,15 @@ impl From<ErrorKind> for Error {
     }
 }
 
+/// An `anyhow::Error` from host code (feature `anyhow`, on by default): kept as the host
+/// error, so [`Error::host_error`] finds it and its message and sources are shown.
+#[cfg(feature = "anyhow")]
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Self {
+        ErrorKind::Host(error.into()).into()
+    }
+}
+
 impl From<TrapCode> for Error {
     fn from(code: TrapCode) -> Self {
         Error::trap(code)

@@ -105,3 +105,29 @@ fn exclusive_views_lend_strings_and_data_and_store_mut_splits_the_borrow() {
     assert_eq!(&memory.data(&store)[8..13], b"jello");
     assert_eq!(*store.data(), 1);
 }
+
+/// Host code ported from wasmtime returns `anyhow::Result` (feature `anyhow`, default).
+#[cfg(feature = "anyhow")]
+#[test]
+fn host_closures_return_anyhow_results() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "f" (func $f (param i32) (result i32)))
+             (func (export "run") (param i32) (result i32) (call $f (local.get 0))))"#,
+    )
+    .expect("module");
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "f", |x: u32| -> anyhow::Result<u32> {
+            anyhow::ensure!(x != 0, "zero is not allowed");
+            Ok(100 / x)
+        })
+        .expect("define");
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).expect("instance");
+    let run = instance.get_typed_func::<u32, u32>(&mut store, "run").expect("run");
+    assert_eq!(run.call(&mut store, 4).expect("ok"), 25);
+    let err = run.call(&mut store, 0).unwrap_err();
+    assert!(err.host_error().is_some_and(|e| e.to_string().contains("zero is not allowed")), "{err}");
+}
