@@ -590,6 +590,10 @@ pub(crate) enum Kind {
     /// The number of arms of a `br_table` minus one: the ops `ip + 1 ..= ip + 1 + field`
     /// are in the array, and each one's field `a` is a relative target from itself.
     N,
+    /// The end: only the sentinel has it, and only the last op of a function is one.
+    /// (Verification tells the sentinel by its family, not by comparing handler addresses,
+    /// which need not be unique to a function.)
+    E,
 }
 
 impl Fam {

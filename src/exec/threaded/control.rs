@@ -24,7 +24,7 @@ handlers! {
     }
 
     /// Ends every op array; never reached by valid code.
-    sentinel / SENTINEL (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+    sentinel / SENTINEL (E, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         cx.regs.error = Some(Error::msg("internal error: execution ran past the end of a function"));
         Exit::Error
     }
