@@ -1,6 +1,10 @@
 //! Execution: translation of wasm function bodies into the slot IR ([`ir`]), and the
 //! interpreter that runs it (`interp`), with its value stack, frames and traps.
 
+// First: the operation lists are macros that the modules below invoke.
+#[macro_use]
+mod ops;
+
 mod interp;
 pub(crate) mod ir;
 mod lower;

@@ -3,55 +3,70 @@
 use crate::exec::ir::{Instr, Slot};
 use crate::exec::threaded::*;
 
-/// An integer comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cmp {
-    Eq,
-    Ne,
-    LtS,
-    LtU,
-    GtS,
-    GtU,
-    LeS,
-    LeU,
-    GeS,
-    GeU,
+/// [`Cmp`], its relations, the integer comparison instructions and the handler tables by
+/// comparison, from the rows of [`for_each_int_cmp!`].
+macro_rules! int_cmp_tables {
+    ($( $cmp:ident $op:ident ($neg:ident, $swap:ident): $t32:ty, $t64:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        pastey::paste! {
+            /// An integer comparison.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub(crate) enum Cmp {
+                $($cmp,)*
+            }
+
+            impl Cmp {
+                /// `!(x op y)` as a comparison.
+                pub(crate) fn negate(self) -> Cmp {
+                    match self {
+                        $(Cmp::$cmp => Cmp::$neg,)*
+                    }
+                }
+
+                /// `y op' x` equivalent to `x op y`.
+                pub(crate) fn swap(self) -> Cmp {
+                    match self {
+                        $(Cmp::$cmp => Cmp::$swap,)*
+                    }
+                }
+            }
+
+            /// `(is_64, comparison, dst, a, b)` of an integer comparison instruction.
+            pub(crate) fn comparison(instr: &Instr) -> Option<(bool, Cmp, Slot, Slot, Slot)> {
+                Some(match *instr {
+                    $(
+                        Instr::[<I32 $cmp>] { dst, a, b } => (false, Cmp::$cmp, dst, a, b),
+                        Instr::[<I64 $cmp>] { dst, a, b } => (true, Cmp::$cmp, dst, a, b),
+                    )*
+                    _ => return None,
+                })
+            }
+
+            /// Fams by [`Cmp`], in declaration order.
+            pub(crate) type CmpTable = [Fam; [$(Cmp::$cmp),*].len()];
+            pub(crate) const CMP_I32: CmpTable = [$([<I32_ $op:upper>]),*];
+            pub(crate) const CMP_I64: CmpTable = [$([<I64_ $op:upper>]),*];
+            pub(crate) const BR_I32: CmpTable = [$([<BR_I32_ $op:upper>]),*];
+            pub(crate) const BR_I64: CmpTable = [$([<BR_I64_ $op:upper>]),*];
+            pub(crate) const BR_I32_IMM: CmpTable = [$([<BR_I32_ $op:upper _IMM>]),*];
+            pub(crate) const BR_I64_IMM: CmpTable = [$([<BR_I64_ $op:upper _IMM>]),*];
+            pub(crate) const CMP_I32_IMM: CmpTable = [$([<I32_ $op:upper _IMM>]),*];
+            pub(crate) const CMP_I64_IMM: CmpTable = [$([<I64_ $op:upper _IMM>]),*];
+
+            /// Fams of [`branch_add!`] by form (`reg`, `imm`, `reg_k`, `imm_k`, `copy`,
+            /// `copy_k`), then by [`Cmp`].
+            pub(crate) const BR_ADD: [CmpTable; 6] = [
+                [$([<BR_ADD_ $op:upper>]),*],
+                [$([<BR_ADD_IMM_ $op:upper>]),*],
+                [$([<BR_ADD_K_ $op:upper>]),*],
+                [$([<BR_ADD_IMM_K_ $op:upper>]),*],
+                [$([<BR_COPY_ $op:upper>]),*],
+                [$([<BR_COPY_K_ $op:upper>]),*],
+            ];
+        }
+    };
 }
 
-impl Cmp {
-    /// `!(x op y)` as a comparison.
-    pub(crate) fn negate(self) -> Cmp {
-        use Cmp::*;
-        match self {
-            Eq => Ne,
-            Ne => Eq,
-            LtS => GeS,
-            LtU => GeU,
-            GtS => LeS,
-            GtU => LeU,
-            LeS => GtS,
-            LeU => GtU,
-            GeS => LtS,
-            GeU => LtU,
-        }
-    }
-
-    /// `y op' x` equivalent to `x op y`.
-    pub(crate) fn swap(self) -> Cmp {
-        use Cmp::*;
-        match self {
-            Eq | Ne => self,
-            LtS => GtS,
-            LtU => GtU,
-            GtS => LtS,
-            GtU => LtU,
-            LeS => GeS,
-            LeU => GeU,
-            GeS => LeS,
-            GeU => LeU,
-        }
-    }
-}
+for_each_int_cmp!(int_cmp_tables);
 
 /// For a float comparison: the handlers branching when it holds and when it does not,
 /// and its `(dst, a, b)`.
@@ -109,109 +124,6 @@ pub(crate) fn float_with_imm(instr: Option<&Instr>) -> Option<(Fam, bool, Slot, 
         _ => return None,
     })
 }
-
-/// `(is_64, comparison, dst, a, b)` of an integer comparison instruction.
-pub(crate) fn comparison(instr: &Instr) -> Option<(bool, Cmp, Slot, Slot, Slot)> {
-    use Instr::*;
-    Some(match *instr {
-        I32Eq { dst, a, b } => (false, Cmp::Eq, dst, a, b),
-        I32Ne { dst, a, b } => (false, Cmp::Ne, dst, a, b),
-        I32LtS { dst, a, b } => (false, Cmp::LtS, dst, a, b),
-        I32LtU { dst, a, b } => (false, Cmp::LtU, dst, a, b),
-        I32GtS { dst, a, b } => (false, Cmp::GtS, dst, a, b),
-        I32GtU { dst, a, b } => (false, Cmp::GtU, dst, a, b),
-        I32LeS { dst, a, b } => (false, Cmp::LeS, dst, a, b),
-        I32LeU { dst, a, b } => (false, Cmp::LeU, dst, a, b),
-        I32GeS { dst, a, b } => (false, Cmp::GeS, dst, a, b),
-        I32GeU { dst, a, b } => (false, Cmp::GeU, dst, a, b),
-        I64Eq { dst, a, b } => (true, Cmp::Eq, dst, a, b),
-        I64Ne { dst, a, b } => (true, Cmp::Ne, dst, a, b),
-        I64LtS { dst, a, b } => (true, Cmp::LtS, dst, a, b),
-        I64LtU { dst, a, b } => (true, Cmp::LtU, dst, a, b),
-        I64GtS { dst, a, b } => (true, Cmp::GtS, dst, a, b),
-        I64GtU { dst, a, b } => (true, Cmp::GtU, dst, a, b),
-        I64LeS { dst, a, b } => (true, Cmp::LeS, dst, a, b),
-        I64LeU { dst, a, b } => (true, Cmp::LeU, dst, a, b),
-        I64GeS { dst, a, b } => (true, Cmp::GeS, dst, a, b),
-        I64GeU { dst, a, b } => (true, Cmp::GeU, dst, a, b),
-        _ => return None,
-    })
-}
-
-/// Fams by [`Cmp`], in declaration order.
-pub(crate) type CmpTable = [Fam; 10];
-pub(crate) const BR_I32: CmpTable = [
-    BR_I32_EQ,
-    BR_I32_NE,
-    BR_I32_LT_S,
-    BR_I32_LT_U,
-    BR_I32_GT_S,
-    BR_I32_GT_U,
-    BR_I32_LE_S,
-    BR_I32_LE_U,
-    BR_I32_GE_S,
-    BR_I32_GE_U,
-];
-pub(crate) const BR_I64: CmpTable = [
-    BR_I64_EQ,
-    BR_I64_NE,
-    BR_I64_LT_S,
-    BR_I64_LT_U,
-    BR_I64_GT_S,
-    BR_I64_GT_U,
-    BR_I64_LE_S,
-    BR_I64_LE_U,
-    BR_I64_GE_S,
-    BR_I64_GE_U,
-];
-pub(crate) const BR_I32_IMM: CmpTable = [
-    BR_I32_EQ_IMM,
-    BR_I32_NE_IMM,
-    BR_I32_LT_S_IMM,
-    BR_I32_LT_U_IMM,
-    BR_I32_GT_S_IMM,
-    BR_I32_GT_U_IMM,
-    BR_I32_LE_S_IMM,
-    BR_I32_LE_U_IMM,
-    BR_I32_GE_S_IMM,
-    BR_I32_GE_U_IMM,
-];
-pub(crate) const BR_I64_IMM: CmpTable = [
-    BR_I64_EQ_IMM,
-    BR_I64_NE_IMM,
-    BR_I64_LT_S_IMM,
-    BR_I64_LT_U_IMM,
-    BR_I64_GT_S_IMM,
-    BR_I64_GT_U_IMM,
-    BR_I64_LE_S_IMM,
-    BR_I64_LE_U_IMM,
-    BR_I64_GE_S_IMM,
-    BR_I64_GE_U_IMM,
-];
-pub(crate) const CMP_I32_IMM: CmpTable = [
-    I32_EQ_IMM,
-    I32_NE_IMM,
-    I32_LT_S_IMM,
-    I32_LT_U_IMM,
-    I32_GT_S_IMM,
-    I32_GT_U_IMM,
-    I32_LE_S_IMM,
-    I32_LE_U_IMM,
-    I32_GE_S_IMM,
-    I32_GE_U_IMM,
-];
-pub(crate) const CMP_I64_IMM: CmpTable = [
-    I64_EQ_IMM,
-    I64_NE_IMM,
-    I64_LT_S_IMM,
-    I64_LT_U_IMM,
-    I64_GT_S_IMM,
-    I64_GT_U_IMM,
-    I64_LE_S_IMM,
-    I64_LE_U_IMM,
-    I64_GE_S_IMM,
-    I64_GE_U_IMM,
-];
 
 /// The handler of `dst = a op imm` for a binary instruction with `(dst, a, b)`, and
 /// whether the operation is commutative (so the constant may be either operand).
@@ -313,87 +225,14 @@ pub(crate) fn update_of(instr: &Instr, is_64: bool) -> Option<(Fam, bool, Slot, 
     })
 }
 
-/// Fams of [`branch_add!`] by form (`reg`, `imm`, `reg_k`, `imm_k`, `copy`, `copy_k`), then
-/// by [`Cmp`].
-pub(crate) const BR_ADD: [CmpTable; 6] = [
-    [
-        BR_ADD_EQ,
-        BR_ADD_NE,
-        BR_ADD_LT_S,
-        BR_ADD_LT_U,
-        BR_ADD_GT_S,
-        BR_ADD_GT_U,
-        BR_ADD_LE_S,
-        BR_ADD_LE_U,
-        BR_ADD_GE_S,
-        BR_ADD_GE_U,
-    ],
-    [
-        BR_ADD_IMM_EQ,
-        BR_ADD_IMM_NE,
-        BR_ADD_IMM_LT_S,
-        BR_ADD_IMM_LT_U,
-        BR_ADD_IMM_GT_S,
-        BR_ADD_IMM_GT_U,
-        BR_ADD_IMM_LE_S,
-        BR_ADD_IMM_LE_U,
-        BR_ADD_IMM_GE_S,
-        BR_ADD_IMM_GE_U,
-    ],
-    [
-        BR_ADD_K_EQ,
-        BR_ADD_K_NE,
-        BR_ADD_K_LT_S,
-        BR_ADD_K_LT_U,
-        BR_ADD_K_GT_S,
-        BR_ADD_K_GT_U,
-        BR_ADD_K_LE_S,
-        BR_ADD_K_LE_U,
-        BR_ADD_K_GE_S,
-        BR_ADD_K_GE_U,
-    ],
-    [
-        BR_ADD_IMM_K_EQ,
-        BR_ADD_IMM_K_NE,
-        BR_ADD_IMM_K_LT_S,
-        BR_ADD_IMM_K_LT_U,
-        BR_ADD_IMM_K_GT_S,
-        BR_ADD_IMM_K_GT_U,
-        BR_ADD_IMM_K_LE_S,
-        BR_ADD_IMM_K_LE_U,
-        BR_ADD_IMM_K_GE_S,
-        BR_ADD_IMM_K_GE_U,
-    ],
-    [
-        BR_COPY_EQ,
-        BR_COPY_NE,
-        BR_COPY_LT_S,
-        BR_COPY_LT_U,
-        BR_COPY_GT_S,
-        BR_COPY_GT_U,
-        BR_COPY_LE_S,
-        BR_COPY_LE_U,
-        BR_COPY_GE_S,
-        BR_COPY_GE_U,
-    ],
-    [
-        BR_COPY_K_EQ,
-        BR_COPY_K_NE,
-        BR_COPY_K_LT_S,
-        BR_COPY_K_LT_U,
-        BR_COPY_K_GT_S,
-        BR_COPY_K_GT_U,
-        BR_COPY_K_LE_S,
-        BR_COPY_K_LE_U,
-        BR_COPY_K_GE_S,
-        BR_COPY_K_GE_U,
-    ],
-];
-
 /// The handler and `(dst, a, b)` slots of a numeric instruction (`b` repeats `a` for
 /// unary ones).
 pub(crate) fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
     use Instr::*;
+    if let Some((is_64, cmp, dst, a, b)) = comparison(instr) {
+        let table = if is_64 { &CMP_I64 } else { &CMP_I32 };
+        return Some((table[cmp as usize], dst, a, b));
+    }
     macro_rules! pick {
         ($($v:ident => $h:ident),* $(,)?; $($u:ident => $g:ident),* $(,)?) => {
             match *instr {
@@ -404,16 +243,12 @@ pub(crate) fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
         };
     }
     pick! {
-        I32Eq => I32_EQ, I32Ne => I32_NE, I32LtS => I32_LT_S, I32LtU => I32_LT_U,
-        I32GtS => I32_GT_S, I32GtU => I32_GT_U, I32LeS => I32_LE_S, I32LeU => I32_LE_U,
-        I32GeS => I32_GE_S, I32GeU => I32_GE_U, I32Add => I32_ADD, I32Sub => I32_SUB,
+        I32Add => I32_ADD, I32Sub => I32_SUB,
         I32Mul => I32_MUL, I32DivS => I32_DIV_S, I32DivU => I32_DIV_U, I32RemS => I32_REM_S,
         I32RemU => I32_REM_U, I32And => I32_AND, I32Or => I32_OR, I32Xor => I32_XOR,
         I32Shl => I32_SHL, I32ShrS => I32_SHR_S, I32ShrU => I32_SHR_U, I32Rotl => I32_ROTL,
         I32Rotr => I32_ROTR,
-        I64Eq => I64_EQ, I64Ne => I64_NE, I64LtS => I64_LT_S, I64LtU => I64_LT_U,
-        I64GtS => I64_GT_S, I64GtU => I64_GT_U, I64LeS => I64_LE_S, I64LeU => I64_LE_U,
-        I64GeS => I64_GE_S, I64GeU => I64_GE_U, I64Add => I64_ADD, I64Sub => I64_SUB,
+        I64Add => I64_ADD, I64Sub => I64_SUB,
         I64Mul => I64_MUL, I64DivS => I64_DIV_S, I64DivU => I64_DIV_U, I64RemS => I64_REM_S,
         I64RemU => I64_REM_U, I64And => I64_AND, I64Or => I64_OR, I64Xor => I64_XOR,
         I64Shl => I64_SHL, I64ShrS => I64_SHR_S, I64ShrU => I64_SHR_U, I64Rotl => I64_ROTL,

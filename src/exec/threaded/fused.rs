@@ -40,26 +40,6 @@ branch_cmp! {
     br_f32_not_gt / BR_F32_NOT_GT: f32 => |x, y| x.partial_cmp(&y) != Some(Greater);
     br_f32_not_le / BR_F32_NOT_LE: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
     br_f32_not_ge / BR_F32_NOT_GE: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
-    br_i32_eq / BR_I32_EQ: u32 => |x, y| x == y;
-    br_i32_ne / BR_I32_NE: u32 => |x, y| x != y;
-    br_i32_lt_s / BR_I32_LT_S: i32 => |x, y| x < y;
-    br_i32_lt_u / BR_I32_LT_U: u32 => |x, y| x < y;
-    br_i32_gt_s / BR_I32_GT_S: i32 => |x, y| x > y;
-    br_i32_gt_u / BR_I32_GT_U: u32 => |x, y| x > y;
-    br_i32_le_s / BR_I32_LE_S: i32 => |x, y| x <= y;
-    br_i32_le_u / BR_I32_LE_U: u32 => |x, y| x <= y;
-    br_i32_ge_s / BR_I32_GE_S: i32 => |x, y| x >= y;
-    br_i32_ge_u / BR_I32_GE_U: u32 => |x, y| x >= y;
-    br_i64_eq / BR_I64_EQ: u64 => |x, y| x == y;
-    br_i64_ne / BR_I64_NE: u64 => |x, y| x != y;
-    br_i64_lt_s / BR_I64_LT_S: i64 => |x, y| x < y;
-    br_i64_lt_u / BR_I64_LT_U: u64 => |x, y| x < y;
-    br_i64_gt_s / BR_I64_GT_S: i64 => |x, y| x > y;
-    br_i64_gt_u / BR_I64_GT_U: u64 => |x, y| x > y;
-    br_i64_le_s / BR_I64_LE_S: i64 => |x, y| x <= y;
-    br_i64_le_u / BR_I64_LE_U: u64 => |x, y| x <= y;
-    br_i64_ge_s / BR_I64_GE_S: i64 => |x, y| x >= y;
-    br_i64_ge_u / BR_I64_GE_U: u64 => |x, y| x >= y;
 }
 
 /// 32-bit immediate `c`; they cover a constant, a comparison and a branch.
@@ -87,29 +67,6 @@ macro_rules! branch_test {
             }
         )* }
     };
-}
-
-branch_cmp_imm! {
-    br_i32_eq_imm / BR_I32_EQ_IMM: u32 => |x, y| x == y;
-    br_i32_ne_imm / BR_I32_NE_IMM: u32 => |x, y| x != y;
-    br_i32_lt_s_imm / BR_I32_LT_S_IMM: i32 => |x, y| x < y;
-    br_i32_lt_u_imm / BR_I32_LT_U_IMM: u32 => |x, y| x < y;
-    br_i32_gt_s_imm / BR_I32_GT_S_IMM: i32 => |x, y| x > y;
-    br_i32_gt_u_imm / BR_I32_GT_U_IMM: u32 => |x, y| x > y;
-    br_i32_le_s_imm / BR_I32_LE_S_IMM: i32 => |x, y| x <= y;
-    br_i32_le_u_imm / BR_I32_LE_U_IMM: u32 => |x, y| x <= y;
-    br_i32_ge_s_imm / BR_I32_GE_S_IMM: i32 => |x, y| x >= y;
-    br_i32_ge_u_imm / BR_I32_GE_U_IMM: u32 => |x, y| x >= y;
-    br_i64_eq_imm / BR_I64_EQ_IMM: u64 => |x, y| x == y;
-    br_i64_ne_imm / BR_I64_NE_IMM: u64 => |x, y| x != y;
-    br_i64_lt_s_imm / BR_I64_LT_S_IMM: i64 => |x, y| x < y;
-    br_i64_lt_u_imm / BR_I64_LT_U_IMM: u64 => |x, y| x < y;
-    br_i64_gt_s_imm / BR_I64_GT_S_IMM: i64 => |x, y| x > y;
-    br_i64_gt_u_imm / BR_I64_GT_U_IMM: u64 => |x, y| x > y;
-    br_i64_le_s_imm / BR_I64_LE_S_IMM: i64 => |x, y| x <= y;
-    br_i64_le_u_imm / BR_I64_LE_U_IMM: u64 => |x, y| x <= y;
-    br_i64_ge_s_imm / BR_I64_GE_S_IMM: i64 => |x, y| x >= y;
-    br_i64_ge_u_imm / BR_I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
 /// `a += y; if f(a, z) { goto ip + d }`, else on after the covered instructions: an i32
@@ -160,28 +117,33 @@ macro_rules! branch_add {
     };
 }
 
-branch_add! {
-    u32 => |x, y| x == y;
-        br_add_eq / BR_ADD_EQ, br_add_imm_eq / BR_ADD_IMM_EQ, br_add_k_eq / BR_ADD_K_EQ, br_add_imm_k_eq / BR_ADD_IMM_K_EQ, br_copy_eq / BR_COPY_EQ, br_copy_k_eq / BR_COPY_K_EQ;
-    u32 => |x, y| x != y;
-        br_add_ne / BR_ADD_NE, br_add_imm_ne / BR_ADD_IMM_NE, br_add_k_ne / BR_ADD_K_NE, br_add_imm_k_ne / BR_ADD_IMM_K_NE, br_copy_ne / BR_COPY_NE, br_copy_k_ne / BR_COPY_K_NE;
-    i32 => |x, y| x < y;
-        br_add_lt_s / BR_ADD_LT_S, br_add_imm_lt_s / BR_ADD_IMM_LT_S, br_add_k_lt_s / BR_ADD_K_LT_S, br_add_imm_k_lt_s / BR_ADD_IMM_K_LT_S, br_copy_lt_s / BR_COPY_LT_S, br_copy_k_lt_s / BR_COPY_K_LT_S;
-    u32 => |x, y| x < y;
-        br_add_lt_u / BR_ADD_LT_U, br_add_imm_lt_u / BR_ADD_IMM_LT_U, br_add_k_lt_u / BR_ADD_K_LT_U, br_add_imm_k_lt_u / BR_ADD_IMM_K_LT_U, br_copy_lt_u / BR_COPY_LT_U, br_copy_k_lt_u / BR_COPY_K_LT_U;
-    i32 => |x, y| x > y;
-        br_add_gt_s / BR_ADD_GT_S, br_add_imm_gt_s / BR_ADD_IMM_GT_S, br_add_k_gt_s / BR_ADD_K_GT_S, br_add_imm_k_gt_s / BR_ADD_IMM_K_GT_S, br_copy_gt_s / BR_COPY_GT_S, br_copy_k_gt_s / BR_COPY_K_GT_S;
-    u32 => |x, y| x > y;
-        br_add_gt_u / BR_ADD_GT_U, br_add_imm_gt_u / BR_ADD_IMM_GT_U, br_add_k_gt_u / BR_ADD_K_GT_U, br_add_imm_k_gt_u / BR_ADD_IMM_K_GT_U, br_copy_gt_u / BR_COPY_GT_U, br_copy_k_gt_u / BR_COPY_K_GT_U;
-    i32 => |x, y| x <= y;
-        br_add_le_s / BR_ADD_LE_S, br_add_imm_le_s / BR_ADD_IMM_LE_S, br_add_k_le_s / BR_ADD_K_LE_S, br_add_imm_k_le_s / BR_ADD_IMM_K_LE_S, br_copy_le_s / BR_COPY_LE_S, br_copy_k_le_s / BR_COPY_K_LE_S;
-    u32 => |x, y| x <= y;
-        br_add_le_u / BR_ADD_LE_U, br_add_imm_le_u / BR_ADD_IMM_LE_U, br_add_k_le_u / BR_ADD_K_LE_U, br_add_imm_k_le_u / BR_ADD_IMM_K_LE_U, br_copy_le_u / BR_COPY_LE_U, br_copy_k_le_u / BR_COPY_K_LE_U;
-    i32 => |x, y| x >= y;
-        br_add_ge_s / BR_ADD_GE_S, br_add_imm_ge_s / BR_ADD_IMM_GE_S, br_add_k_ge_s / BR_ADD_K_GE_S, br_add_imm_k_ge_s / BR_ADD_IMM_K_GE_S, br_copy_ge_s / BR_COPY_GE_S, br_copy_k_ge_s / BR_COPY_K_GE_S;
-    u32 => |x, y| x >= y;
-        br_add_ge_u / BR_ADD_GE_U, br_add_imm_ge_u / BR_ADD_IMM_GE_U, br_add_k_ge_u / BR_ADD_K_GE_U, br_add_imm_k_ge_u / BR_ADD_IMM_K_GE_U, br_copy_ge_u / BR_COPY_GE_U, br_copy_k_ge_u / BR_COPY_K_GE_U;
+/// The integer comparisons ([`for_each_int_cmp!`]) as fused compare-and-branch handlers:
+/// of two slots, of a slot and an immediate, and of a loop counter just stepped (i32 only).
+macro_rules! int_cmp_branches {
+    ($( $cmp:ident $op:ident ($neg:ident, $swap:ident): $t32:ty, $t64:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        pastey::paste! {
+            branch_cmp! { $(
+                [<br_i32_ $op>] / [<BR_I32_ $op:upper>]: $t32 => |$x, $y| $e;
+                [<br_i64_ $op>] / [<BR_I64_ $op:upper>]: $t64 => |$x, $y| $e;
+            )* }
+            branch_cmp_imm! { $(
+                [<br_i32_ $op _imm>] / [<BR_I32_ $op:upper _IMM>]: $t32 => |$x, $y| $e;
+                [<br_i64_ $op _imm>] / [<BR_I64_ $op:upper _IMM>]: $t64 => |$x, $y| $e;
+            )* }
+            branch_add! { $(
+                $t32 => |$x, $y| $e;
+                    [<br_add_ $op>] / [<BR_ADD_ $op:upper>],
+                    [<br_add_imm_ $op>] / [<BR_ADD_IMM_ $op:upper>],
+                    [<br_add_k_ $op>] / [<BR_ADD_K_ $op:upper>],
+                    [<br_add_imm_k_ $op>] / [<BR_ADD_IMM_K_ $op:upper>],
+                    [<br_copy_ $op>] / [<BR_COPY_ $op:upper>],
+                    [<br_copy_k_ $op>] / [<BR_COPY_K_ $op:upper>];
+            )* }
+        }
+    };
 }
+
+for_each_int_cmp!(int_cmp_branches);
 
 /// `if mem[ea..][..N] != 0 { goto ip + c } else { goto ip + d }` (or `== 0`): a load
 /// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode

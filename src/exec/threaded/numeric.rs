@@ -70,17 +70,24 @@ macro_rules! unary_trap {
 
 // ---- numeric ----
 
+/// The integer comparisons ([`for_each_int_cmp!`]): `dst = a op b`, and `dst = a op k`
+/// with an immediate.
+macro_rules! int_cmp_handlers {
+    ($( $cmp:ident $op:ident ($neg:ident, $swap:ident): $t32:ty, $t64:ty => |$x:ident, $y:ident| $e:expr; )*) => {
+        pastey::paste! {
+            binary! { $(
+                [<i32_ $op>] / [<I32_ $op:upper>]: $t32 => |$x, $y| $e;
+                [<i64_ $op>] / [<I64_ $op:upper>]: $t64 => |$x, $y| $e;
+            )* }
+            binary_imm! { $(
+                [<i32_ $op _imm>] / [<I32_ $op:upper _IMM>]: $t32 => |$x, $y| $e;
+                [<i64_ $op _imm>] / [<I64_ $op:upper _IMM>]: $t64 => |$x, $y| $e;
+            )* }
+        }
+    };
+}
+
 binary! {
-    i32_eq / I32_EQ: u32 => |x, y| x == y;
-    i32_ne / I32_NE: u32 => |x, y| x != y;
-    i32_lt_s / I32_LT_S: i32 => |x, y| x < y;
-    i32_lt_u / I32_LT_U: u32 => |x, y| x < y;
-    i32_gt_s / I32_GT_S: i32 => |x, y| x > y;
-    i32_gt_u / I32_GT_U: u32 => |x, y| x > y;
-    i32_le_s / I32_LE_S: i32 => |x, y| x <= y;
-    i32_le_u / I32_LE_U: u32 => |x, y| x <= y;
-    i32_ge_s / I32_GE_S: i32 => |x, y| x >= y;
-    i32_ge_u / I32_GE_U: u32 => |x, y| x >= y;
     i32_add / I32_ADD: u32 => |x, y| x.wrapping_add(y);
     i32_sub / I32_SUB: u32 => |x, y| x.wrapping_sub(y);
     i32_mul / I32_MUL: u32 => |x, y| x.wrapping_mul(y);
@@ -93,16 +100,6 @@ binary! {
     i32_rotl / I32_ROTL: u32 => |x, y| x.rotate_left(y % 32);
     i32_rotr / I32_ROTR: u32 => |x, y| x.rotate_right(y % 32);
 
-    i64_eq / I64_EQ: u64 => |x, y| x == y;
-    i64_ne / I64_NE: u64 => |x, y| x != y;
-    i64_lt_s / I64_LT_S: i64 => |x, y| x < y;
-    i64_lt_u / I64_LT_U: u64 => |x, y| x < y;
-    i64_gt_s / I64_GT_S: i64 => |x, y| x > y;
-    i64_gt_u / I64_GT_U: u64 => |x, y| x > y;
-    i64_le_s / I64_LE_S: i64 => |x, y| x <= y;
-    i64_le_u / I64_LE_U: u64 => |x, y| x <= y;
-    i64_ge_s / I64_GE_S: i64 => |x, y| x >= y;
-    i64_ge_u / I64_GE_U: u64 => |x, y| x >= y;
     i64_add / I64_ADD: u64 => |x, y| x.wrapping_add(y);
     i64_sub / I64_SUB: u64 => |x, y| x.wrapping_sub(y);
     i64_mul / I64_MUL: u64 => |x, y| x.wrapping_mul(y);
@@ -267,16 +264,6 @@ binary_imm! {
     i32_shr_u_imm / I32_SHR_U_IMM: u32 => |x, y| x.wrapping_shr(y);
     i32_rotl_imm / I32_ROTL_IMM: u32 => |x, y| x.rotate_left(y % 32);
     i32_rotr_imm / I32_ROTR_IMM: u32 => |x, y| x.rotate_right(y % 32);
-    i32_eq_imm / I32_EQ_IMM: u32 => |x, y| x == y;
-    i32_ne_imm / I32_NE_IMM: u32 => |x, y| x != y;
-    i32_lt_s_imm / I32_LT_S_IMM: i32 => |x, y| x < y;
-    i32_lt_u_imm / I32_LT_U_IMM: u32 => |x, y| x < y;
-    i32_gt_s_imm / I32_GT_S_IMM: i32 => |x, y| x > y;
-    i32_gt_u_imm / I32_GT_U_IMM: u32 => |x, y| x > y;
-    i32_le_s_imm / I32_LE_S_IMM: i32 => |x, y| x <= y;
-    i32_le_u_imm / I32_LE_U_IMM: u32 => |x, y| x <= y;
-    i32_ge_s_imm / I32_GE_S_IMM: i32 => |x, y| x >= y;
-    i32_ge_u_imm / I32_GE_U_IMM: u32 => |x, y| x >= y;
     i64_add_imm / I64_ADD_IMM: u64 => |x, y| x.wrapping_add(y);
     i64_sub_imm / I64_SUB_IMM: u64 => |x, y| x.wrapping_sub(y);
     i64_mul_imm / I64_MUL_IMM: u64 => |x, y| x.wrapping_mul(y);
@@ -288,16 +275,6 @@ binary_imm! {
     i64_shr_u_imm / I64_SHR_U_IMM: u64 => |x, y| x.wrapping_shr(y as u32);
     i64_rotl_imm / I64_ROTL_IMM: u64 => |x, y| x.rotate_left((y % 64) as u32);
     i64_rotr_imm / I64_ROTR_IMM: u64 => |x, y| x.rotate_right((y % 64) as u32);
-    i64_eq_imm / I64_EQ_IMM: u64 => |x, y| x == y;
-    i64_ne_imm / I64_NE_IMM: u64 => |x, y| x != y;
-    i64_lt_s_imm / I64_LT_S_IMM: i64 => |x, y| x < y;
-    i64_lt_u_imm / I64_LT_U_IMM: u64 => |x, y| x < y;
-    i64_gt_s_imm / I64_GT_S_IMM: i64 => |x, y| x > y;
-    i64_gt_u_imm / I64_GT_U_IMM: u64 => |x, y| x > y;
-    i64_le_s_imm / I64_LE_S_IMM: i64 => |x, y| x <= y;
-    i64_le_u_imm / I64_LE_U_IMM: u64 => |x, y| x <= y;
-    i64_ge_s_imm / I64_GE_S_IMM: i64 => |x, y| x >= y;
-    i64_ge_u_imm / I64_GE_U_IMM: u64 => |x, y| x >= y;
 }
 
 family! {
@@ -315,3 +292,5 @@ family! {
         next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
     }
 }
+
+for_each_int_cmp!(int_cmp_handlers);
