@@ -31,3 +31,30 @@ macro_rules! for_each_int_cmp {
         }
     };
 }
+
+/// Calls `$cb!` with the integer binary operations that cannot trap, one row each:
+///
+/// ```text
+/// Op name [commutative, in memory]: i32 operand type => semantics, i64 operand type => semantics;
+/// ```
+///
+/// `Op` is the suffix of the `I32`/`I64` instructions (`I32ShrU`), `name` that of the
+/// handler names (`i64_shr_u_imm`); `in memory` says whether there are handlers that
+/// update memory in place with it (`mem_update!`).
+macro_rules! for_each_int_binop {
+    ($cb:ident) => {
+        $cb! {
+            Add add [true, true]: u32 => |x, y| x.wrapping_add(y), u64 => |x, y| x.wrapping_add(y);
+            Sub sub [false, true]: u32 => |x, y| x.wrapping_sub(y), u64 => |x, y| x.wrapping_sub(y);
+            Mul mul [true, false]: u32 => |x, y| x.wrapping_mul(y), u64 => |x, y| x.wrapping_mul(y);
+            And and [true, true]: u32 => |x, y| x & y, u64 => |x, y| x & y;
+            Or or [true, true]: u32 => |x, y| x | y, u64 => |x, y| x | y;
+            Xor xor [true, true]: u32 => |x, y| x ^ y, u64 => |x, y| x ^ y;
+            Shl shl [false, false]: u32 => |x, y| x.wrapping_shl(y), u64 => |x, y| x.wrapping_shl(y as u32);
+            ShrS shr_s [false, false]: i32 => |x, y| x.wrapping_shr(y as u32), i64 => |x, y| x.wrapping_shr(y as u32);
+            ShrU shr_u [false, false]: u32 => |x, y| x.wrapping_shr(y), u64 => |x, y| x.wrapping_shr(y as u32);
+            Rotl rotl [false, false]: u32 => |x, y| x.rotate_left(y % 32), u64 => |x, y| x.rotate_left((y % 64) as u32);
+            Rotr rotr [false, false]: u32 => |x, y| x.rotate_right(y % 32), u64 => |x, y| x.rotate_right((y % 64) as u32);
+        }
+    };
+}

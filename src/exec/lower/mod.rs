@@ -225,7 +225,7 @@ pub(crate) fn lower_with_acc(
             Extra { .. } => op(EXTRA, 0, 0, 0),
             RefFunc { dst, func } => op(REF_FUNC, dst, func, 0),
             RefIsNull { dst, src } => op(REF_IS_NULL, dst, src, 0),
-            I32AddImm { dst, a, imm } => op(I32_ADD_IMM, dst, a, imm),
+            I32AddImm { dst, a, imm } => op(I32_ADD_IMM1, dst, a, imm),
             ref other => match numeric(other) {
                 Some((h, dst, a, b)) => op(h, dst, a, b),
                 None => op(SLOW, 0, 0, 0),

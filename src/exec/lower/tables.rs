@@ -68,6 +68,48 @@ macro_rules! int_cmp_tables {
 
 for_each_int_cmp!(int_cmp_tables);
 
+/// [`Binop`], the integer binary instructions that cannot trap and the handler tables by
+/// operation, from the rows of [`for_each_int_binop!`].
+macro_rules! int_binop_tables {
+    ($( $v:ident $op:ident [$comm:literal, $in_mem:tt]: $t32:ty => |$x:ident, $y:ident| $e32:expr, $t64:ty => |$x2:ident, $y2:ident| $e64:expr; )*) => {
+        pastey::paste! {
+            /// An integer binary operation that cannot trap.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub(crate) enum Binop {
+                $($v,)*
+            }
+
+            /// `(is_64, operation, dst, a, b)` of an integer binary instruction that cannot
+            /// trap.
+            pub(crate) fn int_binop(instr: &Instr) -> Option<(bool, Binop, Slot, Slot, Slot)> {
+                Some(match *instr {
+                    $(
+                        Instr::[<I32 $v>] { dst, a, b } => (false, Binop::$v, dst, a, b),
+                        Instr::[<I64 $v>] { dst, a, b } => (true, Binop::$v, dst, a, b),
+                    )*
+                    _ => return None,
+                })
+            }
+
+            /// Tables by [`Binop`], in declaration order: whether it is commutative, and
+            /// its handlers (of two slots, of a slot and an immediate, updating memory).
+            const BINOP_COMMUTATIVE: [bool; [$(Binop::$v),*].len()] = [$($comm),*];
+            const BINOP_I32: [Fam; [$(Binop::$v),*].len()] = [$([<I32_ $op:upper>]),*];
+            const BINOP_I64: [Fam; [$(Binop::$v),*].len()] = [$([<I64_ $op:upper>]),*];
+            const BINOP_I32_IMM: [Fam; [$(Binop::$v),*].len()] = [$([<I32_ $op:upper _IMM>]),*];
+            const BINOP_I64_IMM: [Fam; [$(Binop::$v),*].len()] = [$([<I64_ $op:upper _IMM>]),*];
+            const BINOP_I32_MEM: [Option<Fam>; [$(Binop::$v),*].len()] =
+                [$(int_binop_tables!(@mem $in_mem [<I32_MEM_ $op:upper>])),*];
+            const BINOP_I64_MEM: [Option<Fam>; [$(Binop::$v),*].len()] =
+                [$(int_binop_tables!(@mem $in_mem [<I64_MEM_ $op:upper>])),*];
+        }
+    };
+    (@mem true $fam:ident) => { Some($fam) };
+    (@mem false $fam:ident) => { None };
+}
+
+for_each_int_binop!(int_binop_tables);
+
 /// For a float comparison: the handlers branching when it holds and when it does not,
 /// and its `(dst, a, b)`.
 pub(crate) fn float_comparison(instr: &Instr) -> Option<(Fam, Fam, Slot, Slot, Slot)> {
@@ -128,38 +170,14 @@ pub(crate) fn float_with_imm(instr: Option<&Instr>) -> Option<(Fam, bool, Slot, 
 /// The handler of `dst = a op imm` for a binary instruction with `(dst, a, b)`, and
 /// whether the operation is commutative (so the constant may be either operand).
 pub(crate) fn with_imm(instr: &Instr) -> Option<(Fam, bool, Slot, Slot, Slot)> {
-    use Instr::*;
     if let Some((is_64, cmp, dst, a, b)) = comparison(instr) {
         let table = if is_64 { &CMP_I64_IMM } else { &CMP_I32_IMM };
         // Not commutative: `fuse` swaps comparisons itself.
         return Some((table[cmp as usize], false, dst, a, b));
     }
-    let (h, commutative, dst, a, b): (Fam, bool, Slot, Slot, Slot) = match *instr {
-        I32Add { dst, a, b } => (I32_ADD_IMM2, true, dst, a, b),
-        I32Sub { dst, a, b } => (I32_SUB_IMM, false, dst, a, b),
-        I32Mul { dst, a, b } => (I32_MUL_IMM, true, dst, a, b),
-        I32And { dst, a, b } => (I32_AND_IMM, true, dst, a, b),
-        I32Or { dst, a, b } => (I32_OR_IMM, true, dst, a, b),
-        I32Xor { dst, a, b } => (I32_XOR_IMM, true, dst, a, b),
-        I32Shl { dst, a, b } => (I32_SHL_IMM, false, dst, a, b),
-        I32ShrS { dst, a, b } => (I32_SHR_S_IMM, false, dst, a, b),
-        I32ShrU { dst, a, b } => (I32_SHR_U_IMM, false, dst, a, b),
-        I32Rotl { dst, a, b } => (I32_ROTL_IMM, false, dst, a, b),
-        I32Rotr { dst, a, b } => (I32_ROTR_IMM, false, dst, a, b),
-        I64Add { dst, a, b } => (I64_ADD_IMM, true, dst, a, b),
-        I64Sub { dst, a, b } => (I64_SUB_IMM, false, dst, a, b),
-        I64Mul { dst, a, b } => (I64_MUL_IMM, true, dst, a, b),
-        I64And { dst, a, b } => (I64_AND_IMM, true, dst, a, b),
-        I64Or { dst, a, b } => (I64_OR_IMM, true, dst, a, b),
-        I64Xor { dst, a, b } => (I64_XOR_IMM, true, dst, a, b),
-        I64Shl { dst, a, b } => (I64_SHL_IMM, false, dst, a, b),
-        I64ShrS { dst, a, b } => (I64_SHR_S_IMM, false, dst, a, b),
-        I64ShrU { dst, a, b } => (I64_SHR_U_IMM, false, dst, a, b),
-        I64Rotl { dst, a, b } => (I64_ROTL_IMM, false, dst, a, b),
-        I64Rotr { dst, a, b } => (I64_ROTR_IMM, false, dst, a, b),
-        _ => return None,
-    };
-    Some((h, commutative, dst, a, b))
+    let (is_64, op, dst, a, b) = int_binop(instr)?;
+    let table = if is_64 { &BINOP_I64_IMM } else { &BINOP_I32_IMM };
+    Some((table[op as usize], BINOP_COMMUTATIVE[op as usize], dst, a, b))
 }
 
 /// Fams of stores of an immediate value, by width: 1, 2, 4, 8 bytes.
@@ -209,20 +227,12 @@ pub(crate) fn access_indexed(instr: Option<&Instr>, addr: Slot, shift: u64) -> O
 /// [`mem_update!`]), of i64s if `is_64`: the handler, whether the operation is commutative,
 /// and its `(dst, a, b)` slots.
 pub(crate) fn update_of(instr: &Instr, is_64: bool) -> Option<(Fam, bool, Slot, Slot, Slot)> {
-    use Instr::*;
-    Some(match (*instr, is_64) {
-        (I32Add { dst, a, b }, false) => (I32_MEM_ADD, true, dst, a, b),
-        (I32Sub { dst, a, b }, false) => (I32_MEM_SUB, false, dst, a, b),
-        (I32And { dst, a, b }, false) => (I32_MEM_AND, true, dst, a, b),
-        (I32Or { dst, a, b }, false) => (I32_MEM_OR, true, dst, a, b),
-        (I32Xor { dst, a, b }, false) => (I32_MEM_XOR, true, dst, a, b),
-        (I64Add { dst, a, b }, true) => (I64_MEM_ADD, true, dst, a, b),
-        (I64Sub { dst, a, b }, true) => (I64_MEM_SUB, false, dst, a, b),
-        (I64And { dst, a, b }, true) => (I64_MEM_AND, true, dst, a, b),
-        (I64Or { dst, a, b }, true) => (I64_MEM_OR, true, dst, a, b),
-        (I64Xor { dst, a, b }, true) => (I64_MEM_XOR, true, dst, a, b),
-        _ => return None,
-    })
+    let (op_64, op, dst, a, b) = int_binop(instr)?;
+    if op_64 != is_64 {
+        return None;
+    }
+    let table = if is_64 { &BINOP_I64_MEM } else { &BINOP_I32_MEM };
+    Some((table[op as usize]?, BINOP_COMMUTATIVE[op as usize], dst, a, b))
 }
 
 /// The handler and `(dst, a, b)` slots of a numeric instruction (`b` repeats `a` for
@@ -232,6 +242,10 @@ pub(crate) fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
     if let Some((is_64, cmp, dst, a, b)) = comparison(instr) {
         let table = if is_64 { &CMP_I64 } else { &CMP_I32 };
         return Some((table[cmp as usize], dst, a, b));
+    }
+    if let Some((is_64, op, dst, a, b)) = int_binop(instr) {
+        let table = if is_64 { &BINOP_I64 } else { &BINOP_I32 };
+        return Some((table[op as usize], dst, a, b));
     }
     macro_rules! pick {
         ($($v:ident => $h:ident),* $(,)?; $($u:ident => $g:ident),* $(,)?) => {
@@ -243,17 +257,9 @@ pub(crate) fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
         };
     }
     pick! {
-        I32Add => I32_ADD, I32Sub => I32_SUB,
-        I32Mul => I32_MUL, I32DivS => I32_DIV_S, I32DivU => I32_DIV_U, I32RemS => I32_REM_S,
-        I32RemU => I32_REM_U, I32And => I32_AND, I32Or => I32_OR, I32Xor => I32_XOR,
-        I32Shl => I32_SHL, I32ShrS => I32_SHR_S, I32ShrU => I32_SHR_U, I32Rotl => I32_ROTL,
-        I32Rotr => I32_ROTR,
-        I64Add => I64_ADD, I64Sub => I64_SUB,
-        I64Mul => I64_MUL, I64DivS => I64_DIV_S, I64DivU => I64_DIV_U, I64RemS => I64_REM_S,
-        I64RemU => I64_REM_U, I64And => I64_AND, I64Or => I64_OR, I64Xor => I64_XOR,
-        I64Shl => I64_SHL, I64ShrS => I64_SHR_S, I64ShrU => I64_SHR_U, I64Rotl => I64_ROTL,
-        I64Rotr => I64_ROTR,
-        F32Eq => F32_EQ, F32Ne => F32_NE, F32Lt => F32_LT, F32Gt => F32_GT, F32Le => F32_LE,
+        I32DivS => I32_DIV_S, I32DivU => I32_DIV_U, I32RemS => I32_REM_S,
+        I32RemU => I32_REM_U, I64DivS => I64_DIV_S, I64DivU => I64_DIV_U, I64RemS => I64_REM_S,
+        I64RemU => I64_REM_U, F32Eq => F32_EQ, F32Ne => F32_NE, F32Lt => F32_LT, F32Gt => F32_GT, F32Le => F32_LE,
         F32Ge => F32_GE, F32Add => F32_ADD, F32Sub => F32_SUB, F32Mul => F32_MUL,
         F32Div => F32_DIV, F32Min => F32_MIN, F32Max => F32_MAX, F32Copysign => F32_COPYSIGN,
         F64Eq => F64_EQ, F64Ne => F64_NE, F64Lt => F64_LT, F64Gt => F64_GT, F64Le => F64_LE,

@@ -322,18 +322,23 @@ copy_store! {
     copy_store64 / COPY_STORE64: 8;
 }
 
-mem_update! {
-    i32_mem_add / I32_MEM_ADD: u32 => |m, x| m.wrapping_add(x);
-    i32_mem_sub / I32_MEM_SUB: u32 => |m, x| m.wrapping_sub(x);
-    i32_mem_and / I32_MEM_AND: u32 => |m, x| m & x;
-    i32_mem_or / I32_MEM_OR: u32 => |m, x| m | x;
-    i32_mem_xor / I32_MEM_XOR: u32 => |m, x| m ^ x;
-    i64_mem_add / I64_MEM_ADD: u64 => |m, x| m.wrapping_add(x);
-    i64_mem_sub / I64_MEM_SUB: u64 => |m, x| m.wrapping_sub(x);
-    i64_mem_and / I64_MEM_AND: u64 => |m, x| m & x;
-    i64_mem_or / I64_MEM_OR: u64 => |m, x| m | x;
-    i64_mem_xor / I64_MEM_XOR: u64 => |m, x| m ^ x;
+/// The integer binary operations ([`for_each_int_binop!`]) that update memory in place.
+macro_rules! int_mem_updates {
+    ($( $v:ident $op:ident [$comm:literal, $in_mem:tt]: $t32:ty => |$x:ident, $y:ident| $e32:expr, $t64:ty => |$x2:ident, $y2:ident| $e64:expr; )*) => {
+        $( int_mem_updates!(@ $in_mem $op, $t32 => |$x, $y| $e32, $t64 => |$x2, $y2| $e64); )*
+    };
+    (@ true $op:ident, $t32:ty => |$x:ident, $y:ident| $e32:expr, $t64:ty => |$x2:ident, $y2:ident| $e64:expr) => {
+        pastey::paste! {
+            mem_update! {
+                [<i32_mem_ $op>] / [<I32_MEM_ $op:upper>]: $t32 => |$x, $y| $e32;
+                [<i64_mem_ $op>] / [<I64_MEM_ $op:upper>]: $t64 => |$x2, $y2| $e64;
+            }
+        }
+    };
+    (@ false $($rest:tt)*) => {};
 }
+
+for_each_int_binop!(int_mem_updates);
 
 branch_test! {
     br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;

@@ -88,29 +88,7 @@ macro_rules! int_cmp_handlers {
 }
 
 binary! {
-    i32_add / I32_ADD: u32 => |x, y| x.wrapping_add(y);
-    i32_sub / I32_SUB: u32 => |x, y| x.wrapping_sub(y);
-    i32_mul / I32_MUL: u32 => |x, y| x.wrapping_mul(y);
-    i32_and / I32_AND: u32 => |x, y| x & y;
-    i32_or / I32_OR: u32 => |x, y| x | y;
-    i32_xor / I32_XOR: u32 => |x, y| x ^ y;
-    i32_shl / I32_SHL: u32 => |x, y| x.wrapping_shl(y);
-    i32_shr_s / I32_SHR_S: i32 => |x, y| x.wrapping_shr(y as u32);
-    i32_shr_u / I32_SHR_U: u32 => |x, y| x.wrapping_shr(y);
-    i32_rotl / I32_ROTL: u32 => |x, y| x.rotate_left(y % 32);
-    i32_rotr / I32_ROTR: u32 => |x, y| x.rotate_right(y % 32);
 
-    i64_add / I64_ADD: u64 => |x, y| x.wrapping_add(y);
-    i64_sub / I64_SUB: u64 => |x, y| x.wrapping_sub(y);
-    i64_mul / I64_MUL: u64 => |x, y| x.wrapping_mul(y);
-    i64_and / I64_AND: u64 => |x, y| x & y;
-    i64_or / I64_OR: u64 => |x, y| x | y;
-    i64_xor / I64_XOR: u64 => |x, y| x ^ y;
-    i64_shl / I64_SHL: u64 => |x, y| x.wrapping_shl(y as u32);
-    i64_shr_s / I64_SHR_S: i64 => |x, y| x.wrapping_shr(y as u32);
-    i64_shr_u / I64_SHR_U: u64 => |x, y| x.wrapping_shr(y as u32);
-    i64_rotl / I64_ROTL: u64 => |x, y| x.rotate_left((y % 64) as u32);
-    i64_rotr / I64_ROTR: u64 => |x, y| x.rotate_right((y % 64) as u32);
 
     f32_eq / F32_EQ: f32 => |x, y| x == y;
     f32_ne / F32_NE: f32 => |x, y| x != y;
@@ -254,43 +232,34 @@ binary_imm! {
     f32_sub_imm / F32_SUB_IMM: f32 => |x, y| x - y;
     f32_mul_imm / F32_MUL_IMM: f32 => |x, y| x * y;
     f32_div_imm / F32_DIV_IMM: f32 => |x, y| x / y;
-    i32_sub_imm / I32_SUB_IMM: u32 => |x, y| x.wrapping_sub(y);
-    i32_mul_imm / I32_MUL_IMM: u32 => |x, y| x.wrapping_mul(y);
-    i32_and_imm / I32_AND_IMM: u32 => |x, y| x & y;
-    i32_or_imm / I32_OR_IMM: u32 => |x, y| x | y;
-    i32_xor_imm / I32_XOR_IMM: u32 => |x, y| x ^ y;
-    i32_shl_imm / I32_SHL_IMM: u32 => |x, y| x.wrapping_shl(y);
-    i32_shr_s_imm / I32_SHR_S_IMM: i32 => |x, y| x.wrapping_shr(y as u32);
-    i32_shr_u_imm / I32_SHR_U_IMM: u32 => |x, y| x.wrapping_shr(y);
-    i32_rotl_imm / I32_ROTL_IMM: u32 => |x, y| x.rotate_left(y % 32);
-    i32_rotr_imm / I32_ROTR_IMM: u32 => |x, y| x.rotate_right(y % 32);
-    i64_add_imm / I64_ADD_IMM: u64 => |x, y| x.wrapping_add(y);
-    i64_sub_imm / I64_SUB_IMM: u64 => |x, y| x.wrapping_sub(y);
-    i64_mul_imm / I64_MUL_IMM: u64 => |x, y| x.wrapping_mul(y);
-    i64_and_imm / I64_AND_IMM: u64 => |x, y| x & y;
-    i64_or_imm / I64_OR_IMM: u64 => |x, y| x | y;
-    i64_xor_imm / I64_XOR_IMM: u64 => |x, y| x ^ y;
-    i64_shl_imm / I64_SHL_IMM: u64 => |x, y| x.wrapping_shl(y as u32);
-    i64_shr_s_imm / I64_SHR_S_IMM: i64 => |x, y| x.wrapping_shr(y as u32);
-    i64_shr_u_imm / I64_SHR_U_IMM: u64 => |x, y| x.wrapping_shr(y as u32);
-    i64_rotl_imm / I64_ROTL_IMM: u64 => |x, y| x.rotate_left((y % 64) as u32);
-    i64_rotr_imm / I64_ROTR_IMM: u64 => |x, y| x.rotate_right((y % 64) as u32);
 }
 
 family! {
     /// `i32.add` with an immediate, as the translator emits it (one op, no constant).
-    i32_add_imm / I32_ADD_IMM [B] -> A (S, S, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+    i32_add_imm1 / I32_ADD_IMM1 [B] -> A (S, S, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
-
-    /// `i32.add` with a constant operand (two ops).
-    i32_add_imm2 / I32_ADD_IMM2 [B] -> A (S, S, I, I) 2 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
-        let op = op!(ip);
-        set!(sp, acc, facc, op.a, arg!(M & 1, sp, acc, facc, op.b, u32).wrapping_add(op.c));
-        next!(step!(ip, 2), sp, mem, len, cx, acc, facc)
-    }
 }
+
+/// The integer binary operations ([`for_each_int_binop!`]): `dst = a op b`, and
+/// `dst = a op k` with an immediate.
+macro_rules! int_binop_handlers {
+    ($( $v:ident $op:ident [$comm:literal, $in_mem:tt]: $t32:ty => |$x:ident, $y:ident| $e32:expr, $t64:ty => |$x2:ident, $y2:ident| $e64:expr; )*) => {
+        pastey::paste! {
+            binary! { $(
+                [<i32_ $op>] / [<I32_ $op:upper>]: $t32 => |$x, $y| $e32;
+                [<i64_ $op>] / [<I64_ $op:upper>]: $t64 => |$x2, $y2| $e64;
+            )* }
+            binary_imm! { $(
+                [<i32_ $op _imm>] / [<I32_ $op:upper _IMM>]: $t32 => |$x, $y| $e32;
+                [<i64_ $op _imm>] / [<I64_ $op:upper _IMM>]: $t64 => |$x2, $y2| $e64;
+            )* }
+        }
+    };
+}
+
+for_each_int_binop!(int_binop_handlers);
 
 for_each_int_cmp!(int_cmp_handlers);
