@@ -20,6 +20,7 @@ pub struct Config {
     pub(crate) threads: bool,
     pub(crate) reference_types: bool,
     pub(crate) extended_const: bool,
+    pub(crate) tail_call: bool,
     pub(crate) reserve_memories: bool,
 }
 
@@ -35,6 +36,7 @@ impl Default for Config {
             threads: true,
             reference_types: true,
             extended_const: true,
+            tail_call: true,
             reserve_memories: false,
         }
     }
@@ -132,8 +134,17 @@ impl Config {
         self
     }
 
+    /// Whether functions may end in a tail call: `return_call` and `return_call_indirect`
+    /// (the tail-call proposal; on by default, part of WebAssembly 3.0). A tail call
+    /// replaces the caller's frame with the callee's, so a chain of them, however long,
+    /// runs in constant stack space.
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.tail_call = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
-    /// memory64, threads and extended constant expressions off.
+    /// memory64, threads, extended constant expressions and tail calls off.
     pub fn wasm2(&mut self) -> &mut Self {
         self.wasm_simd(true)
             .wasm_reference_types(true)
@@ -141,6 +152,7 @@ impl Config {
             .wasm_memory64(false)
             .wasm_threads(false)
             .wasm_extended_const(false)
+            .wasm_tail_call(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -157,6 +169,7 @@ impl Config {
         features.set(WasmFeatures::THREADS, self.threads);
         features.set(WasmFeatures::REFERENCE_TYPES, self.reference_types);
         features.set(WasmFeatures::EXTENDED_CONST, self.extended_const);
+        features.set(WasmFeatures::TAIL_CALL, self.tail_call);
         features
     }
 }

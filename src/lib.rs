@@ -26,8 +26,8 @@
 //! # The pieces
 //!
 //! - [`Engine`] and [`Config`]: the features modules may use (`wasm_simd`,
-//!   `wasm_multi_memory`, `wasm_memory64`, `wasm_threads`, `wasm_extended_const`, or exactly
-//!   2.0 with [`Config::wasm2`]), fuel, call-depth and stack limits.
+//!   `wasm_multi_memory`, `wasm_memory64`, `wasm_threads`, `wasm_extended_const`,
+//!   `wasm_tail_call`, or exactly 2.0 with [`Config::wasm2`]), fuel, call-depth and stack limits.
 //! - [`Module`]: decoded, validated and translated once, instantiated any number of times.
 //! - [`Store<T>`](Store): owns every instance, function, memory, table and global, and the
 //!   host state `T`; objects are small `Copy` handles used together with their store.

@@ -125,3 +125,9 @@ fn run_suite(mut tests: Vec<TestFile<'static>>, config: &Config, known_failures:
 fn spec_extended_const() {
     run_suite(proposal(Proposal::ExtendedConst).collect(), &Config::default(), &[]);
 }
+
+/// Tail calls (WebAssembly 3.0), with the default configuration.
+#[test]
+fn spec_tail_call() {
+    run_suite(proposal(Proposal::TailCall).collect(), &Config::default(), &[]);
+}

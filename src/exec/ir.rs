@@ -69,6 +69,18 @@ pub(crate) enum Instr {
         base: Slot,
         site: u32,
     },
+    /// Tail-call module function `func` (its arguments are in the slots from `base`): the
+    /// callee's frame replaces the running one, and its results are the function's.
+    ReturnCall {
+        func: u32,
+        base: Slot,
+    },
+    /// Tail call through a table, as [`Instr::CallIndirect`] and [`Instr::ReturnCall`].
+    ReturnCallIndirect {
+        index: Slot,
+        base: Slot,
+        site: u32,
+    },
 
     // ---- slots ----
     /// `dst = src`.

@@ -583,6 +583,9 @@ pub(crate) enum Kind {
     S,
     /// Where a callee's frame starts: at most `frame_slots`.
     F,
+    /// How many argument slots a tail call moves, from the slot in field `b`: `b + field`
+    /// is at most `frame_slots`.
+    P,
     /// The first of three slots it reads: the last one below `frame_slots`.
     R3,
     /// A relative target: the op at `ip + field` (as an `i32`) is in the array.

@@ -577,16 +577,21 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn visit_call(&mut self, func: u32) -> Result<()> {
+    /// A call of `func`, or with `tail` a tail call (the rest of the block is then
+    /// unreachable; the arguments go where a call's would).
+    fn visit_call(&mut self, func: u32, tail: bool) -> Result<()> {
         let ty = self.module.func_type(func);
         let np = ty.params_slice().len() as u32;
         self.materialize_top(np);
         let base = self.canonical(self.stack.len() - np as usize);
-        self.emit(Instr::Call { func, base });
-        self.finish_call(base, ty.params_slice(), ty.results_slice())
+        self.emit(if tail { Instr::ReturnCall { func, base } } else { Instr::Call { func, base } });
+        self.finish_call(base, ty.params_slice(), ty.results_slice())?;
+        self.reachable &= !tail;
+        Ok(())
     }
 
-    fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+    /// A call through `table`, or with `tail` a tail call (as [`Self::visit_call`]).
+    fn visit_call_indirect(&mut self, type_index: u32, table: u32, tail: bool) -> Result<()> {
         let index = self.pop_table_index(self.table_is_64(table));
         let module = self.module;
         let ty = &module.types[type_index as usize];
@@ -595,8 +600,14 @@ impl Translator<'_> {
         let base = self.canonical(self.stack.len() - np as usize);
         let site = u32::try_from(self.sites.len()).map_err(|_| too_large())?;
         self.sites.push((type_index, table));
-        self.emit(Instr::CallIndirect { index, base, site });
-        self.finish_call(base, ty.params_slice(), ty.results_slice())
+        self.emit(if tail {
+            Instr::ReturnCallIndirect { index, base, site }
+        } else {
+            Instr::CallIndirect { index, base, site }
+        });
+        self.finish_call(base, ty.params_slice(), ty.results_slice())?;
+        self.reachable &= !tail;
+        Ok(())
     }
 
     /// Pops the arguments and pushes the results of a call whose frame starts at `base`;

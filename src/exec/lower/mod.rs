@@ -55,6 +55,11 @@ impl Low {
     }
 }
 
+/// How many slots the parameters of `ty` take (a tail call moves that many).
+fn param_slots(ty: &crate::types::FuncType) -> u32 {
+    ty.params_slice().iter().map(|t| t.slot_count() as u32).sum()
+}
+
 pub(crate) fn op(f: Fam, a: u32, b: u32, c: u32) -> Low {
     Low { f, a, b, c, d: 0 }
 }
@@ -194,6 +199,19 @@ pub(crate) fn lower_with_acc(
                 _ => op(CALL, func, base, 0),
             },
             CallIndirect { index, base, site } => op(CALL_INDIRECT, index, base, site),
+            ReturnCall { func, base } => {
+                let args = param_slots(module.func_type(func));
+                match func.checked_sub(num_imported) {
+                    Some(k) if func < num_funcs => op(RETURN_CALL_INTERNAL, k, base, args),
+                    _ => op(RETURN_CALL, func, base, args),
+                }
+            }
+            ReturnCallIndirect { index, base, site } => {
+                let &(ty, _) =
+                    f.indirect_sites.get(site as usize).ok_or_else(|| bad("unknown call_indirect site", i))?;
+                let args = param_slots(&module.types[ty as usize]);
+                Low { f: RETURN_CALL_INDIRECT, a: index, b: base, c: site, d: args }
+            }
             Copy { dst, src } => op(COPY, dst, src, 0),
             Const32 { dst, val } => op(CONST32, dst, val, 0),
             Const64 { dst, lo, hi } => op(CONST64, dst, lo, hi),
@@ -236,7 +254,14 @@ pub(crate) fn lower_with_acc(
         }
         falls.push(!matches!(
             code[i],
-            Unreachable | Br { .. } | BrIfNez { .. } | BrIfEqz { .. } | BrTable { .. } | Return
+            Unreachable
+                | Br { .. }
+                | BrIfNez { .. }
+                | BrIfEqz { .. }
+                | BrTable { .. }
+                | Return
+                | ReturnCall { .. }
+                | ReturnCallIndirect { .. }
         ));
         ops.push(o);
         covers.push(1);

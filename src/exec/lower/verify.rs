@@ -25,7 +25,7 @@ impl fmt::Display for Invalid {
 
 /// Checks that the handlers of `ops` (made from `fams`, one each) stay inside a frame of
 /// `frame_slots` slots and inside `ops`: every slot field below `frame_slots` (a frame
-/// base at most `frame_slots`, a range of three slots below it), every relative target
+/// base at most `frame_slots`, a tail call's arguments inside it, a range of three slots below it), every relative target
 /// and every fall-through an op of `ops`, every `br_table` followed by its arms inside
 /// `ops` (each arm's field `a` a relative target), and the last op the sentinel, which
 /// stops.
@@ -58,6 +58,8 @@ pub(crate) fn verify(ops: &[Op], fams: &[Fam], frame_slots: u32) -> Result<(), I
                 Kind::S => return bad(k, name, "slot out of the frame"),
                 Kind::F if v <= frame_slots => {}
                 Kind::F => return bad(k, name, "call frame out of the frame"),
+                Kind::P if op.b.checked_add(v).is_some_and(|end| end <= frame_slots) => {}
+                Kind::P => return bad(k, name, "tail-call arguments out of the frame"),
                 Kind::R3 if v.checked_add(2).is_some_and(|last| last < frame_slots) => {}
                 Kind::R3 => return bad(k, name, "slot range out of the frame"),
                 Kind::T if inside(k, i64::from(v as i32)) => {}

@@ -100,28 +100,79 @@ handlers! {
 
     call_indirect / CALL_INDIRECT (S, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
-        // SAFETY: `regs.code` is the running function (module invariants).
-        let code = unsafe { &*cx.regs.code };
-        let Some(&(type_index, table)) = code.indirect_sites.get(op.c as usize) else {
-            return internal(cx, "unknown call_indirect site");
+        // SAFETY: forwarded registers; field `a` is a slot.
+        let callee = match unsafe { indirect_callee(sp, cx, op.a, op.c) } {
+            Ok(callee) => callee,
+            Err(exit) => return exit,
         };
-        let inst = &cx.inner.instances[cx.regs.instance as usize];
-        let expected = inst.module.type_ids[type_index as usize];
-        let t = inst.tables[table as usize] as usize;
-        let r = match cx.inner.tables[t].get(get!(sp, op.a, u32)) {
-            Ok(r) => r,
-            Err(code) => return Exit::Trap(code),
-        };
-        if r == 0 {
-            return Exit::Trap(TrapCode::IndirectCallToNull);
-        }
-        let callee = (r - 1) as usize;
-        if cx.inner.funcs[callee].type_id() != expected {
-            return Exit::Trap(TrapCode::BadSignature);
-        }
         // SAFETY: forwarded registers.
         unsafe { enter(ip, mem, len, cx, callee, op.b) }
     }
+
+    /// A tail call of a function of the same module: `a` is its index among the module's
+    /// defined functions, its arguments the `c` slots from slot `b`.
+    return_call_internal / RETURN_CALL_INTERNAL (I, F, P, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        if op.a as usize >= cx.regs.module_len {
+            return internal(cx, "call of an unknown function");
+        }
+        // SAFETY: as for `call_internal`.
+        let code: *const CompiledFunc = unsafe { &**cx.regs.module_code.add(op.a as usize) };
+        // SAFETY: forwarded registers; the callee belongs to the running instance.
+        unsafe { tail_wasm::<true>(ip, mem, len, cx, code, cx.regs.instance, op.b, op.c) }
+    }
+
+    /// A tail call of any function (an import): `a` is its index in the instance, its
+    /// arguments the `c` slots from slot `b`.
+    return_call / RETURN_CALL (I, F, P, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let inst = &cx.inner.instances[cx.regs.instance as usize];
+        let Some(&callee) = inst.funcs.get(op.a as usize) else {
+            return internal(cx, "call of an unknown function");
+        };
+        // SAFETY: forwarded registers.
+        unsafe { tail(ip, mem, len, cx, callee as usize, op.b, op.c) }
+    }
+
+    /// A tail call through a table: as `call_indirect`, with the arguments the `d` slots
+    /// from slot `b`.
+    return_call_indirect / RETURN_CALL_INDIRECT (S, F, I, P) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        // SAFETY: forwarded registers; field `a` is a slot.
+        let callee = match unsafe { indirect_callee(sp, cx, op.a, op.c) } {
+            Ok(callee) => callee,
+            Err(exit) => return exit,
+        };
+        // SAFETY: forwarded registers.
+        unsafe { tail(ip, mem, len, cx, callee, op.b, op.d) }
+    }
+}
+
+/// The store function that `call_indirect` site `site` of the running function calls
+/// with the table index in slot `index`, or how the call ends (a trap).
+///
+/// # Safety
+///
+/// `sp` is the running frame and `index` one of its slots (checked by `lower::verify`).
+#[inline(always)]
+unsafe fn indirect_callee(sp: Sp, cx: &mut Cx<'_>, index: u32, site: u32) -> Result<usize, Exit> {
+    // SAFETY: `regs.code` is the running function (module invariants).
+    let code = unsafe { &*cx.regs.code };
+    let Some(&(type_index, table)) = code.indirect_sites.get(site as usize) else {
+        return Err(internal(cx, "unknown call_indirect site"));
+    };
+    let inst = &cx.inner.instances[cx.regs.instance as usize];
+    let expected = inst.module.type_ids[type_index as usize];
+    let t = inst.tables[table as usize] as usize;
+    let r = cx.inner.tables[t].get(get!(sp, index, u32)).map_err(Exit::Trap)?;
+    if r == 0 {
+        return Err(Exit::Trap(TrapCode::IndirectCallToNull));
+    }
+    let callee = (r - 1) as usize;
+    if cx.inner.funcs[callee].type_id() != expected {
+        return Err(Exit::Trap(TrapCode::BadSignature));
+    }
+    Ok(callee)
 }
 
 /// Returns from the running function to the suspended caller, if there is one.
@@ -219,10 +270,105 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
     cx.regs.base = new_base;
     // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
     let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
-    // Zero the declared locals (`num_params <= num_locals <= frame_slots`), one slot at a
-    // time: few functions have many locals, and a simple loop keeps few values live.
+    // SAFETY: the callee's frame has `c.frame_slots` slots at `new_sp`.
+    unsafe { zero_locals(new_sp, c) };
+    let (mut mem, mut len) = (mem, len);
+    if !SAME_INSTANCE && inst != cx.regs.instance {
+        set_instance(cx, inst);
+        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+    }
+    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
+}
+
+/// Tail-calls store function `callee`, its arguments the `args` slots from slot `b` of the
+/// running frame: a wasm function's frame replaces the running one; a host function runs
+/// with its frame at `b`, and its results are moved to the running frame's base and
+/// returned.
+///
+/// # Safety
+///
+/// The registers are the calling handler's (module invariants); `b + args` is at most the
+/// running function's `frame_slots`.
+#[inline(always)]
+unsafe fn tail(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b: u32, args: u32) -> Exit {
+    let (code, inst) = match &cx.inner.funcs[callee] {
+        FuncEntity::Wasm { code, instance, .. } => (&**code as *const CompiledFunc, *instance),
+        &FuncEntity::Host { num_results, .. } => {
+            let start = cx.regs.base + b as usize;
+            // SAFETY: the driver created `host_call` and `host` together.
+            if let Err(e) = unsafe { (cx.host_call)(cx, callee, start) } {
+                cx.regs.error = Some(e);
+                return Exit::Error;
+            }
+            // The host call made room for its results at `start`.
+            cx.slots.copy_within(start..start + num_results as usize, cx.regs.base);
+            // The host function may have grown the memory or the stack.
+            let (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+            // SAFETY: forwarded registers.
+            return unsafe { leave(mem, len, cx) };
+        }
+    };
+    // SAFETY: forwarded registers; `code` is owned by the store.
+    unsafe { tail_wasm::<false>(ip, mem, len, cx, code, inst, b, args) }
+}
+
+/// Replaces the running frame with one of wasm function `code` of instance `inst`, its
+/// arguments the `args` slots from slot `b` of the running frame; no frame record is
+/// pushed, so a chain of tail calls runs in constant space. Without room for the new
+/// frame, exits to the driver, which makes room and runs the tail call again.
+///
+/// # Safety
+///
+/// As [`enter_wasm`]; `b + args` is at most the running function's `frame_slots`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tail_wasm<const SAME_INSTANCE: bool>(
+    ip: Ip,
+    mem: Mem,
+    len: usize,
+    cx: &mut Cx<'_>,
+    code: *const CompiledFunc,
+    inst: u32,
+    b: u32,
+    args: u32,
+) -> Exit {
+    // SAFETY: see above.
+    let c = unsafe { &*code };
+    let base = cx.regs.base;
+    let need = base + c.frame_slots as usize;
+    if need > cx.slots.len() {
+        cx.regs.ip = ip;
+        cx.regs.need = need;
+        return Exit::Grow;
+    }
+    let slots = cx.slots.as_mut_ptr();
+    // SAFETY: the arguments are inside the running frame (`b + args <= frame_slots`), which
+    // is inside the stack; `copy` allows the ranges to overlap.
+    unsafe { std::ptr::copy(slots.add(base + b as usize), slots.add(base), args as usize) };
+    cx.regs.code = code;
+    // SAFETY: `need <= slots.len()`, so the new frame is inside the stack.
+    let new_sp = unsafe { slots.add(base) };
+    // SAFETY: the new frame has `c.frame_slots` slots at `new_sp`.
+    unsafe { zero_locals(new_sp, c) };
+    let (mut mem, mut len) = (mem, len);
+    if !SAME_INSTANCE && inst != cx.regs.instance {
+        set_instance(cx, inst);
+        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
+    }
+    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
+}
+
+/// Zeroes the declared locals of a frame of `c` at `sp` (`num_params..num_locals`).
+///
+/// # Safety
+///
+/// `sp` points at `c.frame_slots` slots of the stack.
+#[inline(always)]
+unsafe fn zero_locals(sp: Sp, c: &CompiledFunc) {
+    // One slot at a time: few functions have many locals, and a simple loop keeps few
+    // values live.
     // SAFETY: `num_params <= num_locals <= frame_slots`, so both are inside the frame.
-    let (mut p, end) = unsafe { (new_sp.add(c.num_params as usize), new_sp.add(c.num_locals as usize)) };
+    let (mut p, end) = unsafe { (sp.add(c.num_params as usize), sp.add(c.num_locals as usize)) };
     while p < end {
         // SAFETY: `p` is below `num_locals <= frame_slots`. (Volatile, so that the loop is
         // neither turned into a call of `memset` nor unrolled, either of which would make
@@ -231,12 +377,6 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
         // SAFETY: `p < end`, so one past it is at most `end`.
         p = unsafe { p.add(1) };
     }
-    let (mut mem, mut len) = (mem, len);
-    if !SAME_INSTANCE && inst != cx.regs.instance {
-        set_instance(cx, inst);
-        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
-    }
-    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
 }
 
 /// Runs the instruction of the op at `ip` out of line; returns the op to continue with, or

@@ -99,8 +99,12 @@ impl Translator<'_> {
                 self.branch((self.ctrl.len() - 1) as u32);
                 self.reachable = false;
             }
-            O::Call { function_index } => self.visit_call(function_index)?,
-            O::CallIndirect { type_index, table_index } => self.visit_call_indirect(type_index, table_index)?,
+            O::Call { function_index } => self.visit_call(function_index, false)?,
+            O::CallIndirect { type_index, table_index } => self.visit_call_indirect(type_index, table_index, false)?,
+            O::ReturnCall { function_index } => self.visit_call(function_index, true)?,
+            O::ReturnCallIndirect { type_index, table_index } => {
+                self.visit_call_indirect(type_index, table_index, true)?;
+            }
             O::Drop => {
                 self.stack.pop();
                 self.producer = None;
