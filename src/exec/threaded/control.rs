@@ -270,14 +270,8 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
     cx.regs.base = new_base;
     // SAFETY: `need <= slots.len()`, so the callee's frame is inside the stack.
     let new_sp = unsafe { cx.slots.as_mut_ptr().add(new_base) };
-    // SAFETY: the callee's frame has `c.frame_slots` slots at `new_sp`.
-    unsafe { zero_locals(new_sp, c) };
-    let (mut mem, mut len) = (mem, len);
-    if !SAME_INSTANCE && inst != cx.regs.instance {
-        set_instance(cx, inst);
-        (mem, len) = mem_view(cx.inner, cx.regs.mem0);
-    }
-    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
+    // SAFETY: the new frame has `c.frame_slots` slots at `new_sp`; forwarded registers.
+    unsafe { start::<SAME_INSTANCE>(mem, len, cx, c, inst, new_sp) }
 }
 
 /// Tail-calls store function `callee`, its arguments the `args` slots from slot `b` of the
@@ -348,14 +342,34 @@ unsafe fn tail_wasm<const SAME_INSTANCE: bool>(
     cx.regs.code = code;
     // SAFETY: `need <= slots.len()`, so the new frame is inside the stack.
     let new_sp = unsafe { slots.add(base) };
-    // SAFETY: the new frame has `c.frame_slots` slots at `new_sp`.
-    unsafe { zero_locals(new_sp, c) };
+    // SAFETY: the new frame has `c.frame_slots` slots at `new_sp`; forwarded registers.
+    unsafe { start::<SAME_INSTANCE>(mem, len, cx, c, inst, new_sp) }
+}
+
+/// Starts running `c` (of instance `inst`) in its frame at `sp`, already holding its
+/// arguments: zeroes its declared locals and switches to its instance if that differs.
+///
+/// # Safety
+///
+/// The registers are the calling handler's, with `regs.code` and `regs.base` already the
+/// new frame's; `sp` points at `c.frame_slots` slots of the stack.
+#[inline(always)]
+unsafe fn start<const SAME_INSTANCE: bool>(
+    mem: Mem,
+    len: usize,
+    cx: &mut Cx<'_>,
+    c: &CompiledFunc,
+    inst: u32,
+    sp: Sp,
+) -> Exit {
+    // SAFETY: see above.
+    unsafe { zero_locals(sp, c) };
     let (mut mem, mut len) = (mem, len);
     if !SAME_INSTANCE && inst != cx.regs.instance {
         set_instance(cx, inst);
         (mem, len) = mem_view(cx.inner, cx.regs.mem0);
     }
-    next!(c.ops.as_ptr(), new_sp, mem, len, cx, 0, 0.0)
+    next!(c.ops.as_ptr(), sp, mem, len, cx, 0, 0.0)
 }
 
 /// Zeroes the declared locals of a frame of `c` at `sp` (`num_params..num_locals`).
