@@ -74,7 +74,9 @@
 //! small). Calls never recurse on the host stack, so deep wasm recursion is a
 //! [`TrapCode::StackOverflow`] trap; fuel ([`Config::consume_fuel`],
 //! [`Store::set_fuel`]) bounds execution, and [`StoreLimits`] bounds memories, tables and
-//! instances. Malformed or invalid modules fail in [`Module::new`] with the decoder's
+//! instances, and what one host call may copy through the typed accessors
+//! ([`StoreLimits::host_copy_bytes`]), so a guest-chosen length cannot make a host function
+//! allocate or loop without bound. Malformed or invalid modules fail in [`Module::new`] with the decoder's
 //! message.
 //!
 //! # Fuzzing

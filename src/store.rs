@@ -44,6 +44,7 @@ impl<T> Store<T> {
                 fuel: 0,
                 limits: StoreLimits::default(),
                 externref_ids: Default::default(),
+                copy_budget: Default::default(),
                 stack: None,
             },
             host_funcs: Vec::new(),
@@ -224,6 +225,12 @@ impl<'a, T> Caller<'a, T> {
         self.store.engine()
     }
 
+    /// Bytes the typed accessors may still copy in and out of guest memory during this
+    /// host call (see [`StoreLimits::host_copy_bytes`]).
+    pub fn copy_budget_remaining(&self) -> u64 {
+        self.store.inner.copy_budget.remaining_bytes().unwrap_or(u64::MAX)
+    }
+
     /// Fuel remaining, as [`Store::get_fuel`].
     ///
     /// # Errors
@@ -277,6 +284,10 @@ impl<T> crate::exec::Host for Store<T> {
     }
 
     fn call_host(&mut self, func: &Self::Func, instance: Option<u32>, slots: &mut [u64]) -> Result<()> {
-        func(Caller { store: self, instance }, slots)
+        // Every host call starts with a full copy budget, and leaves its caller's as it was.
+        let saved = self.inner.copy_budget.enter(self.inner.limits.host_copy_bytes);
+        let result = func(Caller { store: self, instance }, slots);
+        self.inner.copy_budget.leave(saved);
+        result
     }
 }

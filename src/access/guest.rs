@@ -81,6 +81,15 @@ pub trait GuestType: Sized {
     }
 }
 
+/// What copying `count` values of `T` costs against a host call's copy budget: `count`
+/// times the larger of the guest and host sizes, and at least `count` (zero-sized values
+/// cost one each, so a slice of them cannot loop without bound either).
+#[inline]
+pub(crate) fn copy_cost<T: GuestType>(count: u64) -> u64 {
+    let each = u64::from(T::SIZE).max(std::mem::size_of::<T>() as u64).max(1);
+    count.saturating_mul(each)
+}
+
 macro_rules! guest_int {
     ($($t:ty),*) => {$(
         impl GuestType for $t {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use super::guest::{Field, GuestStruct, GuestType};
+use super::guest::{Field, GuestStruct, GuestType, copy_cost};
 use super::slice::WasmSlice;
 use super::view::{GuestBytes, GuestRead, GuestWrite};
 use crate::linear::AccessError;
@@ -227,24 +227,25 @@ impl<T: GuestType, M: MemoryIndex> WasmPtr<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds, invalid bytes for `T` (see [`GuestType::read_from`]), or
-    /// [`AccessError::IndexTypeMismatch`] if `M` is not the memory's index type.
+    /// Out of bounds, invalid bytes for `T` (see [`GuestType::read_from`]),
+    /// [`AccessError::IndexTypeMismatch`] if `M` is not the memory's index type, or
+    /// [`AccessError::CopyBudgetExceeded`] during a host call.
     #[inline]
     pub fn read(self, view: &impl GuestRead) -> Result<T, AccessError> {
         check_index::<M>(view.is_64())?;
-        view.with_bytes(self.addr, u64::from(T::SIZE), T::read_from)?
+        view.with_bytes(self.addr, u64::from(T::SIZE), copy_cost::<T>(1), T::read_from)?
     }
 
     /// Copies the value into guest memory.
     ///
     /// # Errors
     ///
-    /// Out of bounds, or [`AccessError::IndexTypeMismatch`] if `M` is not the memory's
-    /// index type.
+    /// Out of bounds, [`AccessError::IndexTypeMismatch`] if `M` is not the memory's
+    /// index type, or [`AccessError::CopyBudgetExceeded`] during a host call.
     #[inline]
     pub fn write(self, view: &mut impl GuestWrite, value: T) -> Result<(), AccessError> {
         check_index::<M>(view.is_64())?;
-        view.with_bytes_mut(self.addr, u64::from(T::SIZE), |bytes| value.write_to(bytes))
+        view.with_bytes_mut(self.addr, u64::from(T::SIZE), copy_cost::<T>(1), |bytes| value.write_to(bytes))
     }
 }
 

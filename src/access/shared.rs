@@ -150,8 +150,9 @@ impl GuestRead for SharedMemoryView<'_> {
         self.is_64
     }
 
-    /// Copies the range out (atomically) and calls `f` with the copy.
-    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
+    /// Copies the range out (atomically) and calls `f` with the copy. A shared memory
+    /// belongs to no store, so no copy budget applies (`_cost` is ignored).
+    fn with_bytes<R>(&self, address: u64, len: u64, _cost: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
         self.with_copy(address, len, |bytes| f(bytes))
     }
 }
@@ -159,7 +160,13 @@ impl GuestRead for SharedMemoryView<'_> {
 impl GuestWrite for SharedMemoryView<'_> {
     /// Copies the range out, calls `f` on the copy, and copies all of it back in
     /// (atomically, chunk by chunk).
-    fn with_bytes_mut<R>(&mut self, address: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, AccessError> {
+    fn with_bytes_mut<R>(
+        &mut self,
+        address: u64,
+        len: u64,
+        _cost: u64,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, AccessError> {
         let storage = self.storage;
         self.with_copy(address, len, |bytes| {
             let result = f(bytes);

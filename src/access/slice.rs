@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::guest::GuestType;
+use super::guest::{GuestType, copy_cost};
 use super::ptr::{Memory32, Memory64, MemoryIndex, WasmPtr};
 use super::view::{GuestRead, GuestWrite};
 use crate::linear::AccessError;
@@ -80,11 +80,15 @@ impl<T: GuestType, M: MemoryIndex> WasmSlice<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds (nothing is read), an element with invalid bytes, or
-    /// [`AccessError::IndexTypeMismatch`] if `M` is not the memory's index type.
+    /// Out of bounds (nothing is read), an element with invalid bytes,
+    /// [`AccessError::IndexTypeMismatch`] if `M` is not the memory's index type, or
+    /// [`AccessError::CopyBudgetExceeded`] if the copy would take the running host call over
+    /// its budget (checked before anything is allocated; see
+    /// [`StoreLimits::host_copy_bytes`](crate::StoreLimits::host_copy_bytes)).
     pub fn read_to_vec(&self, view: &impl GuestRead) -> Result<Vec<T>, AccessError> {
         super::ptr::check_index::<M>(view.is_64())?;
-        view.with_bytes(self.ptr.address(), self.len_bytes(), |bytes| {
+        let cost = copy_cost::<T>(u64::from(self.len));
+        view.with_bytes(self.ptr.address(), self.len_bytes(), cost, |bytes| {
             let mut out = Vec::with_capacity(self.len as usize);
             if T::SIZE == 0 {
                 // Zero-sized values occupy no bytes: read each from nothing.
@@ -102,14 +106,15 @@ impl<T: GuestType, M: MemoryIndex> WasmSlice<T, M> {
     ///
     /// # Errors
     ///
-    /// Out of bounds (nothing is written), [`AccessError::LengthMismatch`], or
-    /// [`AccessError::IndexTypeMismatch`].
+    /// Out of bounds (nothing is written), [`AccessError::LengthMismatch`],
+    /// [`AccessError::IndexTypeMismatch`], or [`AccessError::CopyBudgetExceeded`].
     pub fn write_from(&self, view: &mut impl GuestWrite, values: &[T]) -> Result<(), AccessError> {
         if values.len() as u64 != u64::from(self.len) {
             return Err(AccessError::LengthMismatch { expected: u64::from(self.len), actual: values.len() as u64 });
         }
         super::ptr::check_index::<M>(view.is_64())?;
-        view.with_bytes_mut(self.ptr.address(), self.len_bytes(), |bytes| T::write_many(values, bytes))
+        let cost = copy_cost::<T>(u64::from(self.len));
+        view.with_bytes_mut(self.ptr.address(), self.len_bytes(), cost, |bytes| T::write_many(values, bytes))
     }
 }
 

@@ -58,6 +58,7 @@ use std::ops::{Deref, DerefMut, Range};
 use super::guest::GuestType;
 use super::ptr::{MemoryIndex, check_index};
 use super::slice::WasmSlice;
+use crate::exec::state::{CopyBudget, charge};
 use crate::linear::{AccessError, check_range};
 
 pub(crate) mod sealed {
@@ -76,24 +77,33 @@ pub trait GuestRead: sealed::Sealed {
     /// [`Memory32`](crate::access::Memory32) ones.
     fn is_64(&self) -> bool;
 
-    /// Calls `f` with the bytes `[address, address + len)`.
+    /// Checks the bytes `[address, address + len)`, charges `cost` to the copy budget of
+    /// the running host call (if any), and calls `f` with them.
     ///
     /// # Errors
     ///
-    /// Out of bounds, or (for a [`MemoryViewMut`]) overlapping a live mutable guard.
+    /// Out of bounds, (for a [`MemoryViewMut`]) overlapping a live mutable guard, or
+    /// [`AccessError::CopyBudgetExceeded`].
     #[doc(hidden)]
-    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError>;
+    fn with_bytes<R>(&self, address: u64, len: u64, cost: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError>;
 }
 
 /// Write access to guest memory: implemented by [`MemoryViewMut`].
 pub trait GuestWrite: GuestRead {
-    /// Calls `f` with the bytes `[address, address + len)`, mutably.
+    /// Checks the bytes `[address, address + len)`, charges `cost` to the copy budget of
+    /// the running host call (if any), and calls `f` with them, mutably.
     ///
     /// # Errors
     ///
-    /// Out of bounds.
+    /// Out of bounds, or [`AccessError::CopyBudgetExceeded`].
     #[doc(hidden)]
-    fn with_bytes_mut<R>(&mut self, address: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, AccessError>;
+    fn with_bytes_mut<R>(
+        &mut self,
+        address: u64,
+        len: u64,
+        cost: u64,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, AccessError>;
 }
 
 /// A view that can lend bytes for `'v` without a guard: `&MemoryView<'a>` (for the memory
@@ -163,10 +173,14 @@ impl<'v> GuestBytes<'v> for &'v mut MemoryViewMut<'_> {
 /// The view knows its memory's index type: typed access through a
 /// [`WasmPtr<T, M>`](crate::access::WasmPtr) whose `M` does not match is refused with
 /// [`AccessError::IndexTypeMismatch`].
+///
+/// A view taken during a host call charges what it copies to the call's copy budget
+/// ([`StoreLimits::host_copy_bytes`](crate::StoreLimits::host_copy_bytes)); borrowing is free.
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryView<'a> {
     data: &'a [u8],
     is_64: bool,
+    budget: Option<&'a CopyBudget>,
 }
 
 impl crate::Memory {
@@ -174,17 +188,18 @@ impl crate::Memory {
     /// [`MemoryView`](MemoryView)).
     pub fn view<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> MemoryView<'a> {
         let ctx = store.into();
-        let e = self.entity(&ctx.0.inner);
-        MemoryView::with_index(e.data(), e.ty.is_64())
+        let inner = &ctx.0.inner;
+        let e = self.entity(inner);
+        MemoryView { data: e.data(), is_64: e.ty.is_64(), budget: inner.copy_budget.active() }
     }
 
     /// An exclusive view of the memory, borrowing the store mutably (see
     /// [`MemoryViewMut`](MemoryViewMut)).
     pub fn view_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> MemoryViewMut<'a> {
         let ctx = store.into();
-        let e = self.entity_mut(&mut ctx.0.inner);
+        let (e, budget) = self.entity_mut_and_budget(&mut ctx.0.inner);
         let is_64 = e.ty.is_64();
-        MemoryViewMut::with_index(e.data_mut(), is_64)
+        MemoryViewMut::with_budget(e.data_mut(), is_64, budget)
     }
 
     /// An exclusive view of the memory together with the host state, borrowed at once.
@@ -196,9 +211,9 @@ impl crate::Memory {
         let ctx = store.into();
         let store = ctx.0;
         let (inner, data) = store.inner_and_data_mut();
-        let e = self.entity_mut(inner);
+        let (e, budget) = self.entity_mut_and_budget(inner);
         let is_64 = e.ty.is_64();
-        (MemoryViewMut::with_index(e.data_mut(), is_64), data)
+        (MemoryViewMut::with_budget(e.data_mut(), is_64, budget), data)
     }
 }
 
@@ -206,12 +221,7 @@ impl<'a> MemoryView<'a> {
     /// A view of a 32-bit memory's bytes.
     #[cfg(test)]
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        MemoryView { data, is_64: false }
-    }
-
-    /// A view of a memory's bytes; `is_64` for a 64-bit memory.
-    pub(crate) fn with_index(data: &'a [u8], is_64: bool) -> Self {
-        MemoryView { data, is_64 }
+        MemoryView { data, is_64: false, budget: None }
     }
 
     /// True if the memory is 64-bit (memory64): typed access takes
@@ -239,10 +249,11 @@ impl<'a> MemoryView<'a> {
     ///
     /// # Errors
     ///
-    /// [`AccessError::OutOfBounds`] / [`AccessError::Overflow`]; `buf` is then unchanged.
+    /// [`AccessError::OutOfBounds`] / [`AccessError::Overflow`], or
+    /// [`AccessError::CopyBudgetExceeded`]; `buf` is then unchanged.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), AccessError> {
-        buf.copy_from_slice(self.bytes(offset, buf.len() as u64)?);
-        Ok(())
+        let len = buf.len() as u64;
+        self.with_bytes(offset, len, len, |bytes| buf.copy_from_slice(bytes))
     }
 
     /// Borrows `len` bytes at `offset`.
@@ -269,8 +280,10 @@ impl GuestRead for MemoryView<'_> {
     }
 
     #[inline]
-    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
-        Ok(f(self.bytes(address, len)?))
+    fn with_bytes<R>(&self, address: u64, len: u64, cost: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
+        let bytes = self.bytes(address, len)?;
+        charge(self.budget, cost)?;
+        Ok(f(bytes))
     }
 }
 
@@ -363,6 +376,7 @@ pub struct MemoryViewMut<'a> {
     base: *mut u8,
     len: usize,
     is_64: bool,
+    budget: Option<&'a CopyBudget>,
     registry: Registry,
     _marker: PhantomData<&'a mut [u8]>,
 }
@@ -377,15 +391,17 @@ impl<'a> MemoryViewMut<'a> {
     /// An exclusive view of a 32-bit memory's bytes.
     #[cfg(test)]
     pub(crate) fn new(data: &'a mut [u8]) -> Self {
-        Self::with_index(data, false)
+        Self::with_budget(data, false, None)
     }
 
-    /// An exclusive view of a memory's bytes; `is_64` for a 64-bit memory.
-    pub(crate) fn with_index(data: &'a mut [u8], is_64: bool) -> Self {
+    /// An exclusive view of a memory's bytes; `is_64` for a 64-bit memory; charging
+    /// `budget` (that of the running host call) for copies.
+    pub(crate) fn with_budget(data: &'a mut [u8], is_64: bool, budget: Option<&'a CopyBudget>) -> Self {
         MemoryViewMut {
             base: data.as_mut_ptr(),
             len: data.len(),
             is_64,
+            budget,
             registry: Registry::default(),
             _marker: PhantomData,
         }
@@ -428,17 +444,18 @@ impl<'a> MemoryViewMut<'a> {
     /// A shared view of the whole memory, for as long as this view is borrowed
     /// exclusively (no guard can be taken meanwhile).
     pub fn as_view(&mut self) -> MemoryView<'_> {
-        MemoryView::with_index(self.slice(0..self.len), self.is_64)
+        MemoryView { data: self.slice(0..self.len), is_64: self.is_64, budget: self.budget }
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`.
     ///
     /// # Errors
     ///
-    /// Out of bounds, or [`AccessError::BorrowConflict`] if the range overlaps a live
-    /// mutable guard.
+    /// Out of bounds, [`AccessError::BorrowConflict`] if the range overlaps a live
+    /// mutable guard, or [`AccessError::CopyBudgetExceeded`].
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), AccessError> {
-        self.with_bytes(offset, buf.len() as u64, |bytes| buf.copy_from_slice(bytes))
+        let len = buf.len() as u64;
+        self.with_bytes(offset, len, len, |bytes| buf.copy_from_slice(bytes))
     }
 
     /// Borrows `len` bytes at `offset` (exclusively borrows the view meanwhile).
@@ -465,10 +482,10 @@ impl<'a> MemoryViewMut<'a> {
     ///
     /// # Errors
     ///
-    /// Out of bounds; memory is then unchanged.
+    /// Out of bounds, or [`AccessError::CopyBudgetExceeded`]; memory is then unchanged.
     pub fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), AccessError> {
-        self.bytes_mut(offset, buf.len() as u64)?.copy_from_slice(buf);
-        Ok(())
+        let len = buf.len() as u64;
+        self.with_bytes_mut(offset, len, len, |bytes| bytes.copy_from_slice(buf))
     }
 
     fn typed_range<T: ZeroCopy, M: MemoryIndex>(&self, slice: WasmSlice<T, M>) -> Result<Range<usize>, AccessError> {
@@ -555,12 +572,16 @@ impl GuestRead for MemoryViewMut<'_> {
         self.is_64
     }
 
-    fn with_bytes<R>(&self, address: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
+    fn with_bytes<R>(&self, address: u64, len: u64, cost: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, AccessError> {
         let range = check_range(address, len, self.len)?;
         // Cover the borrow with a shared region while `f` runs, so `f` cannot take an
         // overlapping mutable guard through a captured `&self`.
         let region = Region { range: range.clone(), mutable: false };
         self.registry.acquire(region.clone())?;
+        if let Err(e) = charge(self.budget, cost) {
+            self.registry.release(&region);
+            return Err(e);
+        }
         let result = f(self.slice(range));
         self.registry.release(&region);
         Ok(result)
@@ -568,8 +589,16 @@ impl GuestRead for MemoryViewMut<'_> {
 }
 
 impl GuestWrite for MemoryViewMut<'_> {
-    fn with_bytes_mut<R>(&mut self, address: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, AccessError> {
-        Ok(f(self.bytes_mut(address, len)?))
+    fn with_bytes_mut<R>(
+        &mut self,
+        address: u64,
+        len: u64,
+        cost: u64,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, AccessError> {
+        let range = check_range(address, len, self.len)?;
+        charge(self.budget, cost)?;
+        Ok(f(self.slice_mut_unchecked(range)))
     }
 }
 

@@ -75,6 +75,19 @@ pub enum AccessError {
         /// The memory's index type marker: `"Memory32"` or `"Memory64"`.
         memory: &'static str,
     },
+    /// A copy would take the running host call over its copy budget
+    /// ([`StoreLimits::host_copy_bytes`](crate::StoreLimits::host_copy_bytes)); nothing was copied.
+    #[error(
+        "copy budget of {budget} bytes per host call exceeded: a copy of {requested} bytes was refused, {remaining} bytes are left"
+    )]
+    CopyBudgetExceeded {
+        /// The cost of the refused copy, in bytes.
+        requested: u64,
+        /// What was left of the budget.
+        remaining: u64,
+        /// The budget the host call started with.
+        budget: u64,
+    },
     /// Computing the address overflowed.
     #[error("address overflow: {address:#x} + {len} does not fit the address space")]
     Overflow {

@@ -1,7 +1,7 @@
 //! Linear memories: [`Memory`] (the handle) and the store-side entity.
 
 use crate::error::{Error, Result};
-use crate::exec::state::{MemoryEntity, StoreInner, Stored};
+use crate::exec::state::{CopyBudget, MemoryEntity, StoreInner, Stored};
 use crate::linear::{AccessError, check_range};
 use crate::store::{AsContext, AsContextMut};
 use crate::types::MemoryType;
@@ -102,6 +102,15 @@ impl Memory {
     pub(crate) fn entity_mut<'a>(&self, inner: &'a mut StoreInner) -> &'a mut MemoryEntity {
         let i = inner.index(self.0);
         &mut inner.memories[i]
+    }
+
+    /// The memory's state, and the copy budget of the running host call (if any).
+    pub(crate) fn entity_mut_and_budget<'a>(
+        &self,
+        inner: &'a mut StoreInner,
+    ) -> (&'a mut MemoryEntity, Option<&'a CopyBudget>) {
+        let i = inner.index(self.0);
+        (&mut inner.memories[i], inner.copy_budget.active())
     }
 
     /// The memory's type; its minimum is the current size.

@@ -73,9 +73,10 @@ impl std::fmt::Display for Errno {
 
 impl From<crate::AccessError> for Errno {
     /// A bad guest pointer or length is `FAULT`, a bad enum value `INVAL`, a path that is
-    /// not UTF-8 `ILSEQ`.
+    /// not UTF-8 `ILSEQ`, a copy over the host call's copy budget `NOMEM`.
     fn from(error: crate::AccessError) -> Self {
         match error {
+            crate::AccessError::CopyBudgetExceeded { .. } => Errno::NOMEM,
             crate::AccessError::InvalidValue { .. } | crate::AccessError::LengthMismatch { .. } => Errno::INVAL,
             crate::AccessError::InvalidUtf8 { .. } => Errno::ILSEQ,
             _ => Errno::FAULT,

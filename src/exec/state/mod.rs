@@ -2,6 +2,7 @@
 //! global and instance of the store, by index ([`StoreInner`]), and the limits on them. The
 //! public handles (`Func`, `Memory`, ...) and `Store<T>` wrap this state one layer up.
 
+mod budget;
 mod externref;
 mod func;
 mod global;
@@ -9,6 +10,7 @@ mod instance;
 mod memory;
 mod table;
 
+pub(crate) use budget::{CopyBudget, charge};
 pub use externref::ExternRef;
 pub(crate) use func::FuncEntity;
 pub(crate) use global::GlobalEntity;
@@ -20,7 +22,17 @@ use super::Stack;
 use crate::engine::Engine;
 
 /// Limits on what the wasm code of one store may allocate, so a hostile module cannot
-/// exhaust the host. Checked on instantiation and on every `memory.grow` / `table.grow`.
+/// exhaust the host. Checked on instantiation and on every `memory.grow` / `table.grow`,
+/// and (the copy budget) on every copy the typed accessors make during a host call.
+///
+/// Set them with [`Store::set_limits`](crate::Store::set_limits); change single fields
+/// with struct update syntax, so code keeps compiling when fields are added:
+///
+/// ```
+/// use wasmguard::{Engine, Store, StoreLimits};
+/// let mut store = Store::new(&Engine::default(), ());
+/// store.set_limits(StoreLimits { memory_size_bytes: 16 << 20, host_copy_bytes: 1 << 20, ..StoreLimits::default() });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreLimits {
     /// Largest size of any one linear memory, in bytes.
@@ -33,11 +45,34 @@ pub struct StoreLimits {
     pub memories: usize,
     /// Largest number of tables in the store.
     pub tables: usize,
+    /// The copy budget of one host call, in bytes: how much the typed accessors
+    /// ([`WasmPtr::read`](crate::WasmPtr::read) / [`write`](crate::WasmPtr::write),
+    /// [`WasmSlice::read_to_vec`](crate::WasmSlice::read_to_vec) /
+    /// [`write_from`](crate::WasmSlice::write_from), [`MemoryView::read`](crate::MemoryView::read),
+    /// [`MemoryViewMut::read`](crate::MemoryViewMut::read) / [`write`](crate::MemoryViewMut::write))
+    /// may copy in and out of guest memory, together, during one call of a host function.
+    /// So a guest-chosen length cannot make a host function allocate or loop without bound:
+    /// going over is [`AccessError::CopyBudgetExceeded`](crate::AccessError::CopyBudgetExceeded),
+    /// which `?` in a host function turns into an error that ends the guest's call.
+    ///
+    /// A copy of `n` values of a type `T` costs `n` times the larger of `T`'s guest and
+    /// host sizes, and at least `n` (so a slice of a zero-sized type counts its elements).
+    /// Borrowing costs nothing: [`MemoryView::bytes`](crate::MemoryView::bytes), the
+    /// strings of [`WasmPtr::read_utf8`](crate::WasmPtr::read_utf8) /
+    /// [`read_cstr`](crate::WasmPtr::read_cstr) and the guards of
+    /// [`MemoryViewMut::borrow`](crate::MemoryViewMut::borrow) copy nothing and allocate
+    /// nothing. The budget starts afresh on every entry to a host function (a host function
+    /// called from wasm called by a host function has its own); views taken outside host
+    /// calls, the raw [`Memory::read`](crate::Memory::read) / [`Memory::write`](crate::Memory::write)
+    /// and [`SharedMemoryView`](crate::SharedMemoryView)s (which belong to no store) are not
+    /// limited by it.
+    pub host_copy_bytes: u64,
 }
 
 impl Default for StoreLimits {
     /// Generous defaults: 4 GiB per memory (the whole 32-bit space), 10 million table
-    /// elements, 10,000 instances, memories and tables.
+    /// elements, 10,000 instances, memories and tables, and a copy budget of 256 MiB per
+    /// host call.
     fn default() -> Self {
         StoreLimits {
             memory_size_bytes: 1 << 32,
@@ -45,6 +80,7 @@ impl Default for StoreLimits {
             instances: 10_000,
             memories: 10_000,
             tables: 10_000,
+            host_copy_bytes: 256 << 20,
         }
     }
 }
@@ -64,6 +100,8 @@ pub(crate) struct StoreInner {
     pub(crate) limits: StoreLimits,
     /// Index + 1 of each interned extern reference, by the address of its value.
     pub(crate) externref_ids: std::collections::HashMap<usize, u64>,
+    /// The copy budget of the running host call.
+    pub(crate) copy_budget: CopyBudget,
     /// A value stack kept for reuse between calls.
     pub(crate) stack: Option<Stack>,
 }
