@@ -4,7 +4,7 @@ use crate::exec::ir::{Instr, Slot};
 use crate::exec::threaded::*;
 
 /// [`Cmp`], its relations, the integer comparison instructions and the handler tables by
-/// comparison, from the rows of [`for_each_int_cmp!`].
+/// comparison, from the rows of [`for_each_numeric!`].
 macro_rules! int_cmp_tables {
     ($( $cmp:ident $op:ident ($neg:ident, $swap:ident): $t32:ty, $t64:ty => |$x:ident, $y:ident| $e:expr; )*) => {
         pastey::paste! {
@@ -66,10 +66,10 @@ macro_rules! int_cmp_tables {
     };
 }
 
-for_each_int_cmp!(int_cmp_tables);
+numeric_section!(int_cmp => int_cmp_tables);
 
 /// [`Binop`], the integer binary instructions that cannot trap and the handler tables by
-/// operation, from the rows of [`for_each_int_binop!`].
+/// operation, from the rows of [`for_each_numeric!`].
 macro_rules! int_binop_tables {
     ($( $v:ident $op:ident [$comm:literal, $in_mem:tt]: $t32:ty => |$x:ident, $y:ident| $e32:expr, $t64:ty => |$x2:ident, $y2:ident| $e64:expr; )*) => {
         pastey::paste! {
@@ -108,64 +108,46 @@ macro_rules! int_binop_tables {
     (@mem false $fam:ident) => { None };
 }
 
-for_each_int_binop!(int_binop_tables);
+numeric_section!(int_binop => int_binop_tables);
 
-/// For a float comparison: the handlers branching when it holds and when it does not,
-/// and its `(dst, a, b)`.
-pub(crate) fn float_comparison(instr: &Instr) -> Option<(Fam, Fam, Slot, Slot, Slot)> {
-    use Instr::*;
-    let (yes, no): (Fam, Fam) = match *instr {
-        F64Eq { .. } => (BR_F64_EQ, BR_F64_NE),
-        F64Ne { .. } => (BR_F64_NE, BR_F64_EQ),
-        F64Lt { .. } => (BR_F64_LT, BR_F64_NOT_LT),
-        F64Gt { .. } => (BR_F64_GT, BR_F64_NOT_GT),
-        F64Le { .. } => (BR_F64_LE, BR_F64_NOT_LE),
-        F64Ge { .. } => (BR_F64_GE, BR_F64_NOT_GE),
-        F32Eq { .. } => (BR_F32_EQ, BR_F32_NE),
-        F32Ne { .. } => (BR_F32_NE, BR_F32_EQ),
-        F32Lt { .. } => (BR_F32_LT, BR_F32_NOT_LT),
-        F32Gt { .. } => (BR_F32_GT, BR_F32_NOT_GT),
-        F32Le { .. } => (BR_F32_LE, BR_F32_NOT_LE),
-        F32Ge { .. } => (BR_F32_GE, BR_F32_NOT_GE),
-        _ => return None,
+/// The float comparisons and operations of [`for_each_numeric!`]: for a comparison, the
+/// handlers branching when it holds and when it does not (`float_comparison`); the handler
+/// of `dst = a op k` where there is one (`float_with_imm`).
+macro_rules! float_tables {
+    (float_cmp { $( $c:ident $c_op:ident [$c_imm:tt]: $ct:ty => |$cx:ident, $cy:ident| $ce:expr, |$cnx:ident, $cny:ident| $cne:expr; )* }
+     float_binop { $( $b:ident $b_op:ident [$b_comm:tt, $b_imm:tt]: $bt:ty => |$bx:ident, $by:ident| $be:expr; )* }) => {
+        pastey::paste! {
+            /// For a float comparison: the handlers branching when it holds and when it
+            /// does not, and its `(dst, a, b)`.
+            pub(crate) fn float_comparison(instr: &Instr) -> Option<(Fam, Fam, Slot, Slot, Slot)> {
+                Some(match *instr {
+                    $(Instr::$c { dst, a, b } => ([<BR_ $c_op:upper>], [<BR_NOT_ $c_op:upper>], dst, a, b),)*
+                    _ => return None,
+                })
+            }
+
+            /// The handler of `dst = a op k` for a float instruction, whether it is
+            /// commutative, and its `(dst, a, b)`.
+            pub(crate) fn float_with_imm(instr: Option<&Instr>) -> Option<(Fam, bool, Slot, Slot, Slot)> {
+                Some(match *instr? {
+                    $(Instr::$c { dst, a, b } => (float_tables!(@imm $c_imm [<$c_op:upper _IMM>])?, false, dst, a, b),)*
+                    $(Instr::$b { dst, a, b } => (float_tables!(@imm $b_imm [<$b_op:upper _IMM>])?, $b_comm, dst, a, b),)*
+                    _ => return None,
+                })
+            }
+        }
     };
-    match *instr {
-        F64Eq { dst, a, b }
-        | F64Ne { dst, a, b }
-        | F64Lt { dst, a, b }
-        | F64Gt { dst, a, b }
-        | F64Le { dst, a, b }
-        | F64Ge { dst, a, b }
-        | F32Eq { dst, a, b }
-        | F32Ne { dst, a, b }
-        | F32Lt { dst, a, b }
-        | F32Gt { dst, a, b }
-        | F32Le { dst, a, b }
-        | F32Ge { dst, a, b } => Some((yes, no, dst, a, b)),
-        _ => None,
-    }
+    (@imm true $fam:ident) => { Some($fam) };
+    (@imm false $fam:ident) => { None::<Fam> };
 }
 
-/// The handler of `dst = a op k` for a float instruction, whether it is commutative, and
-/// its `(dst, a, b)`.
-pub(crate) fn float_with_imm(instr: Option<&Instr>) -> Option<(Fam, bool, Slot, Slot, Slot)> {
-    use Instr::*;
-    Some(match *instr? {
-        F64Add { dst, a, b } => (F64_ADD_IMM, true, dst, a, b),
-        F64Sub { dst, a, b } => (F64_SUB_IMM, false, dst, a, b),
-        F64Mul { dst, a, b } => (F64_MUL_IMM, true, dst, a, b),
-        F64Div { dst, a, b } => (F64_DIV_IMM, false, dst, a, b),
-        F64Lt { dst, a, b } => (F64_LT_IMM, false, dst, a, b),
-        F64Gt { dst, a, b } => (F64_GT_IMM, false, dst, a, b),
-        F64Le { dst, a, b } => (F64_LE_IMM, false, dst, a, b),
-        F64Ge { dst, a, b } => (F64_GE_IMM, false, dst, a, b),
-        F32Add { dst, a, b } => (F32_ADD_IMM, true, dst, a, b),
-        F32Sub { dst, a, b } => (F32_SUB_IMM, false, dst, a, b),
-        F32Mul { dst, a, b } => (F32_MUL_IMM, true, dst, a, b),
-        F32Div { dst, a, b } => (F32_DIV_IMM, false, dst, a, b),
-        _ => return None,
-    })
+macro_rules! float_sections {
+    (int_cmp $_ic:tt int_binop $_ib:tt float_cmp $fc:tt float_binop $fb:tt $($rest:tt)*) => {
+        float_tables! { float_cmp $fc float_binop $fb }
+    };
 }
+
+for_each_numeric!(float_sections);
 
 /// The handler of `dst = a op imm` for a binary instruction with `(dst, a, b)`, and
 /// whether the operation is commutative (so the constant may be either operand).
@@ -238,7 +220,6 @@ pub(crate) fn update_of(instr: &Instr, is_64: bool) -> Option<(Fam, bool, Slot, 
 /// The handler and `(dst, a, b)` slots of a numeric instruction (`b` repeats `a` for
 /// unary ones).
 pub(crate) fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
-    use Instr::*;
     if let Some((is_64, cmp, dst, a, b)) = comparison(instr) {
         let table = if is_64 { &CMP_I64 } else { &CMP_I32 };
         return Some((table[cmp as usize], dst, a, b));
@@ -247,45 +228,31 @@ pub(crate) fn numeric(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
         let table = if is_64 { &BINOP_I64 } else { &BINOP_I32 };
         return Some((table[op as usize], dst, a, b));
     }
-    macro_rules! pick {
-        ($($v:ident => $h:ident),* $(,)?; $($u:ident => $g:ident),* $(,)?) => {
-            match *instr {
-                $($v { dst, a, b } => Some(($h, dst, a, b)),)*
-                $($u { dst, src } => Some(($g, dst, src, src)),)*
-                _ => None,
-            }
-        };
-    }
-    pick! {
-        I32DivS => I32_DIV_S, I32DivU => I32_DIV_U, I32RemS => I32_REM_S,
-        I32RemU => I32_REM_U, I64DivS => I64_DIV_S, I64DivU => I64_DIV_U, I64RemS => I64_REM_S,
-        I64RemU => I64_REM_U, F32Eq => F32_EQ, F32Ne => F32_NE, F32Lt => F32_LT, F32Gt => F32_GT, F32Le => F32_LE,
-        F32Ge => F32_GE, F32Add => F32_ADD, F32Sub => F32_SUB, F32Mul => F32_MUL,
-        F32Div => F32_DIV, F32Min => F32_MIN, F32Max => F32_MAX, F32Copysign => F32_COPYSIGN,
-        F64Eq => F64_EQ, F64Ne => F64_NE, F64Lt => F64_LT, F64Gt => F64_GT, F64Le => F64_LE,
-        F64Ge => F64_GE, F64Add => F64_ADD, F64Sub => F64_SUB, F64Mul => F64_MUL,
-        F64Div => F64_DIV, F64Min => F64_MIN, F64Max => F64_MAX, F64Copysign => F64_COPYSIGN;
-        I32Eqz => I32_EQZ, I32Clz => I32_CLZ, I32Ctz => I32_CTZ, I32Popcnt => I32_POPCNT,
-        I64Eqz => I64_EQZ, I64Clz => I64_CLZ, I64Ctz => I64_CTZ, I64Popcnt => I64_POPCNT,
-        F32Abs => F32_ABS, F32Neg => F32_NEG, F32Ceil => F32_CEIL, F32Floor => F32_FLOOR,
-        F32Trunc => F32_TRUNC, F32Nearest => F32_NEAREST, F32Sqrt => F32_SQRT,
-        F64Abs => F64_ABS, F64Neg => F64_NEG, F64Ceil => F64_CEIL, F64Floor => F64_FLOOR,
-        F64Trunc => F64_TRUNC, F64Nearest => F64_NEAREST, F64Sqrt => F64_SQRT,
-        I32WrapI64 => I32_WRAP_I64, I32TruncF32S => I32_TRUNC_F32_S, I32TruncF32U => I32_TRUNC_F32_U,
-        I32TruncF64S => I32_TRUNC_F64_S, I32TruncF64U => I32_TRUNC_F64_U,
-        I64ExtendI32S => I64_EXTEND_I32_S, I64ExtendI32U => I64_EXTEND_I32_U,
-        I64TruncF32S => I64_TRUNC_F32_S, I64TruncF32U => I64_TRUNC_F32_U,
-        I64TruncF64S => I64_TRUNC_F64_S, I64TruncF64U => I64_TRUNC_F64_U,
-        F32ConvertI32S => F32_CONVERT_I32_S, F32ConvertI32U => F32_CONVERT_I32_U,
-        F32ConvertI64S => F32_CONVERT_I64_S, F32ConvertI64U => F32_CONVERT_I64_U,
-        F32DemoteF64 => F32_DEMOTE_F64, F64ConvertI32S => F64_CONVERT_I32_S,
-        F64ConvertI32U => F64_CONVERT_I32_U, F64ConvertI64S => F64_CONVERT_I64_S,
-        F64ConvertI64U => F64_CONVERT_I64_U, F64PromoteF32 => F64_PROMOTE_F32,
-        I32Extend8S => I32_EXTEND8_S, I32Extend16S => I32_EXTEND16_S,
-        I64Extend8S => I64_EXTEND8_S, I64Extend16S => I64_EXTEND16_S, I64Extend32S => I64_EXTEND32_S,
-        I32TruncSatF32S => I32_TRUNC_SAT_F32_S, I32TruncSatF32U => I32_TRUNC_SAT_F32_U,
-        I32TruncSatF64S => I32_TRUNC_SAT_F64_S, I32TruncSatF64U => I32_TRUNC_SAT_F64_U,
-        I64TruncSatF32S => I64_TRUNC_SAT_F32_S, I64TruncSatF32U => I64_TRUNC_SAT_F32_U,
-        I64TruncSatF64S => I64_TRUNC_SAT_F64_S, I64TruncSatF64U => I64_TRUNC_SAT_F64_U,
-    }
+    float_or_other(instr)
 }
+
+/// The handler and `(dst, a, b)` slots of a numeric instruction other than the integer
+/// comparisons and binary operations, from [`for_each_numeric!`].
+macro_rules! other_numeric {
+    (int_cmp $_ic:tt int_binop $_ib:tt
+     float_cmp { $( $c:ident $c_op:ident [$c_imm:tt]: $ct:ty => |$cx:ident, $cy:ident| $ce:expr, |$cnx:ident, $cny:ident| $cne:expr; )* }
+     float_binop { $( $b:ident $b_op:ident [$b_comm:tt, $b_imm:tt]: $bt:ty => |$bx:ident, $by:ident| $be:expr; )* }
+     binary_trap { $( $t:ident $t_op:ident: $tt:ty => |$tx:ident, $ty:ident| $te:expr; )* }
+     unary { $( $u:ident $u_op:ident: $ut:ty => |$ux:ident| $ue:expr; )* }
+     unary_trap { $( $ut2:ident $ut_op:ident: $utt:ty => |$utx:ident| $ute:expr; )* }) => {
+        pastey::paste! {
+            fn float_or_other(instr: &Instr) -> Option<(Fam, Slot, Slot, Slot)> {
+                Some(match *instr {
+                    $(Instr::$c { dst, a, b } => ([<$c_op:upper>], dst, a, b),)*
+                    $(Instr::$b { dst, a, b } => ([<$b_op:upper>], dst, a, b),)*
+                    $(Instr::$t { dst, a, b } => ([<$t_op:upper>], dst, a, b),)*
+                    $(Instr::$u { dst, src } => ([<$u_op:upper>], dst, src, src),)*
+                    $(Instr::$ut2 { dst, src } => ([<$ut_op:upper>], dst, src, src),)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+for_each_numeric!(other_numeric);

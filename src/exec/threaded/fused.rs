@@ -19,28 +19,20 @@ macro_rules! branch_cmp {
     };
 }
 
-branch_cmp! {
-    br_f64_eq / BR_F64_EQ: f64 => |x, y| x == y;
-    br_f64_ne / BR_F64_NE: f64 => |x, y| x != y;
-    br_f64_lt / BR_F64_LT: f64 => |x, y| x < y;
-    br_f64_gt / BR_F64_GT: f64 => |x, y| x > y;
-    br_f64_le / BR_F64_LE: f64 => |x, y| x <= y;
-    br_f64_ge / BR_F64_GE: f64 => |x, y| x >= y;
-    br_f64_not_lt / BR_F64_NOT_LT: f64 => |x, y| x.partial_cmp(&y) != Some(Less);
-    br_f64_not_gt / BR_F64_NOT_GT: f64 => |x, y| x.partial_cmp(&y) != Some(Greater);
-    br_f64_not_le / BR_F64_NOT_LE: f64 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
-    br_f64_not_ge / BR_F64_NOT_GE: f64 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
-    br_f32_eq / BR_F32_EQ: f32 => |x, y| x == y;
-    br_f32_ne / BR_F32_NE: f32 => |x, y| x != y;
-    br_f32_lt / BR_F32_LT: f32 => |x, y| x < y;
-    br_f32_gt / BR_F32_GT: f32 => |x, y| x > y;
-    br_f32_le / BR_F32_LE: f32 => |x, y| x <= y;
-    br_f32_ge / BR_F32_GE: f32 => |x, y| x >= y;
-    br_f32_not_lt / BR_F32_NOT_LT: f32 => |x, y| x.partial_cmp(&y) != Some(Less);
-    br_f32_not_gt / BR_F32_NOT_GT: f32 => |x, y| x.partial_cmp(&y) != Some(Greater);
-    br_f32_not_le / BR_F32_NOT_LE: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Less | Equal));
-    br_f32_not_ge / BR_F32_NOT_GE: f32 => |x, y| !matches!(x.partial_cmp(&y), Some(Greater | Equal));
+/// The float comparisons ([`for_each_numeric!`]) as fused compare-and-branch handlers:
+/// `br_f64_lt` branches when the comparison holds, `br_not_f64_lt` when it does not.
+macro_rules! float_cmp_branches {
+    ($( $v:ident $op:ident [$imm:tt]: $t:ty => |$x:ident, $y:ident| $e:expr, |$nx:ident, $ny:ident| $ne:expr; )*) => {
+        pastey::paste! {
+            branch_cmp! { $(
+                [<br_ $op>] / [<BR_ $op:upper>]: $t => |$x, $y| $e;
+                [<br_not_ $op>] / [<BR_NOT_ $op:upper>]: $t => |$nx, $ny| $ne;
+            )* }
+        }
+    };
 }
+
+numeric_section!(float_cmp => float_cmp_branches);
 
 /// 32-bit immediate `c`; they cover a constant, a comparison and a branch.
 macro_rules! branch_cmp_imm {
@@ -117,7 +109,7 @@ macro_rules! branch_add {
     };
 }
 
-/// The integer comparisons ([`for_each_int_cmp!`]) as fused compare-and-branch handlers:
+/// The integer comparisons ([`for_each_numeric!`]) as fused compare-and-branch handlers:
 /// of two slots, of a slot and an immediate, and of a loop counter just stepped (i32 only).
 macro_rules! int_cmp_branches {
     ($( $cmp:ident $op:ident ($neg:ident, $swap:ident): $t32:ty, $t64:ty => |$x:ident, $y:ident| $e:expr; )*) => {
@@ -143,7 +135,7 @@ macro_rules! int_cmp_branches {
     };
 }
 
-for_each_int_cmp!(int_cmp_branches);
+numeric_section!(int_cmp => int_cmp_branches);
 
 /// `if mem[ea..][..N] != 0 { goto ip + c } else { goto ip + d }` (or `== 0`): a load
 /// whose only use is a test for zero, and the branch; `ea` is slot `a` + slot `b` (mode
@@ -322,7 +314,7 @@ copy_store! {
     copy_store64 / COPY_STORE64: 8;
 }
 
-/// The integer binary operations ([`for_each_int_binop!`]) that update memory in place.
+/// The integer binary operations ([`for_each_numeric!`]) that update memory in place.
 macro_rules! int_mem_updates {
     ($( $v:ident $op:ident [$comm:literal, $in_mem:tt]: $t32:ty => |$x:ident, $y:ident| $e32:expr, $t64:ty => |$x2:ident, $y2:ident| $e64:expr; )*) => {
         $( int_mem_updates!(@ $in_mem $op, $t32 => |$x, $y| $e32, $t64 => |$x2, $y2| $e64); )*
@@ -338,7 +330,7 @@ macro_rules! int_mem_updates {
     (@ false $($rest:tt)*) => {};
 }
 
-for_each_int_binop!(int_mem_updates);
+numeric_section!(int_binop => int_mem_updates);
 
 branch_test! {
     br_i32_eqz / BR_I32_EQZ: u32 => |x| x == 0;

@@ -30,6 +30,26 @@ macro_rules! st {
     };
 }
 
+/// The translation of the numeric operators of [`for_each_numeric!`], each to the
+/// instruction of the same name.
+macro_rules! numeric_visit {
+    (binary { $($binary:ident,)* } unary { $($unary:ident,)* }) => {
+        impl Translator<'_> {
+            /// Translates `op` if it is a numeric operator, else returns `false`.
+            fn visit_numeric(&mut self, op: &Operator<'_>) -> Result<bool> {
+                match op {
+                    $(Operator::$binary => bin!(self, $binary)?,)*
+                    $(Operator::$unary => un!(self, $unary)?,)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+        }
+    };
+}
+
+numeric_instrs!(numeric_visit);
+
 impl Translator<'_> {
     /// Translates one (already validated) operator.
     pub(super) fn visit(&mut self, op: Operator<'_>) -> Result<()> {
@@ -271,151 +291,20 @@ impl Translator<'_> {
             O::F32Const { value } => self.constant(u64::from(value.bits()))?,
             O::F64Const { value } => self.constant(value.bits())?,
             O::RefNull { .. } => self.constant(0)?,
-            O::RefIsNull => un!(self, RefIsNull)?,
             O::RefFunc { function_index } => {
                 let dst = self.push_temp()?;
                 self.emit_producer(Instr::RefFunc { dst, func: function_index });
             }
 
-            O::I32Eqz => un!(self, I32Eqz)?,
-            O::I32Eq => bin!(self, I32Eq)?,
-            O::I32Ne => bin!(self, I32Ne)?,
-            O::I32LtS => bin!(self, I32LtS)?,
-            O::I32LtU => bin!(self, I32LtU)?,
-            O::I32GtS => bin!(self, I32GtS)?,
-            O::I32GtU => bin!(self, I32GtU)?,
-            O::I32LeS => bin!(self, I32LeS)?,
-            O::I32LeU => bin!(self, I32LeU)?,
-            O::I32GeS => bin!(self, I32GeS)?,
-            O::I32GeU => bin!(self, I32GeU)?,
-            O::I32Clz => un!(self, I32Clz)?,
-            O::I32Ctz => un!(self, I32Ctz)?,
-            O::I32Popcnt => un!(self, I32Popcnt)?,
             O::I32Add => self.i32_add()?,
-            O::I32Sub => bin!(self, I32Sub)?,
-            O::I32Mul => bin!(self, I32Mul)?,
-            O::I32DivS => bin!(self, I32DivS)?,
-            O::I32DivU => bin!(self, I32DivU)?,
-            O::I32RemS => bin!(self, I32RemS)?,
-            O::I32RemU => bin!(self, I32RemU)?,
-            O::I32And => bin!(self, I32And)?,
-            O::I32Or => bin!(self, I32Or)?,
-            O::I32Xor => bin!(self, I32Xor)?,
-            O::I32Shl => bin!(self, I32Shl)?,
-            O::I32ShrS => bin!(self, I32ShrS)?,
-            O::I32ShrU => bin!(self, I32ShrU)?,
-            O::I32Rotl => bin!(self, I32Rotl)?,
-            O::I32Rotr => bin!(self, I32Rotr)?,
 
-            O::I64Eqz => un!(self, I64Eqz)?,
-            O::I64Eq => bin!(self, I64Eq)?,
-            O::I64Ne => bin!(self, I64Ne)?,
-            O::I64LtS => bin!(self, I64LtS)?,
-            O::I64LtU => bin!(self, I64LtU)?,
-            O::I64GtS => bin!(self, I64GtS)?,
-            O::I64GtU => bin!(self, I64GtU)?,
-            O::I64LeS => bin!(self, I64LeS)?,
-            O::I64LeU => bin!(self, I64LeU)?,
-            O::I64GeS => bin!(self, I64GeS)?,
-            O::I64GeU => bin!(self, I64GeU)?,
-            O::I64Clz => un!(self, I64Clz)?,
-            O::I64Ctz => un!(self, I64Ctz)?,
-            O::I64Popcnt => un!(self, I64Popcnt)?,
-            O::I64Add => bin!(self, I64Add)?,
-            O::I64Sub => bin!(self, I64Sub)?,
-            O::I64Mul => bin!(self, I64Mul)?,
-            O::I64DivS => bin!(self, I64DivS)?,
-            O::I64DivU => bin!(self, I64DivU)?,
-            O::I64RemS => bin!(self, I64RemS)?,
-            O::I64RemU => bin!(self, I64RemU)?,
-            O::I64And => bin!(self, I64And)?,
-            O::I64Or => bin!(self, I64Or)?,
-            O::I64Xor => bin!(self, I64Xor)?,
-            O::I64Shl => bin!(self, I64Shl)?,
-            O::I64ShrS => bin!(self, I64ShrS)?,
-            O::I64ShrU => bin!(self, I64ShrU)?,
-            O::I64Rotl => bin!(self, I64Rotl)?,
-            O::I64Rotr => bin!(self, I64Rotr)?,
-
-            O::F32Eq => bin!(self, F32Eq)?,
-            O::F32Ne => bin!(self, F32Ne)?,
-            O::F32Lt => bin!(self, F32Lt)?,
-            O::F32Gt => bin!(self, F32Gt)?,
-            O::F32Le => bin!(self, F32Le)?,
-            O::F32Ge => bin!(self, F32Ge)?,
-            O::F32Abs => un!(self, F32Abs)?,
-            O::F32Neg => un!(self, F32Neg)?,
-            O::F32Ceil => un!(self, F32Ceil)?,
-            O::F32Floor => un!(self, F32Floor)?,
-            O::F32Trunc => un!(self, F32Trunc)?,
-            O::F32Nearest => un!(self, F32Nearest)?,
-            O::F32Sqrt => un!(self, F32Sqrt)?,
-            O::F32Add => bin!(self, F32Add)?,
-            O::F32Sub => bin!(self, F32Sub)?,
-            O::F32Mul => bin!(self, F32Mul)?,
-            O::F32Div => bin!(self, F32Div)?,
-            O::F32Min => bin!(self, F32Min)?,
-            O::F32Max => bin!(self, F32Max)?,
-            O::F32Copysign => bin!(self, F32Copysign)?,
-
-            O::F64Eq => bin!(self, F64Eq)?,
-            O::F64Ne => bin!(self, F64Ne)?,
-            O::F64Lt => bin!(self, F64Lt)?,
-            O::F64Gt => bin!(self, F64Gt)?,
-            O::F64Le => bin!(self, F64Le)?,
-            O::F64Ge => bin!(self, F64Ge)?,
-            O::F64Abs => un!(self, F64Abs)?,
-            O::F64Neg => un!(self, F64Neg)?,
-            O::F64Ceil => un!(self, F64Ceil)?,
-            O::F64Floor => un!(self, F64Floor)?,
-            O::F64Trunc => un!(self, F64Trunc)?,
-            O::F64Nearest => un!(self, F64Nearest)?,
-            O::F64Sqrt => un!(self, F64Sqrt)?,
-            O::F64Add => bin!(self, F64Add)?,
-            O::F64Sub => bin!(self, F64Sub)?,
-            O::F64Mul => bin!(self, F64Mul)?,
-            O::F64Div => bin!(self, F64Div)?,
-            O::F64Min => bin!(self, F64Min)?,
-            O::F64Max => bin!(self, F64Max)?,
-            O::F64Copysign => bin!(self, F64Copysign)?,
-
-            O::I32WrapI64 => un!(self, I32WrapI64)?,
-            O::I32TruncF32S => un!(self, I32TruncF32S)?,
-            O::I32TruncF32U => un!(self, I32TruncF32U)?,
-            O::I32TruncF64S => un!(self, I32TruncF64S)?,
-            O::I32TruncF64U => un!(self, I32TruncF64U)?,
-            O::I64ExtendI32S => un!(self, I64ExtendI32S)?,
-            O::I64ExtendI32U => un!(self, I64ExtendI32U)?,
-            O::I64TruncF32S => un!(self, I64TruncF32S)?,
-            O::I64TruncF32U => un!(self, I64TruncF32U)?,
-            O::I64TruncF64S => un!(self, I64TruncF64S)?,
-            O::I64TruncF64U => un!(self, I64TruncF64U)?,
-            O::F32ConvertI32S => un!(self, F32ConvertI32S)?,
-            O::F32ConvertI32U => un!(self, F32ConvertI32U)?,
-            O::F32ConvertI64S => un!(self, F32ConvertI64S)?,
-            O::F32ConvertI64U => un!(self, F32ConvertI64U)?,
-            O::F32DemoteF64 => un!(self, F32DemoteF64)?,
-            O::F64ConvertI32S => un!(self, F64ConvertI32S)?,
-            O::F64ConvertI32U => un!(self, F64ConvertI32U)?,
-            O::F64ConvertI64S => un!(self, F64ConvertI64S)?,
-            O::F64ConvertI64U => un!(self, F64ConvertI64U)?,
-            O::F64PromoteF32 => un!(self, F64PromoteF32)?,
             // Same bits, same slot representation: nothing to do.
             O::I32ReinterpretF32 | O::I64ReinterpretF64 | O::F32ReinterpretI32 | O::F64ReinterpretI64 => {}
-            O::I32Extend8S => un!(self, I32Extend8S)?,
-            O::I32Extend16S => un!(self, I32Extend16S)?,
-            O::I64Extend8S => un!(self, I64Extend8S)?,
-            O::I64Extend16S => un!(self, I64Extend16S)?,
-            O::I64Extend32S => un!(self, I64Extend32S)?,
-            O::I32TruncSatF32S => un!(self, I32TruncSatF32S)?,
-            O::I32TruncSatF32U => un!(self, I32TruncSatF32U)?,
-            O::I32TruncSatF64S => un!(self, I32TruncSatF64S)?,
-            O::I32TruncSatF64U => un!(self, I32TruncSatF64U)?,
-            O::I64TruncSatF32S => un!(self, I64TruncSatF32S)?,
-            O::I64TruncSatF32U => un!(self, I64TruncSatF32U)?,
-            O::I64TruncSatF64S => un!(self, I64TruncSatF64S)?,
-            O::I64TruncSatF64U => un!(self, I64TruncSatF64U)?,
-            other => self.visit_simd(other)?,
+            other => {
+                if !self.visit_numeric(&other)? {
+                    self.visit_simd(other)?;
+                }
+            }
         }
         Ok(())
     }
