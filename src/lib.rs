@@ -40,6 +40,7 @@
 //! - [`wasi`] (feature `wasi`, on by default): WASI preview1, written with the accessor
 //!   framework, sandboxed by cap-std.
 //! - [`wast`]: the spec-script runner behind `wasmguard wast`.
+//! - `fuzzing` (feature `fuzzing`, off by default): the host-call fuzzing harness.
 //!
 //! # Guest memory, safely
 //!
@@ -81,16 +82,23 @@
 //!
 //! # Fuzzing
 //!
-//! `fuzz/` holds cargo-fuzz targets (decoding, execution, differential against wasmi,
-//! memory operations against a model, derived guest types, shared memories); `fuzz/run.sh
-//! SECONDS` runs each for a while. The README lists what each checks.
+//! The `fuzzing` feature is for fuzzing the host functions of an embedding against hostile
+//! guests: `fuzzing::HostCallHarness` calls a linked host function with hostile arguments
+//! and guest memory from a fuzzer's input and checks that it allocates within a budget and
+//! leaves the store usable; the guest types implement `arbitrary::Arbitrary`, and
+//! `#[guest(arbitrary)]` derives it for derived ones.
+//!
+//! `fuzz/` holds the crate's own cargo-fuzz targets (decoding, execution, differential
+//! against wasmi, memory operations against a model, derived guest types, shared memories,
+//! and the WASI host functions through the harness); `fuzz/run.sh SECONDS` runs each for a
+//! while. The README lists what each checks.
 //!
 //! # Layers
 //!
 //! The modules import only downward: `error`/`types` → `engine` → `linear` (linear-memory
 //! storage, [`AccessError`]) → `module` (decoding) → `exec` (translation, lowering,
 //! execution, and the store state they work on) → `store` → `runtime` (the public
-//! handles) → `access` → `wasi`. `tests/layers.rs` enforces it.
+//! handles) → `access` → `wasi` and `fuzzing`. `tests/layers.rs` enforces it.
 
 // `#[derive(GuestType)]` refers to `::wasmguard::__private`, also from inside this crate
 // (the WASI types are derived).
@@ -101,6 +109,8 @@ pub mod access;
 mod engine;
 mod error;
 mod exec;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod linear;
 mod module;
 mod runtime;
@@ -140,7 +150,34 @@ pub use wasmguard_derive::GuestType;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::access::{AccessError, Field, GuestStruct, GuestType, layout_offsets};
+    #[cfg(feature = "fuzzing")]
+    pub use arbitrary;
     pub use core::result::Result;
+
+    /// The `Arbitrary` impl of `#[guest(arbitrary)]`: emitted with the `fuzzing` feature,
+    /// an error saying so without it.
+    #[cfg(feature = "fuzzing")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __derive_arbitrary {
+        ($($item:tt)*) => { $($item)* };
+    }
+
+    /// The `Arbitrary` impl of `#[guest(arbitrary)]`: emitted with the `fuzzing` feature,
+    /// an error saying so without it.
+    #[cfg(not(feature = "fuzzing"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __derive_arbitrary {
+        ($($item:tt)*) => {
+            ::core::compile_error!(
+                "#[guest(arbitrary)] needs the `fuzzing` feature of wasmguard: \
+                 wasmguard = { version = \"..\", features = [\"fuzzing\"] }"
+            );
+        };
+    }
+
+    pub use crate::__derive_arbitrary as derive_arbitrary;
 }
 
 /// The README's examples, compiled (and, where they need no files, run) as doc tests.

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! wast                 spec-script runner (uses the public API only)
-//! wasi                 WASI preview1, written with the accessor framework
+//! wasi, fuzzing        WASI preview1, written with the accessor framework; the host-call
+//!                      fuzzing harness
 //! access               host access to guest memory: views, guards, WasmPtr, GuestType
 //! runtime              public handles: Module, Instance, Func, Memory, Table, Global, Linker
 //! store                Store<T>, Caller, the context traits
@@ -31,7 +32,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     &["runtime"],
     &["access"],
-    &["wasi"],
+    &["wasi", "fuzzing"],
     &["wast"],
 ];
 

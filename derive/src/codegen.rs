@@ -118,7 +118,7 @@ fn expand_struct(def: &StructDef) -> TokenStream {
 
 /// `Path { a: .., b: .. }`, `Path(.., ..)` or `Path` from one expression per field, where
 /// `path` is `Self` or the `<Name>GuestFields` type.
-fn construct(
+pub(crate) fn construct(
     path: &TokenStream,
     shape: Shape,
     fields: &[crate::parse::FieldDef],

@@ -5,9 +5,10 @@
 //!
 //! The crate is split by stage: `parse` validates the input and owns every error
 //! message, `layout` emits the compile-time guest layout and its assertions, `codegen`
-//! emits the impls. The generated code is safe and refers to the runtime only through
+//! emits the impls, `arbitrary` the optional `Arbitrary` impl. The generated code is safe and refers to the runtime only through
 //! `::wasmguard::__private`.
 
+mod arbitrary;
 mod codegen;
 mod layout;
 mod parse;
@@ -113,6 +114,13 @@ use proc_macro::TokenStream;
 /// assert_eq!(Wait::read_from(&bytes), Err(AccessError::InvalidValue { type_name: "Wait", value: 9 }));
 /// ```
 ///
+/// # Fuzzing
+///
+/// `#[guest(arbitrary)]` on the type also derives `arbitrary::Arbitrary` (each field drawn
+/// with its own impl, an enum's variant drawn among its variants), for fuzz targets that
+/// need valid values of guest types. It needs the runtime's `fuzzing` feature (without
+/// it, the attribute is a compile error that says so); see `wasmguard::fuzzing`.
+///
 /// # Refused
 ///
 /// With an error that says what to use instead: structs without `#[repr(C)]`,
@@ -129,5 +137,12 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(GuestType, attributes(guest))]
 pub fn derive_guest_type(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    parse::parse(&input).map(|def| codegen::expand(&def)).unwrap_or_else(syn::Error::into_compile_error).into()
+    parse::parse(&input)
+        .map(|def| {
+            let mut tokens = codegen::expand(&def);
+            tokens.extend(arbitrary::expand(&def));
+            tokens
+        })
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -120,6 +120,9 @@ pub(crate) struct Expectations {
     pub(crate) size: Option<Expected>,
     /// `#[guest(align = N)]`.
     pub(crate) align: Option<Expected>,
+    /// `#[guest(arbitrary)]`: also derive `arbitrary::Arbitrary` (with the runtime's
+    /// `fuzzing` feature).
+    pub(crate) arbitrary: bool,
 }
 
 /// A number the user expects the computed layout to have, with the span to blame.
@@ -306,6 +309,13 @@ fn parse_type_attrs(attrs: &[Attribute], errors: &mut Errors) -> Expectations {
     let mut expect = Expectations::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("guest")) {
         let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("arbitrary") {
+                if expect.arbitrary {
+                    return Err(meta.error("duplicate #[guest] attribute"));
+                }
+                expect.arbitrary = true;
+                return Ok(());
+            }
             let slot = if meta.path.is_ident("size") {
                 &mut expect.size
             } else if meta.path.is_ident("align") {
@@ -313,7 +323,7 @@ fn parse_type_attrs(attrs: &[Attribute], errors: &mut Errors) -> Expectations {
             } else {
                 return Err(meta.error(
                     "unknown #[guest] attribute: on a struct or enum, expected \
-                     `size = N` or `align = N` (on a field: `offset = N`)",
+                     `size = N`, `align = N` or `arbitrary` (on a field: `offset = N`)",
                 ));
             };
             if slot.is_some() {
@@ -342,7 +352,7 @@ fn parse_field_attrs(attrs: &[Attribute], errors: &mut Errors) -> Option<Expecte
             if !meta.path.is_ident("offset") {
                 return Err(meta.error(
                     "unknown #[guest] attribute: on a field, expected `offset = N` \
-                     (on the struct: `size = N`, `align = N`)",
+                     (on the struct: `size = N`, `align = N`, `arbitrary`)",
                 ));
             }
             if offset.is_some() {

@@ -1,6 +1,6 @@
 //! Shared pieces of the wasmguard fuzz targets: the wasm-smith configuration of what the
 //! engine supports, the instantiate-and-call-everything driver, and the checks behind the
-//! `differential`, `memory_ops`, `guest_types` and `shared_memory` targets (in their own
+//! `differential`, `memory_ops`, `guest_types`, `shared_memory` and `wasi` targets (in their own
 //! modules, so that a crashing input can be replayed from a test or a debugger without
 //! libFuzzer).
 
@@ -8,6 +8,7 @@ pub mod differential;
 pub mod guest_types;
 pub mod memory_ops;
 pub mod shared_memory;
+pub mod wasi;
 
 use arbitrary::{Result, Unstructured};
 use wasmguard::{

@@ -85,6 +85,26 @@ impl<T> Linker<T> {
         Ok(self)
     }
 
+    /// The engine the linker's definitions belong to.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The host functions defined in the linker (with [`Linker::func_wrap`] or
+    /// [`Linker::func_new`]) as `(module, name, type)`, ordered by module and name.
+    pub fn host_funcs(&self) -> Vec<(String, String, FuncType)> {
+        let mut funcs: Vec<_> = self
+            .defs
+            .iter()
+            .filter_map(|((module, name), def)| match def {
+                Definition::Host(ty, _) => Some((module.clone(), name.clone(), ty.clone())),
+                Definition::Extern(_) => None,
+            })
+            .collect();
+        funcs.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        funcs
+    }
+
     /// True if `module::name` is defined.
     pub fn is_defined(&self, module: &str, name: &str) -> bool {
         self.defs.contains_key(&(module.to_string(), name.to_string()))

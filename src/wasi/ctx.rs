@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
@@ -128,6 +128,8 @@ pub struct WasiCtx {
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) fds: BTreeMap<u32, Descriptor>,
     pub(crate) start: Instant,
+    /// The longest wait `poll_oneoff` may sleep (see [`WasiCtxBuilder::max_sleep`]).
+    pub(crate) max_sleep: Option<Duration>,
 }
 
 impl WasiCtx {
@@ -170,6 +172,7 @@ pub struct WasiCtxBuilder {
     stdout: Output,
     stderr: Output,
     preopens: Vec<(Dir, String)>,
+    max_sleep: Option<Duration>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -188,7 +191,18 @@ impl WasiCtxBuilder {
             stdout: Output::Null,
             stderr: Output::Null,
             preopens: Vec::new(),
+            max_sleep: None,
         }
+    }
+
+    /// The longest `poll_oneoff` may sleep for a guest: a wait for a clock further away
+    /// than this is refused with [`Errno::NOTSUP`](super::Errno::NOTSUP) (58) instead of
+    /// blocking the host thread. By default waits are not bounded, as on a native host;
+    /// for untrusted code, bound them (or bound the whole run, as the CLI's `--timeout`
+    /// does). `Duration::ZERO` refuses every wait.
+    pub fn max_sleep(mut self, limit: Duration) -> Self {
+        self.max_sleep = Some(limit);
+        self
     }
 
     /// Appends one argument (the first is the program name, by convention).
@@ -284,7 +298,7 @@ impl WasiCtxBuilder {
         for (fd, (dir, name)) in (3u32..).zip(self.preopens) {
             fds.insert(fd, Descriptor::Dir(DirDesc { dir, preopen: Some(name) }));
         }
-        WasiCtx { args: self.args, env: self.env, fds, start: Instant::now() }
+        WasiCtx { args: self.args, env: self.env, fds, start: Instant::now(), max_sleep: self.max_sleep }
     }
 }
 

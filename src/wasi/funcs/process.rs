@@ -122,8 +122,8 @@ pub(crate) fn sched_yield(_ctx: &mut WasiCtx, _view: &mut MemoryViewMut<'_>) -> 
 
 /// Waits for the subscriptions: descriptor subscriptions on open descriptors are ready at
 /// once (reads and writes here never block for long), so the call returns at once when
-/// there is one; otherwise it sleeps until the earliest clock deadline. One event per
-/// subscription that is ready.
+/// there is one; otherwise it sleeps until the earliest clock deadline (`NOTSUP` if that is
+/// further away than the context's `max_sleep`). One event per subscription that is ready.
 pub(crate) fn poll_oneoff(
     ctx: &mut WasiCtx,
     view: &mut MemoryViewMut<'_>,
@@ -169,7 +169,11 @@ pub(crate) fn poll_oneoff(
     if ready.is_empty()
         && let Some(wait) = earliest
     {
-        std::thread::sleep(Duration::from_nanos(wait));
+        let wait_for = Duration::from_nanos(wait);
+        if ctx.max_sleep.is_some_and(|limit| wait_for > limit) {
+            return Err(Errno::NOTSUP);
+        }
+        std::thread::sleep(wait_for);
         for (userdata, deadline) in clocks {
             if deadline <= wait {
                 ready.push(Event {
