@@ -102,6 +102,11 @@ pub struct FrameInfo {
     pub func_name: Option<String>,
     /// The module's name from the name section, if any.
     pub module_name: Option<String>,
+    /// The byte offset in the module of the instruction the frame was at (the one that
+    /// trapped, failed or called the next frame), if known.
+    pub module_offset: Option<usize>,
+    /// The same offset from the start of the function's body.
+    pub func_offset: Option<usize>,
 }
 
 /// The wasm call stack when a trap happened, innermost frame first.
@@ -152,8 +157,12 @@ impl fmt::Display for WasmBacktrace {
                 write!(f, "{m}!")?;
             }
             match &frame.func_name {
-                Some(name) => writeln!(f, "{name} (func {})", frame.func_index)?,
-                None => writeln!(f, "<func {}>", frame.func_index)?,
+                Some(name) => write!(f, "{name} (func {})", frame.func_index)?,
+                None => write!(f, "<func {}>", frame.func_index)?,
+            }
+            match frame.module_offset {
+                Some(offset) => writeln!(f, " at {offset:#x}")?,
+                None => writeln!(f)?,
             }
         }
         Ok(())

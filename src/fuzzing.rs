@@ -283,8 +283,8 @@ impl<T: 'static> HostCallHarness<T> {
             .find(|(m, n, _)| m == module && n == name)
             .map(|(_, _, ty)| ty)
             .ok_or_else(|| Error::link(format!("`{module}::{name}` is not a host function of the linker")))?;
-        let params: String = ty.params().map(|t| format!(" {}", wat_name(t))).collect();
-        let results: String = ty.results().map(|t| format!(" {}", wat_name(t))).collect();
+        let params: String = ty.params().map(|t| format!(" {t}")).collect();
+        let results: String = ty.results().map(|t| format!(" {t}")).collect();
         let gets: String = (0..ty.params().len()).map(|i| format!(" (local.get {i})")).collect();
         let text = format!(
             r#"(module
@@ -355,13 +355,13 @@ impl<T: 'static> HostCallHarness<T> {
         let mut args = Vec::with_capacity(self.ty.params().len());
         for ty in self.ty.params() {
             let prev: Vec<u64> = args.iter().filter_map(val_bits).collect();
-            args.push(hostile_val(u, ty, len, &prev).unwrap_or_else(|_| zero(ty)));
+            args.push(hostile_val(u, ty, len, &prev).unwrap_or_else(|_| Val::default_for(ty)));
         }
         let targets: Vec<u64> = args.iter().filter_map(val_bits).filter(|&v| v < u64::from(len)).collect();
         fill_memory(u, memory.data_mut(&mut store), &targets);
 
         let call = instance.get_func(&mut store, "call").ok_or_else(|| setup(Error::msg("no `call` export")))?;
-        let mut results: Vec<Val> = self.ty.results().map(zero).collect();
+        let mut results: Vec<Val> = self.ty.results().map(Val::default_for).collect();
         let counting = CountingAllocator::is_installed();
         let before = CountingAllocator::current();
         CountingAllocator::reset_peak();
@@ -396,18 +396,6 @@ fn val_bits(v: &Val) -> Option<u64> {
         Val::I32(x) => Some(u64::from(x as u32)),
         Val::I64(x) => Some(x as u64),
         _ => None,
-    }
-}
-
-fn zero(ty: ValType) -> Val {
-    match ty {
-        ValType::I32 => Val::I32(0),
-        ValType::I64 => Val::I64(0),
-        ValType::F32 => Val::F32(0),
-        ValType::F64 => Val::F64(0),
-        ValType::V128 => Val::V128(0),
-        ValType::FuncRef => Val::FuncRef(None),
-        ValType::ExternRef => Val::ExternRef(None),
     }
 }
 
@@ -474,18 +462,6 @@ fn fill_memory(u: &mut Unstructured<'_>, memory: &mut [u8], targets: &[u64]) {
             Ok(bytes) => dst[..n].copy_from_slice(bytes),
             Err(_) => return,
         }
-    }
-}
-
-fn wat_name(ty: ValType) -> &'static str {
-    match ty {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-        ValType::V128 => "v128",
-        ValType::FuncRef => "funcref",
-        ValType::ExternRef => "externref",
     }
 }
 

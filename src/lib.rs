@@ -71,8 +71,8 @@
 //! # Errors and untrusted code
 //!
 //! Traps are values: a failing call returns an [`Error`] whose [`Error::trap_code`] says
-//! which trap it was, with a [`WasmBacktrace`] (capped, so a runaway recursion stays
-//! small). Calls never recurse on the host stack, so deep wasm recursion is a
+//! which trap it was, with a [`WasmBacktrace`] (each frame with the code offset it was
+//! at; capped, so a runaway recursion stays small). Calls never recurse on the host stack, so deep wasm recursion is a
 //! [`TrapCode::StackOverflow`] trap; fuel ([`Config::consume_fuel`],
 //! [`Store::set_fuel`]) bounds execution, and [`StoreLimits`] bounds memories, tables and
 //! instances, and what one host call may copy through the typed accessors

@@ -1041,3 +1041,62 @@ fn deep_backtraces_are_capped() {
     assert!(text.contains(&format!("... {} frames elided ...", trace.elided)), "{text}");
     assert!(text.lines().count() < 110, "{text}");
 }
+
+/// The module offsets of the operators of every function body, in order.
+fn operator_offsets(wasm: &[u8]) -> Vec<Vec<(usize, String)>> {
+    let mut funcs = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload.expect("payload") {
+            let mut ops = body.get_operators_reader().expect("operators");
+            let mut list = Vec::new();
+            while !ops.eof() {
+                let (op, offset) = ops.read_with_offset().expect("operator");
+                list.push((offset as usize, format!("{op:?}")));
+            }
+            funcs.push(list);
+        }
+    }
+    funcs
+}
+
+/// Backtrace frames carry the module offset of the instruction each frame was at: the one
+/// that trapped or whose host call failed, and in the callers the call.
+#[test]
+fn backtrace_frames_have_code_offsets() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "env" "fail" (func $fail))
+             (memory 1)
+             (func $load (param i32) (result i32) (i32.load offset=8 (local.get 0)))
+             (func $inner (drop (i32.const 1)) (unreachable))
+             (func (export "trap") (nop) (call $inner))
+             (func (export "oob") (result i32) (call $load (i32.const 65535)))
+             (func (export "host") (nop) (nop) (call $fail)))"#,
+    )
+    .expect("wat");
+    let ops = operator_offsets(&wasm);
+    let at = |func: usize, name: &str| ops[func].iter().find(|(_, op)| op.starts_with(name)).expect("operator").0;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wasm).expect("module");
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "fail", || -> Result { Err(wasmguard::Error::msg("no")) }).expect("define");
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).expect("instance");
+    let offsets = |store: &mut Store<()>, name: &str| {
+        let f = instance.get_func(&mut *store, name).expect("export");
+        let mut results = vec![Val::I32(0); f.ty(&*store).results().len()];
+        let err = f.call(&mut *store, &[], &mut results).unwrap_err();
+        let trace = err.wasm_backtrace().expect("backtrace").clone();
+        trace.frames.iter().map(|f| (f.func_index, f.module_offset)).collect::<Vec<_>>()
+    };
+    // Functions 1.. are the defined ones (0 is the import); `ops` counts defined bodies.
+    assert_eq!(offsets(&mut store, "trap"), [(2, Some(at(1, "Unreachable"))), (3, Some(at(2, "Call")))]);
+    assert_eq!(offsets(&mut store, "oob"), [(1, Some(at(0, "I32Load"))), (4, Some(at(3, "Call")))]);
+    assert_eq!(offsets(&mut store, "host"), [(5, Some(at(4, "Call")))]);
+    let f = instance.get_func(&mut store, "trap").expect("export");
+    let err = f.call(&mut store, &[], &mut []).unwrap_err();
+    let frame = &err.wasm_backtrace().expect("backtrace").frames[0];
+    // The body offset is the function's own: the `unreachable` comes after a const and a drop.
+    assert!(frame.func_offset.is_some_and(|o| o > 0 && o < frame.module_offset.unwrap()), "{frame:?}");
+    assert!(err.wasm_backtrace().unwrap().to_string().contains(&format!("at {:#x}", at(1, "Unreachable"))));
+}

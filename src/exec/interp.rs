@@ -243,21 +243,25 @@ fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, 
     // the store (or by `code`), which outlives this call.
     let running = unsafe { &*regs.code };
     let inner = &*store.inner();
-    let frame_info = |code: &CompiledFunc, instance: u32| {
+    let frame_info = |code: &CompiledFunc, instance: u32, offset: Option<u32>| {
         let module = &inner.instances[instance as usize].module;
         crate::error::FrameInfo {
             func_index: code.func_index,
             func_name: module.func_name(code.func_index).map(str::to_string),
             module_name: module.name.clone(),
+            module_offset: offset.map(|o| o as usize),
+            func_offset: offset.and_then(|o| o.checked_sub(code.body_offset)).map(|o| o as usize),
         }
     };
     let suspended = &stack.frames;
     let trace = crate::error::WasmBacktrace::capped(suspended.len() + 1, |k| match k {
-        0 => frame_info(running, regs.instance),
+        0 => frame_info(running, regs.instance, running.offset_of(regs.at, false)),
         k => {
             let f = &suspended[suspended.len() - k];
             // SAFETY: as above.
-            frame_info(unsafe { &*f.code }, f.instance)
+            let code = unsafe { &*f.code };
+            // A suspended frame continues after its call.
+            frame_info(code, f.instance, code.offset_of(f.ip, true))
         }
     });
     Err(error.with_backtrace(trace))

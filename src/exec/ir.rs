@@ -664,6 +664,10 @@ pub(crate) struct CompiledFunc {
     pub(crate) func_index: u32,
     /// The instructions.
     pub(crate) code: Box<[Instr]>,
+    /// The module offset of the wasm operator each instruction was translated from.
+    pub(crate) offsets: Box<[u32]>,
+    /// The module offset of the function's body.
+    pub(crate) body_offset: u32,
     /// The same, lowered to threaded code (one op per instruction, then a sentinel).
     pub(crate) ops: Box<[super::threaded::Op]>,
     /// Slots taken by the parameters (`0..num_params`; two per `v128`).
@@ -679,6 +683,17 @@ pub(crate) struct CompiledFunc {
     /// 16-byte immediates (`v128.const` values, `i8x16.shuffle` lane indices), indexed by
     /// the instructions that use them.
     pub(crate) consts: Box<[u128]>,
+}
+
+impl CompiledFunc {
+    /// The module offset of the wasm operator that op `ip` (a pointer into `ops`) runs;
+    /// with `after`, of the one before it (`ip` is a return address). `None` for a pointer
+    /// outside `ops`.
+    pub(crate) fn offset_of(&self, ip: *const super::threaded::Op, after: bool) -> Option<u32> {
+        let at = (ip as usize).checked_sub(self.ops.as_ptr() as usize)? / std::mem::size_of::<super::threaded::Op>();
+        let at = if after { at.checked_sub(1)? } else { at };
+        self.offsets.get(at).copied()
+    }
 }
 
 // The dispatch loop's cache footprint depends on this.

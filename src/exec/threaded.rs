@@ -123,6 +123,9 @@ pub(crate) struct Regs {
     /// Stack slots needed by a call that exited with [`Exit::Grow`].
     pub(crate) need: usize,
     pub(crate) error: Option<Error>,
+    /// The op of the running function at which the execution trapped or failed, for the
+    /// backtrace's code offset (null if not known).
+    pub(crate) at: Ip,
     /// Loop dispatch: the other registers.
     #[cfg_attr(all(wasmguard_threaded, not(miri)), allow(dead_code))]
     sp: Sp,
@@ -151,6 +154,7 @@ impl Regs {
             globals_len: 0,
             need: 0,
             error: None,
+            at: std::ptr::null(),
             sp: std::ptr::null_mut(),
             mem: std::ptr::null_mut(),
             len: 0,
@@ -508,6 +512,14 @@ macro_rules! family {
     // accumulators on unchanged.
     (@keeps -) => { true };
     (@keeps $f:ident) => { false };
+}
+
+/// Traps at `ip` (recorded for the backtrace).
+#[cold]
+#[inline(never)]
+fn trap_at(cx: &mut Cx<'_>, ip: Ip, code: TrapCode) -> Exit {
+    cx.regs.at = ip;
+    Exit::Trap(code)
 }
 
 #[cold]

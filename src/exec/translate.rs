@@ -71,6 +71,10 @@ struct Ctrl {
 struct Translator<'m> {
     module: &'m ModuleInner,
     code: Vec<Instr>,
+    /// The module offset of the operator each instruction of `code` came from.
+    offsets: Vec<u32>,
+    /// The module offset of the operator being translated.
+    offset: u32,
     stack: Vec<Entry>,
     ctrl: Vec<Ctrl>,
     /// Slots taken by parameters and declared locals (the first operand-stack slot).
@@ -136,6 +140,8 @@ pub(crate) fn translate_function(
     let mut t = Translator {
         module,
         code: Vec::new(),
+        offsets: Vec::new(),
+        offset: 0,
         stack: Vec::new(),
         ctrl: Vec::new(),
         num_locals,
@@ -174,6 +180,7 @@ pub(crate) fn translate_function(
             // Without multi-memory the memory index is a single reserved zero byte.
             return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
         }
+        t.offset = u32::try_from(offset).map_err(|_| too_large())?;
         t.visit(op)?;
     }
     ops.finish().map_err(decode_error)?;
@@ -183,6 +190,8 @@ pub(crate) fn translate_function(
     let mut compiled = CompiledFunc {
         func_index,
         code: t.code.into(),
+        offsets: t.offsets.into(),
+        body_offset: u32::try_from(body.range().start).map_err(|_| too_large())?,
         ops: Box::new([]),
         num_params,
         num_locals,
@@ -289,6 +298,7 @@ impl Translator<'_> {
     fn emit(&mut self, instr: Instr) -> usize {
         self.producer = None;
         self.code.push(instr);
+        self.offsets.push(self.offset);
         self.code.len() - 1
     }
 
@@ -755,6 +765,7 @@ impl Translator<'_> {
             && self.stack[self.top_index()].op == Operand::Temp
         {
             self.code.pop();
+            self.offsets.pop();
             self.producer = None;
             self.stack.pop();
             let a = self.pop();

@@ -20,7 +20,7 @@ family! {
 
 handlers! {
     unreachable / UNREACHABLE (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
-        Exit::Trap(TrapCode::UnreachableCodeReached)
+        trap_at(cx, ip, TrapCode::UnreachableCodeReached)
     }
 
     /// Ends every op array; never reached by valid code.
@@ -40,7 +40,7 @@ handlers! {
         let fuel = &mut cx.inner.fuel;
         if *fuel < amount {
             *fuel = 0;
-            return Exit::Trap(TrapCode::OutOfFuel);
+            return trap_at(cx, ip, TrapCode::OutOfFuel);
         }
         *fuel -= amount;
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
@@ -103,7 +103,10 @@ handlers! {
         // SAFETY: forwarded registers; field `a` is a slot.
         let callee = match unsafe { indirect_callee(sp, cx, op.a, op.c) } {
             Ok(callee) => callee,
-            Err(exit) => return exit,
+            Err(exit) => {
+                cx.regs.at = ip;
+                return exit;
+            }
         };
         // SAFETY: forwarded registers.
         unsafe { enter(ip, mem, len, cx, callee, op.b) }
@@ -141,7 +144,10 @@ handlers! {
         // SAFETY: forwarded registers; field `a` is a slot.
         let callee = match unsafe { indirect_callee(sp, cx, op.a, op.c) } {
             Ok(callee) => callee,
-            Err(exit) => return exit,
+            Err(exit) => {
+                cx.regs.at = ip;
+                return exit;
+            }
         };
         // SAFETY: forwarded registers.
         unsafe { tail(ip, mem, len, cx, callee, op.b, op.d) }
@@ -213,6 +219,7 @@ unsafe fn enter(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b:
             // SAFETY: the driver created `host_call` and `host` together.
             if let Err(e) = unsafe { (cx.host_call)(cx, callee, cx.regs.base + b as usize) } {
                 cx.regs.error = Some(e);
+                cx.regs.at = ip;
                 return Exit::Error;
             }
             // The host function may have grown the memory or the stack.
@@ -250,7 +257,7 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
     let need = new_base + c.frame_slots as usize;
     if need > cx.slots.len() || cx.frames.len() >= cx.frame_limit {
         if cx.frames.len() >= cx.max_frames {
-            return Exit::Trap(TrapCode::StackOverflow);
+            return trap_at(cx, ip, TrapCode::StackOverflow);
         }
         cx.regs.ip = ip;
         cx.regs.need = need;
@@ -292,6 +299,7 @@ unsafe fn tail(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b: 
             // SAFETY: the driver created `host_call` and `host` together.
             if let Err(e) = unsafe { (cx.host_call)(cx, callee, start) } {
                 cx.regs.error = Some(e);
+                cx.regs.at = ip;
                 return Exit::Error;
             }
             // The host call made room for its results at `start`.
@@ -418,6 +426,7 @@ pub(super) unsafe fn run_slow(ip: Ip, sp: Sp, cx: &mut Cx<'_>) -> Ip {
         }
         Err(e) => {
             cx.regs.error = Some(e);
+            cx.regs.at = ip;
             std::ptr::null()
         }
     }

@@ -147,7 +147,7 @@ macro_rules! branch_load {
                 let op = op!(ip);
                 let ea: u64 = branch_load!(@ea $mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
                 let bytes: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
@@ -197,7 +197,7 @@ macro_rules! mem_move {
                 let from = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
                 let to = u64::from(arg!(M & 2, sp, acc, facc, op.b, u32)) + u64::from(op.d);
                 if from + $n > len as u64 || to + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 // SAFETY: both ranges are inside the `len` bytes at `mem` (checked above);
                 // `copy` allows them to overlap.
@@ -226,7 +226,7 @@ macro_rules! mem_update {
                 let op = op!(ip);
                 let ea = u64::from(arg!(M & 1, sp, acc, facc, op.a, u32)) + u64::from(op.c);
                 if ea + N as u64 > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 let $x = arg!(M & 2, sp, acc, facc, op.b, $t);
                 let mut bytes = [0u8; N];
@@ -253,7 +253,7 @@ macro_rules! load_pair {
                 let base = u64::from(arg!(M & 1, sp, acc, facc, op.c, u32));
                 let (first, second) = (base + u64::from(op.d & 0xffff), base + u64::from(op.d >> 16));
                 if first.max(second) + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 // SAFETY: both `ea + N <= len` (checked above), and `mem` is valid for `len`
                 // bytes.
@@ -295,7 +295,7 @@ macro_rules! copy_store {
                 let v = arg!(M & 1, sp, acc, facc, op.b, u64);
                 let ea = u64::from(arg!(M & 2, sp, acc, facc, op.c, u32)) + u64::from(op.d);
                 if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 set!(sp, acc, facc, op.a, v);
                 // SAFETY: `ea + N <= len` (checked above), and `mem` is valid for writes of

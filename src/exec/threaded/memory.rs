@@ -51,7 +51,7 @@ macro_rules! load {
                 let op = op!(ip);
                 let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 // SAFETY: `ea + N <= len`, and `mem` is valid for `len` bytes.
                 let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem.add(ea as usize).cast()) };
@@ -72,7 +72,7 @@ macro_rules! store {
                 let op = op!(ip);
                 let (ea, covers): (u64, isize) = ea!($mode, M, op, sp, acc, facc);
                 if ea + $n > len as u64 {
-                    return Exit::Trap(TrapCode::MemoryOutOfBounds);
+                    return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
                 }
                 let (value, covers) = store!(@value $val $v, M, op, sp, acc, facc, covers);
                 let bytes = value.to_le_bytes();
@@ -203,7 +203,7 @@ handlers! {
         let (d, s, n) = (get!(sp, op.a, u32), get!(sp, op.a + 1, u32), get!(sp, op.a + 2, u32));
         let n64 = u64::from(n);
         if u64::from(d) + n64 > len as u64 || u64::from(s) + n64 > len as u64 {
-            return Exit::Trap(TrapCode::MemoryOutOfBounds);
+            return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
         }
         // SAFETY: both ranges are inside the `len` bytes at `mem` (checked above; `mem` is
         // non-null and aligned even when `len` is 0); `copy` allows them to overlap.
@@ -217,7 +217,7 @@ handlers! {
         let op = op!(ip);
         let (d, v, n) = (get!(sp, op.a, u32), get!(sp, op.a + 1, u32) as u8, get!(sp, op.a + 2, u32));
         if u64::from(d) + u64::from(n) > len as u64 {
-            return Exit::Trap(TrapCode::MemoryOutOfBounds);
+            return trap_at(cx, ip, TrapCode::MemoryOutOfBounds);
         }
         // SAFETY: the range is inside the `len` bytes at `mem` (checked above; `mem` is
         // non-null and aligned even when `len` is 0).

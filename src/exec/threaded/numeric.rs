@@ -42,7 +42,7 @@ macro_rules! binary_trap {
                 let r: Result<_, TrapCode> = $e;
                 match r {
                     Ok(v) => set!(sp, acc, facc, op.a, v),
-                    Err(code) => return Exit::Trap(code),
+                    Err(code) => return trap_at(cx, ip, code),
                 }
                 next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
             }
@@ -60,7 +60,7 @@ macro_rules! unary_trap {
                 let r: Result<_, TrapCode> = $e;
                 match r {
                     Ok(v) => set!(sp, acc, facc, op.a, v),
-                    Err(code) => return Exit::Trap(code),
+                    Err(code) => return trap_at(cx, ip, code),
                 }
                 next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
             }
