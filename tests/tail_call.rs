@@ -1,4 +1,5 @@
 //! Tail calls run in constant space: a long chain of them needs no more frames than one call.
+//! (Under Miri, which runs the interpreter's handlers on every path, the chain is shorter.)
 
 use wasmguard::{Config, Engine, Instance, Module, Store, TrapCode};
 
@@ -35,7 +36,8 @@ fn setup(depth: u32) -> (Store<()>, Instance) {
 fn ten_million_mutual_tail_calls_run_in_a_call_depth_of_one_hundred() {
     let (mut store, instance) = setup(100);
     let even = instance.get_typed_func::<(i32, i32), i32>(&mut store, "even").unwrap();
-    assert_eq!(even.call(&mut store, (10_000_000, 0)).unwrap(), 10_000_000);
+    let n = if cfg!(miri) { 1_000 } else { 10_000_000 };
+    assert_eq!(even.call(&mut store, (n, 0)).unwrap(), n);
 }
 
 #[test]
