@@ -11,6 +11,8 @@
 //! | `c_*`          | `c_<name>(n)` of `c_kernels.wasm` (clang), `n` in [`C_KERNELS`]         |
 //! | `host_call`    | a wasm loop of [`HOST_CALLS`] calls to a host function that reads a     |
 //! |                | `u32` from guest memory through a pointer argument                      |
+//! | `tail_call`    | [`CALLS`] mutual tail calls (`return_call`) of two functions            |
+//! | `plain_call`   | a loop of [`CALLS`] plain calls of the same two functions' bodies       |
 //! | `compile`      | `Module::new` of `kernels.wasm` (wasmi also with eager translation)     |
 //! | `instantiate`  | a new `Store` and `Linker::instantiate` of the compiled `kernels.wasm`  |
 //! | `memory_grow`  | 1024 × `memory.grow 1` on a fresh 2-page memory (setup not timed)       |
@@ -50,6 +52,38 @@ const KERNELS: &[(&str, u32)] = &[
 
 /// `c_kernels.wasm` exports and their argument.
 const C_KERNELS: &[(&str, u32)] = &[("c_crc32", 1 << 20), ("c_mandelbrot", 200)];
+
+/// Calls in one measured call of the `tail_call` and `plain_call` guests.
+const CALLS: u32 = 1_000_000;
+
+/// `tail(n)`: `n` tail calls alternating between two functions that count down and add;
+/// `plain(n)`: a loop making `n` ordinary calls of functions that do the same step and
+/// return. Both compute the same sum, so the difference is the cost of a tail call against
+/// a call and its return.
+const CALLS_WAT: &str = r#"(module
+  (func $even (param $n i32) (param $acc i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (local.get $acc))
+      (else (return_call $odd (i32.sub (local.get $n) (i32.const 1)) (i32.add (local.get $acc) (local.get $n))))))
+  (func $odd (param $n i32) (param $acc i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (local.get $acc))
+      (else (return_call $even (i32.sub (local.get $n) (i32.const 1)) (i32.xor (local.get $acc) (local.get $n))))))
+  (func (export "tail") (param $n i32) (result i32) (call $even (local.get $n) (i32.const 0)))
+  (func $step_even (param $n i32) (param $acc i32) (result i32) (i32.add (local.get $acc) (local.get $n)))
+  (func $step_odd (param $n i32) (param $acc i32) (result i32) (i32.xor (local.get $acc) (local.get $n)))
+  (func (export "plain") (param $n i32) (result i32) (local $acc i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (call $step_even (local.get $n) (local.get $acc)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (call $step_odd (local.get $n) (local.get $acc)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next)))
+    (local.get $acc)))
+"#;
 
 /// Host calls in one measured call of the `host_call` guest.
 const HOST_CALLS: u32 = 100_000;
@@ -171,6 +205,17 @@ fn kernels(c: &mut Criterion) {
     for &(name, n) in C_KERNELS {
         compare::<u64>(c, name, C_KERNELS_WASM, name, n, None);
     }
+}
+
+fn calls(c: &mut Criterion) {
+    let wasm = wat::parse_str(CALLS_WAT).expect("calls wat");
+    let Pair { mut wg_store, wg, .. } = Pair::new(&wasm);
+    let tail = wg.get_typed_func::<u32, u32>(&mut wg_store, "tail").expect("tail");
+    let plain = wg.get_typed_func::<u32, u32>(&mut wg_store, "plain").expect("plain");
+    assert_eq!(tail.call(&mut wg_store, 1001).expect("tail"), plain.call(&mut wg_store, 1001).expect("plain"));
+    let throughput = Some(Throughput::Elements(u64::from(CALLS)));
+    compare::<u32>(c, "tail_call", &wasm, "tail", CALLS, throughput.clone());
+    compare::<u32>(c, "plain_call", &wasm, "plain", CALLS, throughput);
 }
 
 fn host_call(c: &mut Criterion) {
@@ -314,6 +359,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = coremark, kernels, host_call, compile_and_instantiate, memory
+    targets = coremark, kernels, calls, host_call, compile_and_instantiate, memory
 }
 criterion_main!(engines);
