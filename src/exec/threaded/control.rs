@@ -101,12 +101,9 @@ handlers! {
     call_indirect / CALL_INDIRECT (S, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         // SAFETY: forwarded registers; field `a` is a slot.
-        let callee = match unsafe { indirect_callee(sp, cx, op.a, op.c) } {
+        let callee = match unsafe { indirect_callee(ip, sp, cx, op.a, op.c) } {
             Ok(callee) => callee,
-            Err(exit) => {
-                cx.regs.at = ip;
-                return exit;
-            }
+            Err(exit) => return exit,
         };
         // SAFETY: forwarded registers.
         unsafe { enter(ip, mem, len, cx, callee, op.b) }
@@ -142,12 +139,9 @@ handlers! {
     return_call_indirect / RETURN_CALL_INDIRECT (S, F, I, P) 0 (ip, sp, mem, len, cx, acc, facc) {
         let op = op!(ip);
         // SAFETY: forwarded registers; field `a` is a slot.
-        let callee = match unsafe { indirect_callee(sp, cx, op.a, op.c) } {
+        let callee = match unsafe { indirect_callee(ip, sp, cx, op.a, op.c) } {
             Ok(callee) => callee,
-            Err(exit) => {
-                cx.regs.at = ip;
-                return exit;
-            }
+            Err(exit) => return exit,
         };
         // SAFETY: forwarded registers.
         unsafe { tail(ip, mem, len, cx, callee, op.b, op.d) }
@@ -155,13 +149,13 @@ handlers! {
 }
 
 /// The store function that `call_indirect` site `site` of the running function calls
-/// with the table index in slot `index`, or how the call ends (a trap).
+/// with the table index in slot `index`, or how the call ends (a trap, recorded at `ip`).
 ///
 /// # Safety
 ///
 /// `sp` is the running frame and `index` one of its slots (checked by `lower::verify`).
 #[inline(always)]
-unsafe fn indirect_callee(sp: Sp, cx: &mut Cx<'_>, index: u32, site: u32) -> Result<usize, Exit> {
+unsafe fn indirect_callee(ip: Ip, sp: Sp, cx: &mut Cx<'_>, index: u32, site: u32) -> Result<usize, Exit> {
     // SAFETY: `regs.code` is the running function (module invariants).
     let code = unsafe { &*cx.regs.code };
     let Some(&(type_index, table)) = code.indirect_sites.get(site as usize) else {
@@ -170,13 +164,14 @@ unsafe fn indirect_callee(sp: Sp, cx: &mut Cx<'_>, index: u32, site: u32) -> Res
     let inst = &cx.inner.instances[cx.regs.instance as usize];
     let expected = inst.module.type_ids[type_index as usize];
     let t = inst.tables[table as usize] as usize;
-    let r = cx.inner.tables[t].get(get!(sp, index, u32)).map_err(Exit::Trap)?;
-    if r == 0 {
-        return Err(Exit::Trap(TrapCode::IndirectCallToNull));
-    }
+    let r = match cx.inner.tables[t].get(get!(sp, index, u32)) {
+        Ok(0) => return Err(trap_at(cx, ip, TrapCode::IndirectCallToNull)),
+        Ok(r) => r,
+        Err(code) => return Err(trap_at(cx, ip, code)),
+    };
     let callee = (r - 1) as usize;
     if cx.inner.funcs[callee].type_id() != expected {
-        return Err(Exit::Trap(TrapCode::BadSignature));
+        return Err(trap_at(cx, ip, TrapCode::BadSignature));
     }
     Ok(callee)
 }
