@@ -21,6 +21,7 @@ pub struct Config {
     pub(crate) reference_types: bool,
     pub(crate) extended_const: bool,
     pub(crate) tail_call: bool,
+    pub(crate) function_references: bool,
     pub(crate) reserve_memories: bool,
 }
 
@@ -37,6 +38,7 @@ impl Default for Config {
             reference_types: true,
             extended_const: true,
             tail_call: true,
+            function_references: true,
             reserve_memories: false,
         }
     }
@@ -143,8 +145,21 @@ impl Config {
         self
     }
 
+    /// Whether modules may use typed function references and the 3.0 type system (on by
+    /// default, part of WebAssembly 3.0): reference types such as `(ref $t)` and
+    /// `(ref null func)`, non-nullable locals, `call_ref`, `return_call_ref`,
+    /// `ref.as_non_null`, `br_on_null`, `br_on_non_null`, and recursive type groups with
+    /// `sub`/`final` declarations, compared iso-recursively across modules. Struct and array
+    /// types may be declared (they take part in type equivalence) but not yet used by
+    /// instructions: the GC instructions are refused as unsupported.
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.function_references = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
-    /// memory64, threads, extended constant expressions and tail calls off.
+    /// memory64, threads, extended constant expressions, tail calls and typed function
+    /// references off.
     pub fn wasm2(&mut self) -> &mut Self {
         self.wasm_simd(true)
             .wasm_reference_types(true)
@@ -153,6 +168,7 @@ impl Config {
             .wasm_threads(false)
             .wasm_extended_const(false)
             .wasm_tail_call(false)
+            .wasm_function_references(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -170,6 +186,10 @@ impl Config {
         features.set(WasmFeatures::REFERENCE_TYPES, self.reference_types);
         features.set(WasmFeatures::EXTENDED_CONST, self.extended_const);
         features.set(WasmFeatures::TAIL_CALL, self.tail_call);
+        // Recursive type groups and `sub` types belong to the GC proposal in the validator;
+        // the 3.0 type system needs them with typed function references.
+        features.set(WasmFeatures::FUNCTION_REFERENCES, self.function_references);
+        features.set(WasmFeatures::GC, self.function_references);
         features
     }
 }

@@ -35,6 +35,10 @@ pub enum TrapCode {
     UnalignedAtomic,
     /// `memory.atomic.wait32/64` on a memory that is not shared (nothing could wake it).
     AtomicWaitOnUnsharedMemory,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference,
+    /// `ref.as_non_null` of a null reference.
+    NullReference,
 }
 
 impl TrapCode {
@@ -53,6 +57,8 @@ impl TrapCode {
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::UnalignedAtomic => "unaligned atomic",
             TrapCode::AtomicWaitOnUnsharedMemory => "expected shared memory",
+            TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::NullReference => "null reference",
         }
     }
 }

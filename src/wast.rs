@@ -380,6 +380,8 @@ fn code_matches(code: TrapCode, message: &str) -> bool {
         TrapCode::StackOverflow => &["call stack exhausted"],
         TrapCode::UnalignedAtomic => &["unaligned atomic"],
         TrapCode::AtomicWaitOnUnsharedMemory => &["expected shared memory"],
+        TrapCode::NullFunctionReference => &["null function reference"],
+        TrapCode::NullReference => &["null reference"],
         _ => &[],
     };
     prefixes.iter().any(|prefix| message.starts_with(prefix))
