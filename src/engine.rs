@@ -1,12 +1,14 @@
 //! [`Engine`] and its [`Config`]: settings shared by every module and store made from it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use wasmparser::WasmFeatures;
 
 use crate::error::Result;
-use crate::types::FuncType;
+pub(crate) mod registry;
+
+use crate::types::{ConcreteType, FuncType, ValType};
+use registry::{SubType, TypeRegistry};
 
 /// Settings of an [`Engine`].
 #[derive(Debug, Clone)]
@@ -203,15 +205,9 @@ pub struct Engine {
 #[derive(Debug, Default)]
 struct EngineInner {
     config: Config,
-    /// Interned function types: structurally equal types get the same id, so
-    /// `call_indirect` compares one integer.
+    /// The canonical types: equivalent types get the same id, so `call_indirect` compares
+    /// one integer when the types are the same.
     types: Mutex<TypeRegistry>,
-}
-
-#[derive(Debug, Default)]
-struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
 }
 
 impl Engine {
@@ -234,21 +230,55 @@ impl Engine {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
-    /// The engine-wide id of a function type.
-    pub(crate) fn intern_type(&self, ty: &FuncType) -> u32 {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = reg.ids.get(ty) {
-            return id;
-        }
-        let id = u32::try_from(reg.types.len()).unwrap_or(u32::MAX);
-        reg.types.push(ty.clone());
-        reg.ids.insert(ty.clone(), id);
-        id
+    /// The handle of a function type made by the host: the type `(type (func ...))`
+    /// declares, a final type without a supertype in a group of its own.
+    ///
+    /// ```
+    /// use wasmguard::{Engine, FuncType, Module, ValType};
+    /// # fn main() -> wasmguard::Result<()> {
+    /// let engine = Engine::default();
+    /// let ty = FuncType::new([ValType::I32], []);
+    /// let module = Module::new(&engine, r#"(module (type (func (param i32))) (func (export "f") (type 0)))"#)?;
+    /// let handle = engine.concrete_type(&ty);
+    /// assert_eq!(engine.func_type(handle), Some(ty));
+    /// # Ok(()) }
+    /// ```
+    pub fn concrete_type(&self, ty: &FuncType) -> ConcreteType {
+        ConcreteType(self.intern_type(ty))
     }
 
-    /// The function type of an interned id.
+    /// The signature of a function type's handle (`None` for a handle of another engine's,
+    /// or of a struct or array type).
+    pub fn func_type(&self, ty: ConcreteType) -> Option<FuncType> {
+        self.types().func_type(ty.0).cloned()
+    }
+
+    fn types(&self) -> std::sync::MutexGuard<'_, TypeRegistry> {
+        self.inner.types.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The engine-wide id of a function type made by the host.
+    pub(crate) fn intern_type(&self, ty: &FuncType) -> u32 {
+        self.types().register_func(ty)
+    }
+
+    /// The id of the first type of a recursive type group (its types have consecutive ids).
+    pub(crate) fn register_group(&self, group: Box<[SubType]>) -> Result<u32> {
+        self.types().register(group)
+    }
+
+    /// The function type of an id.
     pub(crate) fn resolve_type(&self, id: u32) -> FuncType {
-        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        reg.types[id as usize].clone()
+        self.types().func_type(id).cloned().unwrap_or_else(|| FuncType::new([], []))
+    }
+
+    /// Whether function type `sub` is `sup` or one of its declared subtypes.
+    pub(crate) fn func_subtype(&self, sub: u32, sup: u32) -> bool {
+        sub == sup || self.types().is_subtype(sub, sup)
+    }
+
+    /// Whether every value of type `a` is one of type `b`.
+    pub(crate) fn val_subtype(&self, a: ValType, b: ValType) -> bool {
+        a == b || self.types().val_subtype(a, b)
     }
 }

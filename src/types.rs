@@ -4,7 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The type of a WebAssembly value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// `FuncRef` and `ExternRef` are the WebAssembly 2.0 names of `(ref null func)` and
+/// `(ref null extern)`; every other reference type of 3.0 (non-nullable ones, the bottom
+/// types, typed function references) is a [`ValType::Ref`]. Each type has one spelling:
+/// [`ValType::from`] a [`RefType`] gives `FuncRef` or `ExternRef` where it can, and
+/// equality treats `Ref(RefType::FUNCREF)` and `FuncRef` as the same type.
+#[derive(Debug, Clone, Copy)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -16,52 +22,192 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable function reference.
+    /// Nullable function reference: `(ref null func)`.
     FuncRef,
-    /// Nullable host reference.
+    /// Nullable host reference: `(ref null extern)`.
     ExternRef,
+    /// Any other reference type.
+    Ref(RefType),
 }
 
 impl ValType {
-    /// True for `funcref` and `externref`.
+    /// True for reference types.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        self.as_ref_type().is_some()
+    }
+
+    /// The reference type, for a reference type.
+    pub fn as_ref_type(self) -> Option<RefType> {
+        match self {
+            ValType::FuncRef => Some(RefType::FUNCREF),
+            ValType::ExternRef => Some(RefType::EXTERNREF),
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// How many 64-bit value-stack slots a value of this type occupies (two for `v128`).
     pub(crate) fn slot_count(self) -> usize {
-        if self == ValType::V128 { 2 } else { 1 }
+        if matches!(self, ValType::V128) { 2 } else { 1 }
+    }
+
+    /// The single spelling of this type.
+    fn canonical(self) -> ValType {
+        match self {
+            ValType::Ref(r) => ValType::from(r),
+            other => other,
+        }
+    }
+}
+
+impl PartialEq for ValType {
+    fn eq(&self, other: &ValType) -> bool {
+        use ValType::*;
+        match (self.canonical(), other.canonical()) {
+            (I32, I32) | (I64, I64) | (F32, F32) | (F64, F64) | (V128, V128) => true,
+            (FuncRef, FuncRef) | (ExternRef, ExternRef) => true,
+            (Ref(a), Ref(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ValType {}
+
+impl std::hash::Hash for ValType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let c = self.canonical();
+        std::mem::discriminant(&c).hash(state);
+        if let ValType::Ref(r) = c {
+            r.hash(state);
+        }
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-        })
+        match self.canonical() {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::FuncRef => f.write_str("funcref"),
+            ValType::ExternRef => f.write_str("externref"),
+            ValType::Ref(r) => write!(f, "{r}"),
+        }
     }
 }
 
-/// The type of a reference: the element type of a table.
+/// A reference type: a heap type, and whether the reference may be null.
+///
+/// `funcref` is [`RefType::FUNCREF`], `externref` [`RefType::EXTERNREF`]; a typed function
+/// reference `(ref $t)` has a [`HeapType::Concrete`] heap type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RefType {
-    /// `funcref`.
-    FuncRef,
-    /// `externref`.
-    ExternRef,
+pub struct RefType {
+    nullable: bool,
+    heap_type: HeapType,
+}
+
+#[allow(non_upper_case_globals)]
+impl RefType {
+    /// `funcref`, that is `(ref null func)`.
+    pub const FUNCREF: RefType = RefType { nullable: true, heap_type: HeapType::Func };
+    /// `externref`, that is `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType { nullable: true, heap_type: HeapType::Extern };
+    /// The WebAssembly 2.0 name of [`RefType::FUNCREF`].
+    pub const FuncRef: RefType = RefType::FUNCREF;
+    /// The WebAssembly 2.0 name of [`RefType::EXTERNREF`].
+    pub const ExternRef: RefType = RefType::EXTERNREF;
+
+    /// A reference type.
+    pub const fn new(nullable: bool, heap_type: HeapType) -> RefType {
+        RefType { nullable, heap_type }
+    }
+
+    /// True if `null` is a value of this type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// The type of what is referenced.
+    pub fn heap_type(&self) -> HeapType {
+        self.heap_type
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, self.heap_type) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, h) => write!(f, "(ref null {h})"),
+            (false, h) => write!(f, "(ref {h})"),
+        }
+    }
+}
+
+/// What a reference refers to.
+///
+/// The abstract heap types of function and host references, and concrete function types.
+/// (The GC proposal's heap types will join them.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeapType {
+    /// Any function: the top of the function references.
+    Func,
+    /// No function: the bottom of the function references (only `null` has it).
+    NoFunc,
+    /// Any host reference.
+    Extern,
+    /// No host reference: the bottom of the host references (only `null` has it).
+    NoExtern,
+    /// A function of a defined type, or of a subtype of it.
+    Concrete(ConcreteType),
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Concrete(c) => write!(f, "{c}"),
+        }
+    }
+}
+
+impl HeapType {
+    /// True for the heap types of function references.
+    pub fn is_func(&self) -> bool {
+        matches!(self, HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_))
+    }
+}
+
+/// A defined type, as its engine knows it: the handle of its canonical form.
+///
+/// Types are compared iso-recursively (as WebAssembly 3.0 says): two modules that define
+/// the same recursive type group get the same handles, so equal handles mean equivalent
+/// types. A handle belongs to one [`Engine`](crate::Engine):
+/// [`Engine::func_type`](crate::Engine::func_type) gives the signature back, and
+/// [`Engine::concrete_type`](crate::Engine::concrete_type) the handle of a host-made
+/// [`FuncType`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConcreteType(pub(crate) u32);
+
+impl fmt::Display for ConcreteType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "$type{}", self.0)
+    }
 }
 
 impl From<RefType> for ValType {
     fn from(r: RefType) -> ValType {
         match r {
-            RefType::FuncRef => ValType::FuncRef,
-            RefType::ExternRef => ValType::ExternRef,
+            RefType::FUNCREF => ValType::FuncRef,
+            RefType::EXTERNREF => ValType::ExternRef,
+            other => ValType::Ref(other),
         }
     }
 }

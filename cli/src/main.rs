@@ -338,11 +338,11 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
         ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
         ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
         ValType::V128 => Val::V128(parse_v128(text)?),
-        ValType::FuncRef | ValType::ExternRef => {
-            if text != "null" {
-                return Err(format!("only `null` can be passed as a {ty}"));
+        ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => {
+            if text != "null" || !ty.as_ref_type().is_some_and(|r| r.is_nullable()) {
+                return Err(format!("only `null` can be passed as a {ty}, and only if it is nullable"));
             }
-            if ty == ValType::FuncRef { Val::FuncRef(None) } else { Val::ExternRef(None) }
+            Val::default_for(ty)
         }
     })
 }

@@ -12,8 +12,9 @@ use super::{
     SegmentMode,
 };
 use crate::engine::Engine;
+use crate::engine::registry::{Composite, Heap, Storage, SubType};
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
+use crate::types::{ConcreteType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType};
 
 /// Converts a decoder error, telling unsupported proposals apart from bad input.
 pub(crate) fn decode_error(e: wasmparser::BinaryReaderError) -> Error {
@@ -25,32 +26,117 @@ pub(crate) fn decode_error(e: wasmparser::BinaryReaderError) -> Error {
     }
 }
 
-pub(crate) fn val_type(ty: wasmparser::ValType) -> Result<ValType> {
+/// A value type of the module whose canonical type ids so far are `type_ids`.
+pub(crate) fn val_type(ty: wasmparser::ValType, type_ids: &[u32]) -> Result<ValType> {
     Ok(match ty {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) => ValType::from(ref_type(r)?),
+        wasmparser::ValType::Ref(r) => ValType::from(ref_type(r, type_ids)?),
     })
 }
 
-pub(crate) fn ref_type(r: wasmparser::RefType) -> Result<RefType> {
-    if r.is_func_ref() {
-        Ok(RefType::FuncRef)
-    } else if r.is_extern_ref() {
-        Ok(RefType::ExternRef)
-    } else {
-        Err(ErrorKind::Unsupported(format!("reference type {r}")).into())
+/// A reference type of the module whose canonical type ids so far are `type_ids`.
+pub(crate) fn ref_type(r: wasmparser::RefType, type_ids: &[u32]) -> Result<RefType> {
+    use wasmparser::AbstractHeapType as A;
+    let unsupported = || -> Error { ErrorKind::Unsupported(format!("reference type {r} (the GC proposal)")).into() };
+    let heap = match r.heap_type() {
+        wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            _ => return Err(unsupported()),
+        },
+        wasmparser::HeapType::Concrete(wasmparser::UnpackedIndex::Module(i)) => {
+            let id = *type_ids.get(i as usize).ok_or_else(|| Error::compile("unknown type"))?;
+            HeapType::Concrete(ConcreteType(id))
+        }
+        _ => return Err(unsupported()),
+    };
+    // Only function types are referenced from outside type definitions: the validator
+    // refuses instructions on struct and array types, which the registry reports.
+    Ok(RefType::new(r.is_nullable(), heap))
+}
+
+/// The key form of a field, parameter or result type of the group that starts at module
+/// type index `start`.
+fn key_storage(t: wasmparser::StorageType, start: u32, type_ids: &[u32]) -> Result<Storage> {
+    use wasmparser::ValType as V;
+    Ok(match t {
+        wasmparser::StorageType::I8 => Storage::I8,
+        wasmparser::StorageType::I16 => Storage::I16,
+        wasmparser::StorageType::Val(v) => match v {
+            V::I32 => Storage::I32,
+            V::I64 => Storage::I64,
+            V::F32 => Storage::F32,
+            V::F64 => Storage::F64,
+            V::V128 => Storage::V128,
+            V::Ref(r) => Storage::Ref { nullable: r.is_nullable(), heap: key_heap(r.heap_type(), start, type_ids)? },
+        },
+    })
+}
+
+fn key_heap(h: wasmparser::HeapType, start: u32, type_ids: &[u32]) -> Result<Heap> {
+    match h {
+        wasmparser::HeapType::Abstract { shared, ty } => Ok(Heap::Abstract { shared, ty }),
+        wasmparser::HeapType::Concrete(wasmparser::UnpackedIndex::Module(i)) => Ok(if i >= start {
+            Heap::Local(i - start)
+        } else {
+            Heap::Canon(*type_ids.get(i as usize).ok_or_else(|| Error::compile("unknown type"))?)
+        }),
+        other => Err(ErrorKind::Unsupported(format!("heap type {other:?}")).into()),
     }
 }
 
-fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
+/// The key of a recursive type group whose first type has module index `start`.
+fn key_group(rec: &wasmparser::RecGroup, start: u32, type_ids: &[u32]) -> Result<Box<[SubType]>> {
+    let field = |f: &wasmparser::FieldType| Ok((key_storage(f.element_type, start, type_ids)?, f.mutable));
+    rec.types()
+        .map(|sub| {
+            let supertype = match sub.supertype_idxs.first() {
+                Some(idx) => match idx.unpack() {
+                    wasmparser::UnpackedIndex::Module(i) => Some(key_heap(
+                        wasmparser::HeapType::Concrete(wasmparser::UnpackedIndex::Module(i)),
+                        start,
+                        type_ids,
+                    )?),
+                    _ => return Err(Error::compile("unexpected supertype index")),
+                },
+                None => None,
+            };
+            let ct = &sub.composite_type;
+            let composite = match &ct.inner {
+                wasmparser::CompositeInnerType::Func(f) => {
+                    let conv = |t: &wasmparser::ValType| key_storage(wasmparser::StorageType::Val(*t), start, type_ids);
+                    Composite::Func {
+                        params: f.params().iter().map(conv).collect::<Result<_>>()?,
+                        results: f.results().iter().map(conv).collect::<Result<_>>()?,
+                    }
+                }
+                wasmparser::CompositeInnerType::Struct(st) => {
+                    Composite::Struct(st.fields.iter().map(field).collect::<Result<_>>()?)
+                }
+                wasmparser::CompositeInnerType::Array(a) => {
+                    let (s, m) = field(&a.0)?;
+                    Composite::Array(s, m)
+                }
+                wasmparser::CompositeInnerType::Cont(_) => {
+                    return Err(ErrorKind::Unsupported("continuation types (stack switching)".into()).into());
+                }
+            };
+            Ok(SubType { is_final: sub.is_final, shared: ct.shared, supertype, composite })
+        })
+        .collect()
+}
+
+fn table_type(t: &wasmparser::TableType, type_ids: &[u32]) -> Result<TableType> {
     if t.shared {
         return Err(ErrorKind::Unsupported("shared tables".into()).into());
     }
-    let element = ref_type(t.element_type)?;
+    let element = ref_type(t.element_type, type_ids)?;
     if t.table64 {
         // A 64-bit table's limits may pass `u32`; no table can be that large (the store's
         // limits are `u32`s), so they saturate: such a minimum fails at instantiation.
@@ -68,9 +154,9 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
     Ok(MemoryType::from_parts(m.initial, m.maximum, m.memory64, m.shared))
 }
 
-fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType> {
+fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32]) -> Result<GlobalType> {
     let m = if g.mutable { Mutability::Var } else { Mutability::Const };
-    Ok(GlobalType::new(val_type(g.content_type)?, m))
+    Ok(GlobalType::new(val_type(g.content_type, type_ids)?, m))
 }
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
@@ -163,13 +249,21 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
         let valid = validator.payload(&payload).map_err(decode_error)?;
         match payload {
             Payload::TypeSection(reader) => {
-                for rec in reader.into_iter_err_on_gc_types() {
-                    let f = rec.map_err(decode_error)?;
-                    let params = f.params().iter().map(|&t| val_type(t)).collect::<Result<Vec<_>>>()?;
-                    let results = f.results().iter().map(|&t| val_type(t)).collect::<Result<Vec<_>>>()?;
-                    let ty = FuncType::new(params, results);
-                    m.type_ids.push(engine.intern_type(&ty));
-                    m.types.push(ty);
+                for rec in reader {
+                    let rec = rec.map_err(decode_error)?;
+                    let start = u32::try_from(m.type_ids.len()).map_err(|_| Error::compile("too many types"))?;
+                    let first = engine.register_group(key_group(&rec, start, &m.type_ids)?)?;
+                    for (i, sub) in rec.types().enumerate() {
+                        let id = first + i as u32;
+                        m.type_ids.push(id);
+                        // Struct and array types (declared for the GC proposal, which no
+                        // instruction here uses yet) get an empty signature: the validator
+                        // lets no call or function declaration name them.
+                        m.types.push(match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(_) => engine.resolve_type(id),
+                            _ => FuncType::new([], []),
+                        });
+                    }
                 }
             }
             Payload::ImportSection(reader) => {
@@ -182,7 +276,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
                             ImportKind::Func(t)
                         }
                         TypeRef::Table(t) => {
-                            let t = table_type(&t)?;
+                            let t = table_type(&t, &m.type_ids)?;
                             m.tables.push(t);
                             m.num_imported_tables += 1;
                             ImportKind::Table(t)
@@ -194,7 +288,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
                             ImportKind::Memory(mt)
                         }
                         TypeRef::Global(g) => {
-                            let g = global_type(&g)?;
+                            let g = global_type(&g, &m.type_ids)?;
                             m.globals.push(g);
                             m.num_imported_globals += 1;
                             ImportKind::Global(g)
@@ -214,7 +308,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
             Payload::TableSection(reader) => {
                 for t in reader {
                     let t = t.map_err(decode_error)?;
-                    m.tables.push(table_type(&t.ty)?);
+                    m.tables.push(table_type(&t.ty, &m.type_ids)?);
                     m.table_inits.push(match &t.init {
                         TableInit::RefNull => None,
                         TableInit::Expr(e) => Some(const_expr(e)?),
@@ -231,7 +325,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g.map_err(decode_error)?;
-                    m.globals.push(global_type(&g.ty)?);
+                    m.globals.push(global_type(&g.ty, &m.type_ids)?);
                     m.global_inits.push(const_expr(&g.init_expr)?);
                 }
             }

@@ -92,8 +92,9 @@ impl Func {
         let mut slots = vec![0u64; param_slots.max(result_slots)];
         let mut at = 0;
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
-            if p.ty() != t {
-                return Err(Error::type_mismatch(format!("argument {i} must be {t}, got {}", p.ty())));
+            if !p.matches(&store.inner, t) {
+                let got = p.describe(&store.inner);
+                return Err(Error::type_mismatch(format!("argument {i} must be {t}, got {got}")));
             }
             at += p.to_slots(&mut store.inner, &mut slots[at..])?;
         }
@@ -469,8 +470,9 @@ pub(crate) fn dynamic_host_func<T: 'static>(
         func(Caller { store, instance }, &params, &mut results)?;
         let mut at = 0;
         for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
-            if r.ty() != t {
-                return Err(Error::type_mismatch(format!("host function result {i} must be {t}, got {}", r.ty())));
+            if !r.matches(&store.inner, t) {
+                let got = r.describe(&store.inner);
+                return Err(Error::type_mismatch(format!("host function result {i} must be {t}, got {got}")));
             }
             at += r.to_slots(&mut store.inner, &mut slots[at..])?;
         }

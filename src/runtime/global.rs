@@ -4,7 +4,7 @@ use super::value::Val;
 use crate::error::{Error, Result};
 use crate::exec::state::{GlobalEntity, StoreInner, Stored};
 use crate::store::{AsContext, AsContextMut};
-use crate::types::{GlobalType, Mutability};
+use crate::types::{GlobalType, Mutability, ValType};
 
 /// A WebAssembly global: a handle, used together with the store that owns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,9 +18,7 @@ impl Global {
     /// If `val` does not have the global's value type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let inner = &mut store.as_context_mut().0.inner;
-        if val.ty() != ty.content() {
-            return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
-        }
+        check_val(inner, &val, ty.content())?;
         let mut bits = [0u64; 2];
         val.to_slots(inner, &mut bits)?;
         Ok(Global::new_in(inner, ty, u128::from(bits[0]) | (u128::from(bits[1]) << 64)))
@@ -56,13 +54,19 @@ impl Global {
         if ty.mutability() != Mutability::Var {
             return Err(Error::msg("cannot set an immutable global"));
         }
-        if val.ty() != ty.content() {
-            return Err(Error::type_mismatch(format!("global of type {} given a {} value", ty.content(), val.ty())));
-        }
+        check_val(inner, &val, ty.content())?;
         let mut bits = [0u64; 2];
         val.to_slots(inner, &mut bits)?;
         inner.globals[i].value = bits[0];
         inner.globals[i].value_hi = bits[1];
         Ok(())
     }
+}
+
+/// Checks that `val` can be stored in a global of type `ty`.
+fn check_val(inner: &StoreInner, val: &Val, ty: ValType) -> Result<()> {
+    if val.matches(inner, ty) {
+        return Ok(());
+    }
+    Err(Error::type_mismatch(format!("global of type {ty} given {}", val.describe(inner))))
 }

@@ -13,7 +13,7 @@ use crate::exec::call_func;
 use crate::exec::state::{FuncEntity, InstanceEntity, MemoryEntity, StoreInner, Stored};
 use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, ModuleInner, SegmentMode};
 use crate::store::{AsContextMut, Store};
-use crate::types::MemoryType;
+use crate::types::{MemoryType, Mutability};
 
 impl InstanceEntity {
     pub(crate) fn extern_at(&self, inner: &StoreInner, kind: EntityKind, index: u32) -> Extern {
@@ -143,7 +143,7 @@ fn check_import(
                 return Err(incompatible(imp, "function from another store"));
             }
             let have = inner.funcs[f.0.index as usize].type_id();
-            if have != module.type_ids[*t as usize] {
+            if !inner.engine.func_subtype(have, module.type_ids[*t as usize]) {
                 let want = &module.types[*t as usize];
                 return Err(incompatible(imp, format!("expected {want}, found {}", inner.engine.resolve_type(have))));
             }
@@ -208,8 +208,16 @@ fn check_import(
             if !inner.owns(g.0) {
                 return Err(incompatible(imp, "global from another store"));
             }
-            if inner.globals[g.0.index as usize].ty != *want {
-                return Err(incompatible(imp, "global type does not match"));
+            // A mutable global's type must be the same (wasm code both reads and writes it); an
+            // immutable one's may be a subtype.
+            let have = inner.globals[g.0.index as usize].ty;
+            let ok = have.mutability() == want.mutability()
+                && match want.mutability() {
+                    Mutability::Var => have.content() == want.content(),
+                    Mutability::Const => inner.engine.val_subtype(have.content(), want.content()),
+                };
+            if !ok {
+                return Err(incompatible(imp, format!("expected {}, found {}", want.content(), have.content())));
             }
             Ok(g.0.index)
         }

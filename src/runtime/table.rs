@@ -90,8 +90,8 @@ impl Table {
 
 /// Encodes a reference value of type `ty`.
 pub(crate) fn ref_slot(inner: &mut StoreInner, ty: ValType, val: &Val) -> Result<u64> {
-    if val.ty() != ty {
-        return Err(Error::type_mismatch(format!("expected a {ty} value, got {}", val.ty())));
+    if !val.matches(inner, ty) {
+        return Err(Error::type_mismatch(format!("expected a {ty} value, got {}", val.describe(inner))));
     }
     val.to_slot(inner)
 }

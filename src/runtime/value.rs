@@ -7,7 +7,7 @@ use super::table::Table;
 use crate::error::{Error, Result};
 use crate::exec::state::{ExternRef, StoreInner};
 use crate::linear::SharedMemory;
-use crate::types::ValType;
+use crate::types::{HeapType, ValType};
 
 /// A WebAssembly value. Floats are raw bits, so NaN payloads survive a round trip.
 #[derive(Debug, Clone)]
@@ -42,7 +42,8 @@ impl Val {
         }
     }
 
-    /// The zero / null value of a type.
+    /// The zero / null value of a type. (A non-nullable reference type has no default:
+    /// this gives its null, which [`matches_ty`](Self::matches_ty) refuses.)
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -52,6 +53,65 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(r) if r.heap_type().is_func() => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
+        }
+    }
+
+    /// Whether this value is one of type `ty`: for references, whether it is null and the
+    /// type nullable, or the function's type is a subtype of the one `ty` names.
+    ///
+    /// ```
+    /// use wasmguard::{Engine, Func, FuncType, HeapType, RefType, Store, Val, ValType};
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let f = Func::wrap(&mut store, |x: i32| x + 1);
+    /// let mine = RefType::new(false, HeapType::Concrete(engine.concrete_type(&f.ty(&store))));
+    /// let other = engine.concrete_type(&FuncType::new([], []));
+    /// assert!(Val::FuncRef(Some(f)).matches_ty(&store, ValType::Ref(mine)));
+    /// assert!(Val::FuncRef(Some(f)).matches_ty(&store, ValType::FuncRef));
+    /// assert!(!Val::FuncRef(Some(f)).matches_ty(&store, ValType::Ref(RefType::new(true, HeapType::Concrete(other)))));
+    /// assert!(!Val::FuncRef(None).matches_ty(&store, ValType::Ref(mine)));
+    /// ```
+    pub fn matches_ty(&self, store: impl crate::AsContext, ty: ValType) -> bool {
+        self.matches(&store.as_context().0.inner, ty)
+    }
+
+    /// What this value is, for an error message: its type, and for a function reference
+    /// the function's signature or that it belongs to another store.
+    pub(crate) fn describe(&self, store: &StoreInner) -> String {
+        match self {
+            Val::FuncRef(Some(f)) if !store.owns(f.0) => "a function of another store".to_string(),
+            Val::FuncRef(Some(f)) => {
+                let id = store.funcs[store.index(f.0)].type_id();
+                format!("a function of type {}", store.engine.resolve_type(id))
+            }
+            Val::FuncRef(None) | Val::ExternRef(None) => format!("a null {}", self.ty()),
+            other => format!("a {} value", other.ty()),
+        }
+    }
+
+    pub(crate) fn matches(&self, store: &StoreInner, ty: ValType) -> bool {
+        let r = match (self, ty.as_ref_type()) {
+            (Val::FuncRef(f), Some(r)) => {
+                let heap = match f {
+                    None => return r.is_nullable() && r.heap_type().is_func(),
+                    Some(f) if store.owns(f.0) => store.funcs[store.index(f.0)].type_id(),
+                    Some(_) => return false,
+                };
+                return match r.heap_type() {
+                    HeapType::Func => true,
+                    HeapType::Concrete(c) => store.engine.func_subtype(heap, c.0),
+                    _ => false,
+                };
+            }
+            (Val::ExternRef(e), Some(r)) => (e, r),
+            (_, Some(_)) | (Val::FuncRef(_) | Val::ExternRef(_), None) => return false,
+            (v, None) => return v.ty() == ty,
+        };
+        match r {
+            (None, r) => r.is_nullable() && matches!(r.heap_type(), HeapType::Extern | HeapType::NoExtern),
+            (Some(_), r) => r.heap_type() == HeapType::Extern,
         }
     }
 
@@ -126,11 +186,12 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits),
             ValType::V128 => Val::V128(u128::from(bits)),
-            ValType::FuncRef => {
-                Val::FuncRef(if bits == 0 { None } else { Some(Func(store.stored(bits as usize - 1))) })
-            }
-            ValType::ExternRef => {
-                Val::ExternRef(if bits == 0 { None } else { store.externrefs.get(bits as usize - 1).cloned() })
+            ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => {
+                if ty.as_ref_type().is_some_and(|r| r.heap_type().is_func()) {
+                    Val::FuncRef(if bits == 0 { None } else { Some(Func(store.stored(bits as usize - 1))) })
+                } else {
+                    Val::ExternRef(if bits == 0 { None } else { store.externrefs.get(bits as usize - 1).cloned() })
+                }
             }
         }
     }

@@ -1,0 +1,247 @@
+//! The engine's canonical types: recursive type groups hash-consed iso-recursively, so a
+//! [`ConcreteType`] handle means the same type in every module of an engine.
+//!
+//! A group is keyed by its structure, with references inside the group written as
+//! positions in it ([`Heap::Local`]) and references to earlier types as their canonical
+//! handles ([`Heap::Canon`]): two groups are equivalent exactly when their keys are equal
+//! (the WebAssembly 3.0 rule), and a group's types get consecutive handles.
+
+use std::collections::HashMap;
+
+use wasmparser::AbstractHeapType;
+
+use crate::error::{ErrorKind, Result};
+use crate::types::{ConcreteType, FuncType, HeapType, RefType, ValType};
+
+/// What a reference in a type key points to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Heap {
+    /// An abstract heap type.
+    Abstract { shared: bool, ty: AbstractHeapType },
+    /// A type of an earlier group: its canonical handle.
+    Canon(u32),
+    /// A type of the same group: its position in the group.
+    Local(u32),
+}
+
+/// A field, parameter or result type in a type key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Storage {
+    I8,
+    I16,
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    Ref { nullable: bool, heap: Heap },
+}
+
+/// The structure of a defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Composite {
+    Func {
+        params: Box<[Storage]>,
+        results: Box<[Storage]>,
+    },
+    /// Fields and whether each is mutable.
+    Struct(Box<[(Storage, bool)]>),
+    Array(Storage, bool),
+}
+
+/// One type of a group: its structure and its place in the subtype hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct SubType {
+    pub(crate) is_final: bool,
+    pub(crate) shared: bool,
+    pub(crate) supertype: Option<Heap>,
+    pub(crate) composite: Composite,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The declared supertype's handle.
+    supertype: Option<u32>,
+    /// The signature, for a function type.
+    func: Option<FuncType>,
+}
+
+/// Every type group an engine has seen.
+#[derive(Debug, Default)]
+pub(crate) struct TypeRegistry {
+    groups: HashMap<Box<[SubType]>, u32>,
+    entries: Vec<Entry>,
+}
+
+impl TypeRegistry {
+    /// The handle of the first type of `group`, registering it if it is new.
+    ///
+    /// # Errors
+    ///
+    /// Unsupported if a function type of the group takes or returns a reference the API
+    /// cannot represent yet (the GC proposal's heap types and references to struct and array
+    /// types); a group of too many types.
+    pub(crate) fn register(&mut self, group: Box<[SubType]>) -> Result<u32> {
+        if let Some(&first) = self.groups.get(&group) {
+            return Ok(first);
+        }
+        let first = u32::try_from(self.entries.len())
+            .ok()
+            .filter(|f| f.checked_add(group.len() as u32).is_some())
+            .ok_or_else(|| crate::Error::msg("too many distinct types in one engine"))?;
+        let mut entries = Vec::with_capacity(group.len());
+        for sub in &group {
+            let supertype = sub.supertype.as_ref().and_then(|h| self.handle(h, first));
+            let func = match &sub.composite {
+                Composite::Func { params, results } => {
+                    let convert = |s: &Storage| self.val_type(s, first, &group);
+                    let params = params.iter().map(convert).collect::<Result<Vec<_>>>()?;
+                    let results = results.iter().map(convert).collect::<Result<Vec<_>>>()?;
+                    Some(FuncType::new(params, results))
+                }
+                _ => None,
+            };
+            entries.push(Entry { supertype, func });
+        }
+        self.entries.extend(entries);
+        self.groups.insert(group, first);
+        Ok(first)
+    }
+
+    /// The handle of a host-made function type: a group of one final type without a
+    /// supertype, which is what `(type (func ...))` declares.
+    pub(crate) fn register_func(&mut self, ty: &FuncType) -> u32 {
+        let key = |t: &ValType| storage(*t);
+        let composite = Composite::Func {
+            params: ty.params_slice().iter().map(key).collect(),
+            results: ty.results_slice().iter().map(key).collect(),
+        };
+        let group: Box<[SubType]> = Box::new([SubType { is_final: true, shared: false, supertype: None, composite }]);
+        if let Some(&id) = self.groups.get(&group) {
+            return id;
+        }
+        let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        self.entries.push(Entry { supertype: None, func: Some(ty.clone()) });
+        self.groups.insert(group, id);
+        id
+    }
+
+    /// The signature of a function type's handle.
+    pub(crate) fn func_type(&self, id: u32) -> Option<&FuncType> {
+        self.entries.get(id as usize)?.func.as_ref()
+    }
+
+    /// Whether `sub` is `sup` or declares it as a (transitive) supertype.
+    pub(crate) fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        let mut at = sub;
+        // Supertypes are declared before their subtypes, so the chain ends; the bound
+        // keeps that an assumption of speed, not of termination.
+        for _ in 0..=self.entries.len() {
+            if at == sup {
+                return true;
+            }
+            match self.entries.get(at as usize).and_then(|e| e.supertype) {
+                Some(s) => at = s,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Whether every value of `a` is a value of `b`.
+    pub(crate) fn val_subtype(&self, a: ValType, b: ValType) -> bool {
+        match (a.as_ref_type(), b.as_ref_type()) {
+            (Some(a), Some(b)) => {
+                (b.is_nullable() || !a.is_nullable()) && self.heap_subtype(a.heap_type(), b.heap_type())
+            }
+            (None, None) => a == b,
+            _ => false,
+        }
+    }
+
+    /// Whether every reference to `a` is a reference to `b`.
+    pub(crate) fn heap_subtype(&self, a: HeapType, b: HeapType) -> bool {
+        let is_func = |c: ConcreteType| self.func_type(c.0).is_some();
+        match (a, b) {
+            _ if a == b => true,
+            (HeapType::Concrete(a), HeapType::Concrete(b)) => self.is_subtype(a.0, b.0),
+            (HeapType::Concrete(a), HeapType::Func) => is_func(a),
+            (HeapType::NoFunc, HeapType::Concrete(b)) => is_func(b),
+            (HeapType::NoFunc, HeapType::Func) | (HeapType::NoExtern, HeapType::Extern) => true,
+            _ => false,
+        }
+    }
+
+    fn handle(&self, heap: &Heap, first: u32) -> Option<u32> {
+        match heap {
+            Heap::Canon(c) => Some(*c),
+            Heap::Local(l) => Some(first + l),
+            Heap::Abstract { .. } => None,
+        }
+    }
+
+    /// A function type's parameter or result, with the group's handles resolved.
+    fn val_type(&self, s: &Storage, first: u32, group: &[SubType]) -> Result<ValType> {
+        Ok(match s {
+            Storage::I32 => ValType::I32,
+            Storage::I64 => ValType::I64,
+            Storage::F32 => ValType::F32,
+            Storage::F64 => ValType::F64,
+            Storage::V128 => ValType::V128,
+            Storage::I8 | Storage::I16 => {
+                return Err(crate::Error::msg("internal error: a packed type outside a field"));
+            }
+            Storage::Ref { nullable, heap } => {
+                let heap = match heap {
+                    Heap::Abstract { shared: false, ty } => match ty {
+                        AbstractHeapType::Func => HeapType::Func,
+                        AbstractHeapType::NoFunc => HeapType::NoFunc,
+                        AbstractHeapType::Extern => HeapType::Extern,
+                        AbstractHeapType::NoExtern => HeapType::NoExtern,
+                        other => return Err(unsupported(&format!("{other:?}").to_lowercase())),
+                    },
+                    Heap::Abstract { shared: true, .. } => return Err(unsupported("shared")),
+                    Heap::Canon(c) => {
+                        if self.func_type(*c).is_none() {
+                            return Err(unsupported("struct or array"));
+                        }
+                        HeapType::Concrete(ConcreteType(*c))
+                    }
+                    Heap::Local(l) => {
+                        if !group.get(*l as usize).is_some_and(|t| matches!(t.composite, Composite::Func { .. })) {
+                            return Err(unsupported("struct or array"));
+                        }
+                        HeapType::Concrete(ConcreteType(first + l))
+                    }
+                };
+                ValType::from(RefType::new(*nullable, heap))
+            }
+        })
+    }
+}
+
+fn unsupported(what: &str) -> crate::Error {
+    ErrorKind::Unsupported(format!("references to {what} types in function signatures (the GC proposal)")).into()
+}
+
+/// The key form of a value type.
+pub(crate) fn storage(t: ValType) -> Storage {
+    let Some(r) = t.as_ref_type() else {
+        return match t {
+            ValType::I32 => Storage::I32,
+            ValType::I64 => Storage::I64,
+            ValType::F32 => Storage::F32,
+            ValType::F64 => Storage::F64,
+            _ => Storage::V128,
+        };
+    };
+    let abstract_ = |ty| Heap::Abstract { shared: false, ty };
+    let heap = match r.heap_type() {
+        HeapType::Func => abstract_(AbstractHeapType::Func),
+        HeapType::NoFunc => abstract_(AbstractHeapType::NoFunc),
+        HeapType::Extern => abstract_(AbstractHeapType::Extern),
+        HeapType::NoExtern => abstract_(AbstractHeapType::NoExtern),
+        HeapType::Concrete(c) => Heap::Canon(c.0),
+    };
+    Storage::Ref { nullable: r.is_nullable(), heap }
+}
