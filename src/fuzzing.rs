@@ -413,8 +413,9 @@ fn hostile_val(u: &mut Unstructured<'_>, ty: ValType, len: u32, prev: &[u64]) ->
         ValType::F32 => Val::F32(u.arbitrary()?),
         ValType::F64 => Val::F64(u.arbitrary()?),
         ValType::V128 => Val::V128(u.arbitrary()?),
-        ValType::FuncRef => Val::FuncRef(None),
-        ValType::ExternRef => Val::ExternRef(None),
+        // Null references: a host function of a non-nullable type gets one too, and its
+        // call is refused before the function runs.
+        ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => Val::default_for(ty),
     })
 }
 

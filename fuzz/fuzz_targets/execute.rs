@@ -1,4 +1,5 @@
-//! A valid wasm-smith module (Wasm 2.0), instantiated with dummy imports, every
+//! A valid wasm-smith module (Wasm 3.0 without exceptions; typed function references in
+//! half the inputs), instantiated with dummy imports, every
 //! exported function called with zeros under fuel: errors and traps are fine, panics are not.
 #![no_main]
 
@@ -6,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut u = arbitrary::Unstructured::new(data);
-    if let Ok(module) = wasmguard_fuzz::smith_module(&mut u) {
+    if let Ok(module) = wasmguard_fuzz::smith_module_with_references(&mut u) {
         wasmguard_fuzz::run(&module.to_bytes());
     }
 });

@@ -164,7 +164,9 @@ pub fn check(u: &mut Unstructured<'_>) -> Result<Compared> {
                     wasmguard::ValType::F32 => Value::F32(u.arbitrary()?),
                     wasmguard::ValType::F64 => Value::F64(u.arbitrary()?),
                     wasmguard::ValType::V128 => Value::V128(u.arbitrary()?),
-                    wasmguard::ValType::FuncRef | wasmguard::ValType::ExternRef => Value::Ref { null: true },
+                    wasmguard::ValType::FuncRef | wasmguard::ValType::ExternRef | wasmguard::ValType::Ref(_) => {
+                        Value::Ref { null: true }
+                    }
                 });
             }
             calls.push(Call { name, args });
@@ -417,7 +419,7 @@ mod wasmi_side {
 
     pub fn compile(wasm: &[u8]) -> Result<Prepared, wasmi::Error> {
         let mut config = wasmi::Config::default();
-        config.consume_fuel(true).wasm_multi_memory(true).wasm_memory64(true);
+        config.consume_fuel(true).wasm_multi_memory(true).wasm_memory64(true).wasm_tail_call(true);
         let engine = Engine::new(&config);
         let module = Module::new(&engine, wasm)?;
         Ok(Prepared { engine, module })
