@@ -170,7 +170,9 @@ unsafe fn indirect_callee(ip: Ip, sp: Sp, cx: &mut Cx<'_>, index: u32, site: u32
         Err(code) => return Err(trap_at(cx, ip, code)),
     };
     let callee = (r - 1) as usize;
-    if cx.inner.funcs[callee].type_id() != expected {
+    // The same canonical type is the common case; a declared subtype is the other match.
+    let actual = cx.inner.funcs[callee].type_id();
+    if actual != expected && !cx.inner.engine.func_subtype(actual, expected) {
         return Err(trap_at(cx, ip, TrapCode::BadSignature));
     }
     Ok(callee)
