@@ -234,13 +234,16 @@ impl Engine {
     /// declares, a final type without a supertype in a group of its own.
     ///
     /// ```
-    /// use wasmguard::{Engine, FuncType, Module, ValType};
+    /// use wasmguard::{Engine, ExternType, FuncType, HeapType, Module, ValType};
     /// # fn main() -> wasmguard::Result<()> {
     /// let engine = Engine::default();
+    /// let module = Module::new(&engine, r#"(module (type $t (func (param i32))) (import "m" "g" (global (ref null $t))))"#)?;
+    /// let Some((_, _, ExternType::Global(g))) = module.imports().next() else { unreachable!() };
+    /// let ValType::Ref(r) = g.content() else { unreachable!() };
+    /// // `$t` is the type the host makes from the same signature.
     /// let ty = FuncType::new([ValType::I32], []);
-    /// let module = Module::new(&engine, r#"(module (type (func (param i32))) (func (export "f") (type 0)))"#)?;
-    /// let handle = engine.concrete_type(&ty);
-    /// assert_eq!(engine.func_type(handle), Some(ty));
+    /// assert_eq!(r.heap_type(), HeapType::Concrete(engine.concrete_type(&ty)));
+    /// assert_eq!(engine.func_type(engine.concrete_type(&ty)), Some(ty));
     /// # Ok(()) }
     /// ```
     pub fn concrete_type(&self, ty: &FuncType) -> ConcreteType {

@@ -27,7 +27,14 @@
 //!
 //! - [`Engine`] and [`Config`]: the features modules may use (`wasm_simd`,
 //!   `wasm_multi_memory`, `wasm_memory64`, `wasm_threads`, `wasm_extended_const`,
-//!   `wasm_tail_call`, or exactly 2.0 with [`Config::wasm2`]), fuel, call-depth and stack limits.
+//!   `wasm_tail_call`, `wasm_function_references`, or exactly 2.0 with [`Config::wasm2`]),
+//!   fuel, call-depth and stack limits. The engine also holds the canonical types: equivalent
+//!   recursive type groups of any two modules are one [`ConcreteType`].
+//! - Types: [`ValType`], and for references [`RefType`] (nullable or not) over a
+//!   [`HeapType`] (`func`, `extern`, their bottoms, or a concrete function type). Every value
+//!   the host hands to wasm ([`Func::call`] arguments, host function results, [`Global::set`],
+//!   [`Table::set`]) is checked against the declared type, subtyping included
+//!   ([`Val::matches_ty`]): a function of the wrong type is an error, never a later trap.
 //! - [`Module`]: decoded, validated and translated once, instantiated any number of times.
 //! - [`Store<T>`](Store): owns every instance, function, memory, table and global, and the
 //!   host state `T`; objects are small `Copy` handles used together with their store.

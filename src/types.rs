@@ -31,6 +31,11 @@ pub enum ValType {
 }
 
 impl ValType {
+    /// `funcref` (wasmtime's name).
+    pub const FUNCREF: ValType = ValType::FuncRef;
+    /// `externref` (wasmtime's name).
+    pub const EXTERNREF: ValType = ValType::ExternRef;
+
     /// True for reference types.
     pub fn is_ref(self) -> bool {
         self.as_ref_type().is_some()
