@@ -24,6 +24,7 @@ pub struct Config {
     pub(crate) extended_const: bool,
     pub(crate) tail_call: bool,
     pub(crate) function_references: bool,
+    pub(crate) custom_page_sizes: bool,
     pub(crate) reserve_memories: bool,
 }
 
@@ -41,6 +42,7 @@ impl Default for Config {
             extended_const: true,
             tail_call: true,
             function_references: true,
+            custom_page_sizes: false,
             reserve_memories: false,
         }
     }
@@ -159,6 +161,15 @@ impl Config {
         self
     }
 
+    /// Whether memories may declare a page size of 1 byte instead of 64 KiB (the
+    /// custom-page-sizes proposal; off by default, as it is not part of WebAssembly 3.0).
+    /// `memory.size` and `memory.grow` then count single bytes, and a memory can be as small
+    /// as an embedded target needs. See [`MemoryType::with_page_size_log2`](crate::MemoryType::with_page_size_log2).
+    pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
+        self.custom_page_sizes = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
     /// memory64, threads, extended constant expressions, tail calls and typed function
     /// references off.
@@ -171,6 +182,7 @@ impl Config {
             .wasm_extended_const(false)
             .wasm_tail_call(false)
             .wasm_function_references(false)
+            .wasm_custom_page_sizes(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -192,6 +204,7 @@ impl Config {
         // the 3.0 type system needs them with typed function references.
         features.set(WasmFeatures::FUNCTION_REFERENCES, self.function_references);
         features.set(WasmFeatures::GC, self.function_references);
+        features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features
     }
 }

@@ -364,19 +364,27 @@ pub const WASM_PAGE_SIZE: u64 = 65_536;
 /// The largest number of pages a 32-bit memory can have (4 GiB).
 pub const MAX_PAGES_32: u64 = 65_536;
 
-/// The type of a linear memory: limits in pages (64 KiB each).
+/// The type of a linear memory: limits in pages (64 KiB each, or of the size the
+/// custom-page-sizes proposal lets a memory declare: [`MemoryType::with_page_size_log2`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     minimum: u64,
     maximum: Option<u64>,
     memory64: bool,
     shared: bool,
+    page_size_log2: u8,
 }
 
 impl MemoryType {
     /// A 32-bit memory of `min_pages` pages, growable to `max_pages` (or to 4 GiB).
     pub fn new(min_pages: u32, max_pages: Option<u32>) -> Self {
-        MemoryType { minimum: u64::from(min_pages), maximum: max_pages.map(u64::from), memory64: false, shared: false }
+        MemoryType {
+            minimum: u64::from(min_pages),
+            maximum: max_pages.map(u64::from),
+            memory64: false,
+            shared: false,
+            page_size_log2: 16,
+        }
     }
 
     /// A 64-bit memory (memory64 proposal) of `min_pages` pages, growable to `max_pages`
@@ -396,17 +404,53 @@ impl MemoryType {
     /// # Ok(()) }
     /// ```
     pub fn new64(min_pages: u64, max_pages: Option<u64>) -> Self {
-        MemoryType { minimum: min_pages, maximum: max_pages, memory64: true, shared: false }
+        MemoryType { minimum: min_pages, maximum: max_pages, memory64: true, shared: false, page_size_log2: 16 }
     }
 
     /// A shared 32-bit memory (threads proposal) of `min_pages` pages, growable to
     /// `max_pages`: shared memories always declare a maximum.
     pub fn shared(min_pages: u32, max_pages: u32) -> Self {
-        MemoryType { minimum: u64::from(min_pages), maximum: Some(u64::from(max_pages)), memory64: false, shared: true }
+        MemoryType {
+            minimum: u64::from(min_pages),
+            maximum: Some(u64::from(max_pages)),
+            memory64: false,
+            shared: true,
+            page_size_log2: 16,
+        }
     }
 
     pub(crate) fn from_parts(minimum: u64, maximum: Option<u64>, memory64: bool, shared: bool) -> Self {
-        MemoryType { minimum, maximum, memory64, shared }
+        MemoryType { minimum, maximum, memory64, shared, page_size_log2: 16 }
+    }
+
+    /// The same limits in pages of `2^log2` bytes (the custom-page-sizes proposal):
+    /// WebAssembly allows 1-byte pages (`log2 = 0`) and the default 64 KiB (`16`); other
+    /// sizes are refused when the memory is created. A memory of 1-byte pages grows and
+    /// reports its size byte by byte; [`WasmPtr`](crate::access::WasmPtr) access is the same.
+    ///
+    /// ```
+    /// use wasmguard::{Engine, Memory, MemoryType, Store};
+    /// # fn main() -> wasmguard::Result<()> {
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let memory = Memory::new(&mut store, MemoryType::new(3, Some(10)).with_page_size_log2(0))?;
+    /// assert_eq!((memory.size(&store), memory.data_size(&store)), (3, 3));
+    /// assert_eq!(memory.grow(&mut store, 7)?, 3);
+    /// assert!(memory.grow(&mut store, 1).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_page_size_log2(mut self, log2: u8) -> Self {
+        self.page_size_log2 = log2;
+        self
+    }
+
+    /// The base-2 logarithm of the page size (16 unless the type says otherwise).
+    pub fn page_size_log2(&self) -> u8 {
+        self.page_size_log2
+    }
+
+    /// The page size in bytes (64 KiB unless the type says otherwise).
+    pub fn page_size(&self) -> u64 {
+        1u64.checked_shl(u32::from(self.page_size_log2)).unwrap_or(0)
     }
 
     /// The minimum size in pages.
@@ -432,8 +476,17 @@ impl MemoryType {
     /// The largest size in pages this memory may ever reach: its maximum, capped by the
     /// index type's address space.
     pub(crate) fn page_limit(&self) -> u64 {
-        let cap = if self.memory64 { 1u64 << 48 } else { MAX_PAGES_32 };
-        self.maximum.map_or(cap, |m| m.min(cap))
+        self.maximum.map_or(self.page_cap(), |m| m.min(self.page_cap()))
+    }
+
+    /// The most pages the index type can address: 4 GiB of a 32-bit memory, 2^64 bytes of a
+    /// 64-bit one (one byte less, for 1-byte pages, which the index must still count).
+    pub(crate) fn page_cap(&self) -> u64 {
+        let bits: u32 = if self.memory64 { 64 } else { 32 };
+        match u32::from(self.page_size_log2) {
+            0 => u64::MAX >> (64 - bits),
+            log2 => 1u64.checked_shl(bits.saturating_sub(log2)).unwrap_or(u64::MAX),
+        }
     }
 }
 

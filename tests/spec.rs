@@ -2,7 +2,7 @@
 //! scripts of the proposals wasmguard implements beyond it (kept under `proposals/` by that
 //! crate): fixed-width SIMD, multi-memory, memory64 and threads; and the WebAssembly 3.0
 //! suite with the scripts of the 3.0 proposals done so far (tail calls, extended constant
-//! expressions, typed function references).
+//! expressions, typed function references), and custom page sizes.
 //!
 //! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
 //! file is printed, and the test fails at the end listing each failing file with its first few
@@ -42,13 +42,8 @@ const V3_KNOWN_FAILURES: &[&str] = &[
 
 /// Typed function reference scripts that are known to fail; may only shrink, as
 /// [`KNOWN_FAILURES`].
-const FUNCTION_REFERENCES_KNOWN_FAILURES: &[&str] = &[
-    "br_on_non_null.wast",
-    "br_on_null.wast",
-    "call_ref.wast",
-    "ref_as_non_null.wast",
-    "return_call_ref.wast",
-];
+const FUNCTION_REFERENCES_KNOWN_FAILURES: &[&str] =
+    &["br_on_non_null.wast", "br_on_null.wast", "call_ref.wast", "ref_as_non_null.wast", "return_call_ref.wast"];
 
 /// How many failure messages to show per failing file.
 const SHOWN_FAILURES: usize = 5;
@@ -101,6 +96,14 @@ fn spec_function_references() {
     let mut config = Config::default();
     config.wasm_multi_memory(false);
     run_suite(proposal(Proposal::FunctionReferences).collect(), &config, FUNCTION_REFERENCES_KNOWN_FAILURES);
+}
+
+/// The custom-page-sizes scripts, with that proposal turned on (it is off by default).
+#[test]
+fn spec_custom_page_sizes() {
+    let mut config = Config::default();
+    config.wasm_custom_page_sizes(true);
+    run_suite(proposal(Proposal::CustomPageSizes).collect(), &config, &[]);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.

@@ -131,9 +131,9 @@ impl Limits {
 #[derive(clap::Args)]
 struct Features {
     /// Turn a WebAssembly feature on or off: `simd`, `reference-types`, `multi-memory`,
-    /// `memory64`, `threads`, `extended-const`, `tail-call`, `function-references`
-    /// (`=y`, the default, or `=n`), or `wasm2` for exactly the WebAssembly 2.0 features.
-    /// All features are on unless turned off.
+    /// `memory64`, `threads`, `extended-const`, `tail-call`, `function-references`,
+    /// `custom-page-sizes` (`=y` or `=n`), or `wasm2` for exactly the WebAssembly 2.0
+    /// features. All features but `custom-page-sizes` are on unless turned off.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
     switches: Vec<String>,
 }
@@ -155,13 +155,14 @@ impl Features {
                 "extended-const" => config.wasm_extended_const(on),
                 "tail-call" => config.wasm_tail_call(on),
                 "function-references" => config.wasm_function_references(on),
+                "custom-page-sizes" => config.wasm_custom_page_sizes(on),
                 "memory64" => config.wasm_memory64(on),
                 "threads" => config.wasm_threads(on),
                 "reference-types" => config.wasm_reference_types(on),
                 "wasm2" if on => config.wasm2(),
                 _ => {
                     return Err(format!(
-                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references or wasm2)"
+                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes or wasm2)"
                     ));
                 }
             };

@@ -19,8 +19,8 @@ use wasmguard::{
 pub const FUEL: u64 = 100_000;
 
 /// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included), plus
-/// multi-memory, memory64 (64-bit memories and tables), extended constant expressions and
-/// tail calls. (Typed function references come with wasm-smith's GC switch, so only the
+/// multi-memory, memory64 (64-bit memories and tables), extended constant expressions, tail
+/// calls and custom page sizes. (Typed function references come with wasm-smith's GC switch, so only the
 /// targets that do not compare with wasmi turn them on: [`smith_module_with_references`].)
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
@@ -44,7 +44,7 @@ pub fn smith_module_with(
     (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (true, false, false);
     (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (u.arbitrary()?, true, false);
     (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, true, false);
-    (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (false, false);
+    (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (u.arbitrary()?, false);
     (c.shared_everything_threads_enabled, c.custom_descriptors_enabled) = (false, false);
     (c.reference_types_enabled, c.bulk_memory_enabled, c.multi_value_enabled) = (true, true, true);
     (c.sign_extension_ops_enabled, c.saturating_float_to_int_enabled) = (true, true);
@@ -64,7 +64,8 @@ pub fn smith_module_with(
 /// An engine with fuel on and a call depth that recursion reaches before fuel runs out,
 /// and a store whose memories and tables stay small.
 pub fn engine_and_store() -> (Engine, Store<()>) {
-    let engine = Engine::new(Config::new().consume_fuel(true).max_call_depth(1_000)).expect("engine");
+    let config = Config::new().consume_fuel(true).max_call_depth(1_000).wasm_custom_page_sizes(true).clone();
+    let engine = Engine::new(&config).expect("engine");
     let mut store = Store::new(&engine, ());
     store.set_limits(StoreLimits { memory_size_bytes: 16 * 65_536, table_elements: 10_000, ..StoreLimits::default() });
     (engine, store)

@@ -112,19 +112,22 @@ impl SharedMemory {
                 ty.minimum()
             )));
         }
+        if !matches!(ty.page_size_log2(), 0 | 16) {
+            return Err(Error::msg(format!("invalid memory type: page size 2^{}", ty.page_size_log2())));
+        }
         if max_pages > ty.page_limit() {
             return Err(Error::msg(format!(
                 "invalid memory type: maximum {max_pages} pages exceeds the address space"
             )));
         }
-        let max = max_pages.checked_mul(WASM_PAGE_SIZE).filter(|&b| b <= max_bytes).ok_or_else(|| {
+        let max = max_pages.checked_mul(ty.page_size()).filter(|&b| b <= max_bytes).ok_or_else(|| {
             Error::limit(format!(
                 "shared memory maximum of {max_pages} pages exceeds the reservation limit of {max_bytes} bytes"
             ))
         })?;
         let too_big = || Error::limit("shared memory larger than the host address space");
         let cap = usize::try_from(max).map_err(|_| too_big())?;
-        let len = usize::try_from(ty.minimum() * WASM_PAGE_SIZE).map_err(|_| too_big())?;
+        let len = usize::try_from(ty.minimum() * ty.page_size()).map_err(|_| too_big())?;
         let storage = SharedStorage::new(len, cap)
             .ok_or_else(|| Error::limit(format!("could not reserve a shared memory of {max} bytes")))?;
         Ok(SharedMemory { inner: Arc::new(Inner { ty, storage }) })
@@ -137,7 +140,7 @@ impl SharedMemory {
 
     /// Current size in pages.
     pub fn size(&self) -> u64 {
-        self.data_size() as u64 / WASM_PAGE_SIZE
+        self.data_size() as u64 / self.inner.ty.page_size()
     }
 
     /// Current size in bytes. Another thread may grow the memory at any time, so this is
@@ -153,12 +156,13 @@ impl SharedMemory {
     ///
     /// The new size would exceed the maximum; nothing changes then.
     pub fn grow(&self, delta_pages: u64) -> Result<u64> {
-        let max_pages = self.inner.storage.cap_bytes() as u64 / WASM_PAGE_SIZE;
+        let page = self.inner.ty.page_size();
+        let max_pages = self.inner.storage.cap_bytes() as u64 / page;
         let old = self.inner.storage.grow_to(|old_bytes| {
-            let pages = (old_bytes as u64 / WASM_PAGE_SIZE).checked_add(delta_pages).filter(|&p| p <= max_pages)?;
-            usize::try_from(pages * WASM_PAGE_SIZE).ok()
+            let pages = (old_bytes as u64 / page).checked_add(delta_pages).filter(|&p| p <= max_pages)?;
+            usize::try_from(pages * page).ok()
         });
-        old.map(|bytes| bytes as u64 / WASM_PAGE_SIZE).ok_or_else(|| {
+        old.map(|bytes| bytes as u64 / page).ok_or_else(|| {
             Error::limit(format!("failed to grow shared memory by {delta_pages} pages (maximum {max_pages})"))
         })
     }

@@ -148,10 +148,14 @@ fn table_type(t: &wasmparser::TableType, type_ids: &[u32]) -> Result<TableType> 
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
-    if m.page_size_log2.is_some() {
-        return Err(ErrorKind::Unsupported("custom page sizes".into()).into());
-    }
-    Ok(MemoryType::from_parts(m.initial, m.maximum, m.memory64, m.shared))
+    let ty = MemoryType::from_parts(m.initial, m.maximum, m.memory64, m.shared);
+    Ok(match m.page_size_log2 {
+        // The validator admits only the sizes WebAssembly defines (1 byte and 64 KiB).
+        Some(log2) => {
+            ty.with_page_size_log2(u8::try_from(log2).map_err(|_| Error::compile("invalid custom page size"))?)
+        }
+        None => ty,
+    })
 }
 
 fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32]) -> Result<GlobalType> {

@@ -180,6 +180,10 @@ fn check_import(
             if e.ty.is_shared() != want.is_shared() {
                 return Err(incompatible(imp, "memory sharedness does not match"));
             }
+            if e.ty.page_size_log2() != want.page_size_log2() {
+                let (want, found) = (want.page_size(), e.ty.page_size());
+                return Err(incompatible(imp, format!("expected pages of {want} bytes, found pages of {found} bytes")));
+            }
             if !limits_match(e.size_pages(), e.ty.maximum(), want.minimum(), want.maximum()) {
                 return Err(incompatible(imp, "memory limits do not match"));
             }
@@ -193,6 +197,9 @@ fn check_import(
             }
             if ty.is_64() != want.is_64() {
                 return Err(incompatible(imp, "memory index types (32/64-bit) do not match"));
+            }
+            if ty.page_size_log2() != want.page_size_log2() {
+                return Err(incompatible(imp, "memory page sizes do not match"));
             }
             if !limits_match(shared.size(), ty.maximum(), want.minimum(), want.maximum()) {
                 return Err(incompatible(imp, "memory limits do not match"));

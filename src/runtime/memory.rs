@@ -117,6 +117,7 @@ impl Memory {
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let e = self.entity(&store.as_context().0.inner);
         MemoryType::from_parts(e.size_pages(), e.ty.maximum(), e.ty.is_64(), e.ty.is_shared())
+            .with_page_size_log2(e.ty.page_size_log2())
     }
 
     /// The current size in pages (64 KiB each).

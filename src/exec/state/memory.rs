@@ -4,7 +4,7 @@ use super::StoreLimits;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::linear::{AccessError, LinearStorage, SharedMemory, SharedStorage, check_range};
-use crate::types::{MemoryType, WASM_PAGE_SIZE};
+use crate::types::MemoryType;
 
 /// A linear memory as the store holds it.
 ///
@@ -27,7 +27,13 @@ impl MemoryEntity {
             let shared = SharedMemory::with_reservation_limit(engine, ty, limits.memory_size_bytes)?;
             return Ok(MemoryEntity::from_shared(shared));
         }
-        let cap = if ty.is_64() { 1u64 << 48 } else { crate::types::MAX_PAGES_32 };
+        if !matches!(ty.page_size_log2(), 0 | 16) {
+            return Err(Error::msg(format!(
+                "invalid memory type: page size 2^{} (WebAssembly allows 1 byte and 64 KiB)",
+                ty.page_size_log2()
+            )));
+        }
+        let cap = ty.page_cap();
         if ty.maximum().is_some_and(|max| max > cap || ty.minimum() > max) || ty.minimum() > cap {
             return Err(Error::msg(format!(
                 "invalid memory type: minimum {} / maximum {:?} pages (at most {cap} pages, minimum <= maximum)",
@@ -38,7 +44,7 @@ impl MemoryEntity {
         if ty.minimum() > ty.page_limit() {
             return Err(Error::limit(format!("memory minimum of {} pages exceeds its maximum", ty.minimum())));
         }
-        let bytes = ty.minimum().saturating_mul(WASM_PAGE_SIZE);
+        let bytes = ty.minimum().saturating_mul(ty.page_size());
         if bytes > limits.memory_size_bytes {
             return Err(Error::limit(format!(
                 "memory of {} pages exceeds the store limit of {} bytes",
@@ -49,7 +55,7 @@ impl MemoryEntity {
         let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
         let storage = if engine.config().reserve_memories {
             // Up to the maximum (or the index type's limit), within the store's limit.
-            let reserve = ty.page_limit().saturating_mul(WASM_PAGE_SIZE).min(limits.memory_size_bytes).max(bytes);
+            let reserve = ty.page_limit().saturating_mul(ty.page_size()).min(limits.memory_size_bytes).max(bytes);
             let cap =
                 usize::try_from(reserve).map_err(|_| Error::limit("memory larger than the host address space"))?;
             LinearStorage::with_capacity(len, cap)
@@ -74,7 +80,7 @@ impl MemoryEntity {
     pub(crate) fn size_pages(&self) -> u64 {
         match &self.shared {
             Some(shared) => shared.size(),
-            None => self.storage.len() as u64 / WASM_PAGE_SIZE,
+            None => self.storage.len() as u64 >> self.ty.page_size_log2(),
         }
     }
 
@@ -97,7 +103,7 @@ impl MemoryEntity {
         if new > self.ty.page_limit() {
             return None;
         }
-        let bytes = new.checked_mul(WASM_PAGE_SIZE)?;
+        let bytes = new.checked_mul(self.ty.page_size())?;
         if bytes > limits.memory_size_bytes {
             return None;
         }
