@@ -9,6 +9,9 @@
 //!
 //! Branch targets are absolute instruction indices. Calls name the slot where the
 //! callee's frame starts: arguments are already there, and results come back there.
+//! A reference of any type (`funcref`, `externref`, `(ref $t)`, `(ref null func)` ...) is
+//! one slot: 0 is null, a function reference is its store function index + 1, an extern
+//! reference its index among the store's interned ones + 1.
 //! Memory instructions of memory 0, when it is a 32-bit memory, fold their 32-bit static
 //! offset and are the fast path (`I32Load { dst, addr, offset }`). Any other memory (memory
 //! N of multi-memory, or a 64-bit memory) uses the generic `Mem*` family instead: the memory
@@ -109,6 +112,30 @@ numeric_instrs!(instr_enum, {
         index: Slot,
         base: Slot,
         site: u32,
+    },
+    /// Call the function that the reference in slot `func_ref` names (`call_ref` of module
+    /// type `ty`), trapping if it is null; its frame starts at slot `base`. No signature
+    /// check: validation makes the callee's type a subtype of `ty`.
+    CallRef {
+        func_ref: Slot,
+        base: Slot,
+        ty: u32,
+    },
+    /// Tail call through a function reference, as [`Instr::CallRef`] and [`Instr::ReturnCall`].
+    ReturnCallRef {
+        func_ref: Slot,
+        base: Slot,
+        ty: u32,
+    },
+    /// Jump if the reference in `r` is null (all 64 bits zero).
+    BrIfNull {
+        r: Slot,
+        target: u32,
+    },
+    /// Jump if the reference in `r` is not null.
+    BrIfNonNull {
+        r: Slot,
+        target: u32,
     },
 
     // ---- slots ----
@@ -455,6 +482,10 @@ numeric_instrs!(instr_enum, {
     RefFunc {
         dst: Slot,
         func: u32,
+    },
+    /// `ref.as_non_null`: trap if the reference in `r` is null; it stays where it is.
+    RefAsNonNull {
+        r: Slot,
     },
 
     // ---- i32 ----

@@ -40,6 +40,37 @@ impl Entry {
     }
 }
 
+/// What a conditional branch tests its operand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Test {
+    /// An `i32` that is not zero (`br_if`).
+    NonZero,
+    /// A null reference (`br_on_null`).
+    Null,
+    /// A reference that is not null (`br_on_non_null`).
+    NonNull,
+}
+
+impl Test {
+    /// The branch to `target` taken if the test holds for `cond`.
+    fn taken(self, cond: Slot, target: u32) -> Instr {
+        match self {
+            Test::NonZero => Instr::BrIfNez { cond, target },
+            Test::Null => Instr::BrIfNull { r: cond, target },
+            Test::NonNull => Instr::BrIfNonNull { r: cond, target },
+        }
+    }
+
+    /// The branch to `target` taken if it does not hold.
+    fn not_taken(self, cond: Slot, target: u32) -> Instr {
+        match self {
+            Test::NonZero => Instr::BrIfEqz { cond, target },
+            Test::Null => Instr::BrIfNonNull { r: cond, target },
+            Test::NonNull => Instr::BrIfNull { r: cond, target },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CtrlKind {
     Func,
@@ -438,9 +469,11 @@ impl Translator<'_> {
 
     fn patch(&mut self, at: usize, target: u32) {
         match &mut self.code[at] {
-            Instr::Br { target: t } | Instr::BrIfNez { target: t, .. } | Instr::BrIfEqz { target: t, .. } => {
-                *t = target
-            }
+            Instr::Br { target: t }
+            | Instr::BrIfNez { target: t, .. }
+            | Instr::BrIfEqz { target: t, .. }
+            | Instr::BrIfNull { target: t, .. }
+            | Instr::BrIfNonNull { target: t, .. } => *t = target,
             other => unreachable!("patching a non-branch {other:?}"),
         }
     }
@@ -529,6 +562,34 @@ impl Translator<'_> {
 
     fn visit_br_if(&mut self, depth: u32) -> Result<()> {
         let cond = self.pop();
+        self.branch_if(cond, depth, Test::NonZero);
+        Ok(())
+    }
+
+    /// `br_on_null`: branches with the values below the reference if it is null (the
+    /// reference is dropped), else leaves it on the stack.
+    fn visit_br_on_null(&mut self, depth: u32) {
+        let top = self.top_index();
+        let entry = self.stack[top];
+        let r = self.slot_of(top);
+        self.stack.pop();
+        self.branch_if(r, depth, Test::Null);
+        // The branch's copies write only below the reference's canonical slot, and only
+        // on the taken path, so it is still where the entry says.
+        self.stack.push(entry);
+    }
+
+    /// `br_on_non_null`: branches with the reference as the last value if it is not null,
+    /// else drops it.
+    fn visit_br_on_non_null(&mut self, depth: u32) {
+        let r = self.slot_of(self.top_index());
+        self.branch_if(r, depth, Test::NonNull);
+        self.stack.pop();
+    }
+
+    /// A branch to `depth` taken if `test` holds for slot `cond` (already popped, or left
+    /// on the stack above the branch's values).
+    fn branch_if(&mut self, cond: Slot, depth: u32, test: Test) {
         let (arity, dest) = self.branch_dest(depth);
         self.materialize_top(arity);
         let direct = match dest {
@@ -539,19 +600,18 @@ impl Translator<'_> {
             let idx = self.ctrl.len() - 1 - depth as usize;
             if self.ctrl[idx].kind == CtrlKind::Loop {
                 let target = self.ctrl[idx].start;
-                self.emit(Instr::BrIfNez { cond, target });
+                self.emit(test.taken(cond, target));
             } else {
-                let at = self.emit(Instr::BrIfNez { cond, target: u32::MAX });
+                let at = self.emit(test.taken(cond, u32::MAX));
                 self.ctrl[idx].patches.push(at);
             }
         } else {
-            let skip = self.emit(Instr::BrIfEqz { cond, target: u32::MAX });
+            let skip = self.emit(test.not_taken(cond, u32::MAX));
             self.emit_branch_copies(arity, dest.unwrap_or(0));
             self.emit_jump(depth);
             let here = self.pc();
             self.patch(skip, here);
         }
-        Ok(())
     }
 
     fn visit_br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<()> {
@@ -614,6 +674,28 @@ impl Translator<'_> {
             Instr::ReturnCallIndirect { index, base, site }
         } else {
             Instr::CallIndirect { index, base, site }
+        });
+        self.finish_call(base, ty.params_slice(), ty.results_slice())?;
+        self.reachable &= !tail;
+        Ok(())
+    }
+
+    /// A call through the function reference on top of the stack (`call_ref` of module
+    /// type `type_index`), or with `tail` a tail call (as [`Self::visit_call`]).
+    fn visit_call_ref(&mut self, type_index: u32, tail: bool) -> Result<()> {
+        // The reference is above the arguments: as a temporary its slot is past theirs, so
+        // moving them into place does not overwrite it (and the call reads it before the
+        // callee's frame is set up).
+        let func_ref = self.pop();
+        let module = self.module;
+        let ty = &module.types[type_index as usize];
+        let np = ty.params_slice().len() as u32;
+        self.materialize_top(np);
+        let base = self.canonical(self.stack.len() - np as usize);
+        self.emit(if tail {
+            Instr::ReturnCallRef { func_ref, base, ty: type_index }
+        } else {
+            Instr::CallRef { func_ref, base, ty: type_index }
         });
         self.finish_call(base, ty.params_slice(), ty.results_slice())?;
         self.reachable &= !tail;

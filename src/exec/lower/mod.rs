@@ -186,6 +186,9 @@ pub(crate) fn lower_with_acc(
             Br { target } => op(Fam { keeps: true, ..BR }, rel(target)?, 0, 0),
             BrIfNez { cond, target } => op(BR_IF_NEZ, cond, rel(target)?, rel(i as u32 + 1)?),
             BrIfEqz { cond, target } => op(BR_IF_EQZ, cond, rel(target)?, rel(i as u32 + 1)?),
+            // A reference is tested in all its 64 bits.
+            BrIfNull { r, target } => op(BR_I64_EQZ, r, rel(target)?, rel(i as u32 + 1)?),
+            BrIfNonNull { r, target } => op(BR_I64_NEZ, r, rel(target)?, rel(i as u32 + 1)?),
             BrTable { index, len } => {
                 let end = (i + 2).checked_add(len as usize).filter(|&e| e <= n);
                 table_arms_end = end.ok_or_else(|| bad("br_table arms past the end", i))?;
@@ -211,6 +214,11 @@ pub(crate) fn lower_with_acc(
                     f.indirect_sites.get(site as usize).ok_or_else(|| bad("unknown call_indirect site", i))?;
                 let args = param_slots(&module.types[ty as usize]);
                 Low { f: RETURN_CALL_INDIRECT, a: index, b: base, c: site, d: args }
+            }
+            CallRef { func_ref, base, ty: _ } => op(CALL_REF, func_ref, base, 0),
+            ReturnCallRef { func_ref, base, ty } => {
+                let ty = module.types.get(ty as usize).ok_or_else(|| bad("unknown call_ref type", i))?;
+                op(RETURN_CALL_REF, func_ref, base, param_slots(ty))
             }
             Copy { dst, src } => op(COPY, dst, src, 0),
             Const32 { dst, val } => op(CONST32, dst, val, 0),
@@ -243,13 +251,14 @@ pub(crate) fn lower_with_acc(
             Extra { .. } => op(EXTRA, 0, 0, 0),
             RefFunc { dst, func } => op(REF_FUNC, dst, func, 0),
             RefIsNull { dst, src } => op(REF_IS_NULL, dst, src, 0),
+            RefAsNonNull { r } => op(REF_AS_NON_NULL, r, 0, 0),
             I32AddImm { dst, a, imm } => op(I32_ADD_IMM1, dst, a, imm),
             ref other => match numeric(other) {
                 Some((h, dst, a, b)) => op(h, dst, a, b),
                 None => op(SLOW, 0, 0, 0),
             },
         };
-        if matches!(code[i], Call { .. } | CallIndirect { .. }) {
+        if matches!(code[i], Call { .. } | CallIndirect { .. } | CallRef { .. }) {
             entries[i + 1] = true;
         }
         falls.push(!matches!(
@@ -258,10 +267,13 @@ pub(crate) fn lower_with_acc(
                 | Br { .. }
                 | BrIfNez { .. }
                 | BrIfEqz { .. }
+                | BrIfNull { .. }
+                | BrIfNonNull { .. }
                 | BrTable { .. }
                 | Return
                 | ReturnCall { .. }
                 | ReturnCallIndirect { .. }
+                | ReturnCallRef { .. }
         ));
         ops.push(o);
         covers.push(1);

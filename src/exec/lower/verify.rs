@@ -163,6 +163,25 @@ mod tests {
         assert!(verify(&ops, &fams, 4).is_err());
     }
 
+    /// The handlers of typed function references have their slot and frame fields checked:
+    /// the reference's slot, the callee's frame base and a tail call's arguments.
+    #[test]
+    fn checks_the_fields_of_function_reference_ops() {
+        use crate::exec::threaded::{CALL_REF, REF_AS_NON_NULL, RETURN_CALL_REF};
+        // The op in a function of 4 slots, then the sentinel.
+        let check = |f: Fam, a: u32, b: u32, c: u32| {
+            let ops = vec![op(&f, a, b, c, 0), op(&SENTINEL, 0, 0, 0, 0)];
+            verify(&ops, &[f, SENTINEL], 4).map_err(|e| (e.field, e.what))
+        };
+        assert_eq!(check(CALL_REF, 3, 4, 0), Ok(()));
+        assert_eq!(check(CALL_REF, 4, 0, 0), Err(('a', "slot out of the frame")));
+        assert_eq!(check(CALL_REF, 0, 5, 0), Err(('b', "call frame out of the frame")));
+        assert_eq!(check(RETURN_CALL_REF, 3, 2, 2), Ok(()));
+        assert_eq!(check(RETURN_CALL_REF, 3, 2, 3), Err(('c', "tail-call arguments out of the frame")));
+        assert_eq!(check(REF_AS_NON_NULL, 3, 0, 0), Ok(()));
+        assert_eq!(check(REF_AS_NON_NULL, 4, 0, 0), Err(('a', "slot out of the frame")));
+    }
+
     /// Every function of CoreMark lowers, so passes verification.
     #[test]
     #[cfg_attr(miri, ignore = "reads a file; lowering is covered by the other tests")]

@@ -16,6 +16,15 @@ family! {
         let cond = arg!(M & 1, sp, acc, facc, op.a, u32) == 0;
         branch!(cond, step!(ip, op.b as i32), step!(ip, op.c as i32), sp, mem, len, cx, acc, facc)
     }
+
+    /// `ref.as_non_null`: traps if the reference in slot `a` is null, else does nothing.
+    ref_as_non_null / REF_AS_NON_NULL [A] -> - (S, I, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        if arg!(M & 1, sp, acc, facc, op.a, u64) == 0 {
+            return trap_at(cx, ip, TrapCode::NullReference);
+        }
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
 }
 
 handlers! {
@@ -145,6 +154,49 @@ handlers! {
         };
         // SAFETY: forwarded registers.
         unsafe { tail(ip, mem, len, cx, callee, op.b, op.d) }
+    }
+
+    /// A call through a function reference: `a` is the slot of the reference (a null one
+    /// traps), `b` the slot where the callee's frame starts. Validation makes the callee's
+    /// type a subtype of the one `call_ref` names, so there is no signature check.
+    call_ref / CALL_REF (S, F, I, I) 1 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        // SAFETY: forwarded registers; field `a` is a slot.
+        let callee = match unsafe { ref_callee(ip, sp, cx, op.a) } {
+            Ok(callee) => callee,
+            Err(exit) => return exit,
+        };
+        // SAFETY: forwarded registers.
+        unsafe { enter(ip, mem, len, cx, callee, op.b) }
+    }
+
+    /// A tail call through a function reference: as `call_ref`, with the arguments the `c`
+    /// slots from slot `b`.
+    return_call_ref / RETURN_CALL_REF (S, F, P, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        // SAFETY: forwarded registers; field `a` is a slot.
+        let callee = match unsafe { ref_callee(ip, sp, cx, op.a) } {
+            Ok(callee) => callee,
+            Err(exit) => return exit,
+        };
+        // SAFETY: forwarded registers.
+        unsafe { tail(ip, mem, len, cx, callee, op.b, op.c) }
+    }
+}
+
+/// The store function that the function reference in slot `r` names, or how the call
+/// ends (a trap if it is null, recorded at `ip`).
+///
+/// # Safety
+///
+/// `sp` is the running frame and `r` one of its slots (checked by `lower::verify`).
+#[inline(always)]
+unsafe fn ref_callee(ip: Ip, sp: Sp, cx: &mut Cx<'_>, r: u32) -> Result<usize, Exit> {
+    match get!(sp, r, u64) {
+        0 => Err(trap_at(cx, ip, TrapCode::NullFunctionReference)),
+        // A function reference is its store function index + 1.
+        r if r <= cx.inner.funcs.len() as u64 => Ok((r - 1) as usize),
+        _ => Err(internal(cx, "call of an unknown function reference")),
     }
 }
 

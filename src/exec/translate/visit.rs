@@ -125,6 +125,15 @@ impl Translator<'_> {
             O::ReturnCallIndirect { type_index, table_index } => {
                 self.visit_call_indirect(type_index, table_index, true)?;
             }
+            O::CallRef { type_index } => self.visit_call_ref(type_index, false)?,
+            O::ReturnCallRef { type_index } => self.visit_call_ref(type_index, true)?,
+            O::BrOnNull { relative_depth } => self.visit_br_on_null(relative_depth),
+            O::BrOnNonNull { relative_depth } => self.visit_br_on_non_null(relative_depth),
+            O::RefAsNonNull => {
+                // The reference stays where it is (a pending `local.get` too).
+                let r = self.slot_of(self.top_index());
+                self.emit(Instr::RefAsNonNull { r });
+            }
             O::Drop => {
                 self.stack.pop();
                 self.producer = None;
