@@ -25,6 +25,7 @@ pub struct Config {
     pub(crate) tail_call: bool,
     pub(crate) function_references: bool,
     pub(crate) custom_page_sizes: bool,
+    pub(crate) exceptions: bool,
     pub(crate) reserve_memories: bool,
 }
 
@@ -43,6 +44,7 @@ impl Default for Config {
             tail_call: true,
             function_references: true,
             custom_page_sizes: false,
+            exceptions: false,
             reserve_memories: false,
         }
     }
@@ -170,6 +172,16 @@ impl Config {
         self
     }
 
+    /// Whether modules may declare, import and export exception tags (the exception
+    /// handling proposal; off by default). Tags work ([`Tag`](crate::Tag),
+    /// [`TagType`](crate::TagType), [`Extern::Tag`](crate::Extern::Tag)), and `exnref`
+    /// types do not yet; a function that throws or catches (`throw`, `throw_ref`,
+    /// `try_table`) is refused as unsupported when its module is compiled.
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.exceptions = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
     /// memory64, threads, extended constant expressions, tail calls and typed function
     /// references off.
@@ -183,6 +195,7 @@ impl Config {
             .wasm_tail_call(false)
             .wasm_function_references(false)
             .wasm_custom_page_sizes(false)
+            .wasm_exceptions(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -205,6 +218,7 @@ impl Config {
         features.set(WasmFeatures::FUNCTION_REFERENCES, self.function_references);
         features.set(WasmFeatures::GC, self.function_references);
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
+        features.set(WasmFeatures::EXCEPTIONS, self.exceptions);
         features
     }
 }

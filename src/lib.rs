@@ -142,12 +142,13 @@ pub use runtime::linker::Linker;
 pub use runtime::memory::Memory;
 pub use runtime::module::Module;
 pub use runtime::table::Table;
+pub use runtime::tag::Tag;
 pub use runtime::v128::V128;
 pub use runtime::value::{Export, Extern, Val};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use types::{
-    ConcreteType, ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType,
-    WASM_PAGE_SIZE,
+    ConcreteType, ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TagType,
+    ValType, WASM_PAGE_SIZE,
 };
 /// `#[derive(GuestType)]` for `#[repr(C)]` structs (named, tuple or unit; `align(N)` allowed),
 /// field-less enums with an integer repr (`u8`..`u64`, `i8`..`i64`), and enums with fields

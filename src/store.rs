@@ -40,6 +40,7 @@ impl<T> Store<T> {
                 tables: Vec::new(),
                 globals: Vec::new(),
                 instances: Vec::new(),
+                tags: Vec::new(),
                 externrefs: Vec::new(),
                 fuel: 0,
                 limits: StoreLimits::default(),

@@ -490,6 +490,34 @@ impl MemoryType {
     }
 }
 
+/// The type of an exception tag: the types of the values an exception of it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TagType {
+    ty: FuncType,
+}
+
+impl TagType {
+    /// A tag type whose exceptions carry values of `params` (a function type with no
+    /// results, as WebAssembly writes tag types).
+    pub fn new(params: impl IntoIterator<Item = ValType>) -> TagType {
+        TagType { ty: FuncType::new(params, []) }
+    }
+
+    pub(crate) fn from_func_type(ty: FuncType) -> TagType {
+        TagType { ty }
+    }
+
+    /// The tag's function type: the payload as parameters, no results.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+
+    /// The types of the values an exception of this tag carries.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.ty.params()
+    }
+}
+
 /// The type of an external value: what an import expects or an export provides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExternType {
@@ -501,4 +529,6 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// An exception tag (the exception handling proposal).
+    Tag(TagType),
 }

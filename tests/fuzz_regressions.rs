@@ -4,6 +4,7 @@
 //! `tests/fuzz_regressions/<name>.wasm`; one found by `decode` as the raw input bytes.
 //! A test stays `#[ignore = "fuzz bug: ..."]` until the engine is fixed.
 
+use wasmguard::Tag;
 use wasmguard::{
     Config, Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Store, StoreLimits, Table, TrapCode,
     Val,
@@ -43,6 +44,7 @@ fn execute(wasm: &[u8]) -> Vec<wasmguard::Result<()>> {
                 Table::new(&mut store, tt, Val::default_for(tt.element().into())).map(Extern::from)
             }
             ExternType::Memory(mt) => Memory::new(&mut store, mt).map(Extern::from),
+            ExternType::Tag(tt) => Tag::new(&mut store, &tt).map(Extern::from),
         };
         let Ok(import) = import else { return Vec::new() };
         imports.push(import);

@@ -1,5 +1,6 @@
 //! Hostile inputs (malformed, huge, deep, recursive): each must give an error or trap, or succeed; never panic.
 
+use wasmguard::Tag;
 use wasmguard::{
     Caller, Config, Engine, Error, Extern, ExternType, Func, Global, GlobalType, Instance, Linker, Memory, Module,
     Mutability, Store, StoreLimits, Table, TrapCode, Val, ValType,
@@ -190,6 +191,7 @@ fn import_for(store: &mut Store<()>, ty: ExternType) -> Option<Extern> {
         ExternType::Global(g) => Global::new(store, g, Val::default_for(g.content())).ok()?.into(),
         ExternType::Memory(m) => Memory::new(store, m).ok()?.into(),
         ExternType::Table(t) => Table::new(store, t, Val::default_for(t.element().into())).ok()?.into(),
+        ExternType::Tag(t) => Tag::new(store, &t).ok()?.into(),
     })
 }
 

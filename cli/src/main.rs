@@ -132,8 +132,9 @@ impl Limits {
 struct Features {
     /// Turn a WebAssembly feature on or off: `simd`, `reference-types`, `multi-memory`,
     /// `memory64`, `threads`, `extended-const`, `tail-call`, `function-references`,
-    /// `custom-page-sizes` (`=y` or `=n`), or `wasm2` for exactly the WebAssembly 2.0
-    /// features. All features but `custom-page-sizes` are on unless turned off.
+    /// `custom-page-sizes`, `exceptions` (`=y` or `=n`), or `wasm2` for exactly the
+    /// WebAssembly 2.0 features. All features but `custom-page-sizes` and `exceptions` (tags
+    /// only, so far) are on unless turned off.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
     switches: Vec<String>,
 }
@@ -156,13 +157,14 @@ impl Features {
                 "tail-call" => config.wasm_tail_call(on),
                 "function-references" => config.wasm_function_references(on),
                 "custom-page-sizes" => config.wasm_custom_page_sizes(on),
+                "exceptions" => config.wasm_exceptions(on),
                 "memory64" => config.wasm_memory64(on),
                 "threads" => config.wasm_threads(on),
                 "reference-types" => config.wasm_reference_types(on),
                 "wasm2" if on => config.wasm2(),
                 _ => {
                     return Err(format!(
-                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes or wasm2)"
+                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes, exceptions or wasm2)"
                     ));
                 }
             };

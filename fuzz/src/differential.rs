@@ -335,6 +335,7 @@ mod wasmguard_side {
                     let bytes = view.read_to_vec(0, view.len() as u64).expect("the whole memory is in bounds");
                     s.memories.push((name, bytes));
                 }
+                Extern::Func(_) | Extern::Tag(_) => {}
                 Extern::Table(t) => {
                     let cells = (0..t.size(&*store))
                         .map(|i| match t.get(&mut *store, i) {
@@ -345,7 +346,6 @@ mod wasmguard_side {
                         .collect();
                     s.tables.push((name, cells));
                 }
-                Extern::Func(_) => {}
             }
         }
         s.sort();

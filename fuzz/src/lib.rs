@@ -11,6 +11,7 @@ pub mod shared_memory;
 pub mod wasi;
 
 use arbitrary::{Result, Unstructured};
+use wasmguard::Tag;
 use wasmguard::{
     Config, Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Store, StoreLimits, Table, Val,
 };
@@ -90,6 +91,7 @@ pub fn dummy_imports(store: &mut Store<()>, module: &Module) -> wasmguard::Resul
             ExternType::Global(gt) => Global::new(&mut *store, gt, Val::default_for(gt.content()))?.into(),
             ExternType::Table(tt) => Table::new(&mut *store, tt, Val::default_for(tt.element().into()))?.into(),
             ExternType::Memory(mt) => Memory::new(&mut *store, mt)?.into(),
+            ExternType::Tag(tt) => Tag::new(&mut *store, &tt)?.into(),
         });
     }
     Ok(imports)

@@ -13,7 +13,7 @@ pub(crate) use parse::{decode_error, parse};
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagType};
 
 /// What an import brings in.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub(crate) enum ImportKind {
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    /// A tag of the given type index.
+    Tag(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +40,7 @@ pub(crate) enum EntityKind {
     Table,
     Memory,
     Global,
+    Tag,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +122,9 @@ pub(crate) struct ModuleInner {
     pub(crate) num_imported_globals: u32,
     /// Initialisers of the defined globals.
     pub(crate) global_inits: Vec<ConstExpr>,
+    /// Type index of every tag, imported ones first.
+    pub(crate) tags: Vec<u32>,
+    pub(crate) num_imported_tags: u32,
     pub(crate) exports: Vec<Export>,
     pub(crate) start: Option<u32>,
     pub(crate) elems: Vec<ElemSegment>,
@@ -145,6 +151,7 @@ impl ModuleInner {
             ImportKind::Table(t) => ExternType::Table(*t),
             ImportKind::Memory(m) => ExternType::Memory(*m),
             ImportKind::Global(g) => ExternType::Global(*g),
+            ImportKind::Tag(t) => ExternType::Tag(TagType::from_func_type(self.types[*t as usize].clone())),
         }
     }
 
@@ -154,6 +161,9 @@ impl ModuleInner {
             EntityKind::Table => ExternType::Table(self.tables[index as usize]),
             EntityKind::Memory => ExternType::Memory(self.memories[index as usize]),
             EntityKind::Global => ExternType::Global(self.globals[index as usize]),
+            EntityKind::Tag => {
+                ExternType::Tag(TagType::from_func_type(self.types[self.tags[index as usize] as usize].clone()))
+            }
         }
     }
 }

@@ -198,9 +198,7 @@ fn index_kind(kind: ExternalKind) -> Result<EntityKind> {
         ExternalKind::Table => EntityKind::Table,
         ExternalKind::Memory => EntityKind::Memory,
         ExternalKind::Global => EntityKind::Global,
-        ExternalKind::Tag => {
-            return Err(ErrorKind::Unsupported("exception handling (tags)".into()).into());
-        }
+        ExternalKind::Tag => EntityKind::Tag,
     })
 }
 
@@ -239,6 +237,8 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
         globals: Vec::new(),
         num_imported_globals: 0,
         global_inits: Vec::new(),
+        tags: Vec::new(),
+        num_imported_tags: 0,
         exports: Vec::new(),
         start: None,
         elems: Vec::new(),
@@ -297,8 +297,10 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
                             m.num_imported_globals += 1;
                             ImportKind::Global(g)
                         }
-                        TypeRef::Tag(_) => {
-                            return Err(ErrorKind::Unsupported("exception handling (tags)".into()).into());
+                        TypeRef::Tag(t) => {
+                            m.tags.push(t.func_type_idx);
+                            m.num_imported_tags += 1;
+                            ImportKind::Tag(t.func_type_idx)
                         }
                     };
                     m.imports.push(Import { module: imp.module.to_string(), name: imp.name.to_string(), kind });
@@ -337,6 +339,11 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
                 for e in reader {
                     let e = e.map_err(decode_error)?;
                     m.exports.push(Export { name: e.name.to_string(), kind: index_kind(e.kind)?, index: e.index });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    m.tags.push(t.map_err(decode_error)?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => m.start = Some(func),

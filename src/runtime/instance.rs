@@ -7,6 +7,7 @@ use super::global::Global;
 use super::memory::Memory;
 use super::module::Module;
 use super::table::Table;
+use super::tag::Tag;
 use super::value::{Export, Extern};
 use crate::error::{Error, Result, TrapCode};
 use crate::exec::call_func;
@@ -29,6 +30,7 @@ impl InstanceEntity {
                 }
             }
             EntityKind::Global => Extern::Global(Global(inner.stored(self.globals[i] as usize))),
+            EntityKind::Tag => Extern::Tag(Tag(inner.stored(self.tags[i] as usize))),
         }
     }
 
@@ -95,6 +97,11 @@ impl Instance {
     /// The exported global `name`.
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported tag `name`.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<Tag> {
+        self.get_export(store, name)?.into_tag()
     }
 
     /// The exported table `name`.
@@ -228,6 +235,21 @@ fn check_import(
             }
             Ok(g.0.index)
         }
+        (ImportKind::Tag(t), Extern::Tag(tag)) => {
+            if !inner.owns(tag.0) {
+                return Err(incompatible(imp, "tag from another store"));
+            }
+            // Tag types match exactly: a handler reads the payload as the type says.
+            let have = inner.tags[tag.0.index as usize];
+            if have != module.type_ids[*t as usize] {
+                let want = &module.types[*t as usize];
+                return Err(incompatible(
+                    imp,
+                    format!("expected tag {want}, found {}", inner.engine.resolve_type(have)),
+                ));
+            }
+            Ok(tag.0.index)
+        }
         _ => Err(incompatible(imp, "wrong kind of import")),
     }
 }
@@ -288,6 +310,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     let mut tables = Vec::with_capacity(m.tables.len());
     let mut memories = Vec::with_capacity(m.memories.len());
     let mut globals = Vec::with_capacity(m.globals.len());
+    let mut tags = Vec::with_capacity(m.tags.len());
     for (imp, item) in m.imports.iter().zip(imports) {
         let index = check_import(inner, imp, m, item)?;
         match imp.kind {
@@ -295,6 +318,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
             ImportKind::Table(_) => tables.push(index),
             ImportKind::Memory(_) => memories.push(index),
             ImportKind::Global(_) => globals.push(index),
+            ImportKind::Tag(_) => tags.push(index),
         }
     }
     let instance_index = u32::try_from(inner.instances.len()).map_err(|_| Error::limit("too many instances"))?;
@@ -314,6 +338,9 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     for (i, ty) in m.tables[m.num_imported_tables as usize..].iter().enumerate() {
         let init = m.table_inits[i].as_ref().map_or(0, |e| eval_const(inner, &funcs, &globals, e) as u64);
         tables.push(Table::new_in(inner, *ty, init)?.0.index);
+    }
+    for &ty in &m.tags[m.num_imported_tags as usize..] {
+        tags.push(Tag::new_in(inner, m.type_ids[ty as usize])?.0.index);
     }
     for ty in &m.memories[m.num_imported_memories as usize..] {
         let ty: MemoryType = *ty;
@@ -335,6 +362,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         tables,
         memories,
         globals,
+        tags,
         elems,
         datas,
     });

@@ -8,5 +8,6 @@ pub(crate) mod linker;
 pub(crate) mod memory;
 pub(crate) mod module;
 pub(crate) mod table;
+pub(crate) mod tag;
 pub(crate) mod v128;
 pub(crate) mod value;

@@ -4,6 +4,7 @@ use super::func::Func;
 use super::global::Global;
 use super::memory::Memory;
 use super::table::Table;
+use super::tag::Tag;
 use crate::error::{Error, Result};
 use crate::exec::state::{ExternRef, StoreInner};
 use crate::linear::SharedMemory;
@@ -244,6 +245,8 @@ pub enum Extern {
     /// A shared memory (threads): not owned by any store, so instances in several stores
     /// and threads can import it at once. `From<SharedMemory>` makes one.
     SharedMemory(SharedMemory),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl PartialEq for Extern {
@@ -255,6 +258,7 @@ impl PartialEq for Extern {
             (Extern::Table(a), Extern::Table(b)) => a == b,
             (Extern::Memory(a), Extern::Memory(b)) => a == b,
             (Extern::SharedMemory(a), Extern::SharedMemory(b)) => SharedMemory::same(a, b),
+            (Extern::Tag(a), Extern::Tag(b)) => a == b,
             _ => false,
         }
     }
@@ -266,6 +270,11 @@ impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
         if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self { Some(t) } else { None }
     }
 
     /// The global, if this is one.

@@ -15,6 +15,7 @@ pub(crate) struct InstanceEntity {
     pub(crate) tables: Vec<u32>,
     pub(crate) memories: Vec<u32>,
     pub(crate) globals: Vec<u32>,
+    pub(crate) tags: Vec<u32>,
     /// Element segments (evaluated references); dropped ones are empty.
     pub(crate) elems: Vec<Arc<[u64]>>,
     /// Data segments; dropped ones are empty.

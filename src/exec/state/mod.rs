@@ -95,6 +95,8 @@ pub(crate) struct StoreInner {
     pub(crate) tables: Vec<TableEntity>,
     pub(crate) globals: Vec<GlobalEntity>,
     pub(crate) instances: Vec<InstanceEntity>,
+    /// Exception tags: the canonical id of each one's type. A tag's identity is its index.
+    pub(crate) tags: Vec<u32>,
     pub(crate) externrefs: Vec<ExternRef>,
     pub(crate) fuel: u64,
     pub(crate) limits: StoreLimits,
