@@ -26,6 +26,8 @@ pub struct Config {
     pub(crate) function_references: bool,
     pub(crate) custom_page_sizes: bool,
     pub(crate) exceptions: bool,
+    pub(crate) relaxed_simd: bool,
+    pub(crate) wide_arithmetic: bool,
     pub(crate) reserve_memories: bool,
 }
 
@@ -45,6 +47,8 @@ impl Default for Config {
             function_references: true,
             custom_page_sizes: false,
             exceptions: false,
+            relaxed_simd: true,
+            wide_arithmetic: false,
             reserve_memories: false,
         }
     }
@@ -182,6 +186,23 @@ impl Config {
         self
     }
 
+    /// Whether modules may use the relaxed SIMD instructions (on by default, part of
+    /// WebAssembly 3.0). The specification lets each of them give one of several results;
+    /// wasmguard always gives the same one on every host (the README lists which), so runs
+    /// stay reproducible.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.relaxed_simd = enable;
+        self
+    }
+
+    /// Whether modules may use the 128-bit arithmetic of the wide-arithmetic proposal
+    /// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`; off by default, as it
+    /// is not part of WebAssembly 3.0).
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.wide_arithmetic = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
     /// memory64, threads, extended constant expressions, tail calls and typed function
     /// references off.
@@ -196,6 +217,8 @@ impl Config {
             .wasm_function_references(false)
             .wasm_custom_page_sizes(false)
             .wasm_exceptions(false)
+            .wasm_relaxed_simd(false)
+            .wasm_wide_arithmetic(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -219,6 +242,8 @@ impl Config {
         features.set(WasmFeatures::GC, self.function_references);
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features.set(WasmFeatures::EXCEPTIONS, self.exceptions);
+        features.set(WasmFeatures::RELAXED_SIMD, self.relaxed_simd && self.simd);
+        features.set(WasmFeatures::WIDE_ARITHMETIC, self.wide_arithmetic);
         features
     }
 }

@@ -132,9 +132,10 @@ impl Limits {
 struct Features {
     /// Turn a WebAssembly feature on or off: `simd`, `reference-types`, `multi-memory`,
     /// `memory64`, `threads`, `extended-const`, `tail-call`, `function-references`,
-    /// `custom-page-sizes`, `exceptions` (`=y` or `=n`), or `wasm2` for exactly the
-    /// WebAssembly 2.0 features. All features but `custom-page-sizes` and `exceptions` (tags
-    /// only, so far) are on unless turned off.
+    /// `custom-page-sizes`, `exceptions`, `relaxed-simd`, `wide-arithmetic` (`=y` or `=n`),
+    /// or `wasm2` for exactly the WebAssembly 2.0 features. All features but
+    /// `custom-page-sizes`, `exceptions` (tags only, so far) and `wide-arithmetic` are on
+    /// unless turned off.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
     switches: Vec<String>,
 }
@@ -158,13 +159,15 @@ impl Features {
                 "function-references" => config.wasm_function_references(on),
                 "custom-page-sizes" => config.wasm_custom_page_sizes(on),
                 "exceptions" => config.wasm_exceptions(on),
+                "relaxed-simd" => config.wasm_relaxed_simd(on),
+                "wide-arithmetic" => config.wasm_wide_arithmetic(on),
                 "memory64" => config.wasm_memory64(on),
                 "threads" => config.wasm_threads(on),
                 "reference-types" => config.wasm_reference_types(on),
                 "wasm2" if on => config.wasm2(),
                 _ => {
                     return Err(format!(
-                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes, exceptions or wasm2)"
+                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes, exceptions, relaxed-simd, wide-arithmetic or wasm2)"
                     ));
                 }
             };
