@@ -443,6 +443,10 @@ pub(super) fn exec_slow(
             let r = simd::bitselect(get_v128!(b), get_v128!(b + 2), get_v128!(b + 4));
             set_v128!(b, r);
         }
+        Instr::V128Ternary { op, base: b } => {
+            let r = simd::relaxed::ternary(op, get_v128!(b), get_v128!(b + 2), get_v128!(b + 4));
+            set_v128!(b, r);
+        }
         _ => return super::mem::exec_mem(code, ip, frame, inner, instance),
     }
     Ok(ip)

@@ -25,6 +25,7 @@
 
 pub(crate) use crate::linear::AtomicRmwOp as AtomicOp;
 
+use super::simd::relaxed::SimdTernary;
 use super::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 
 /// A slot index relative to the current frame's base.
@@ -496,6 +497,28 @@ numeric_instrs!(instr_enum, {
     },
 
     // ---- i64 ----
+    /// `i64.add128`: operands `lo1, hi1, lo2, hi2` in slots `base..base + 4`; the low and
+    /// high halves of the wrapping 128-bit sum go to `base` and `base + 1`.
+    I64Add128 {
+        base: Slot,
+    },
+    /// `i64.sub128`: as [`Instr::I64Add128`], the difference.
+    I64Sub128 {
+        base: Slot,
+    },
+    /// `i64.mul_wide_s`: the low half of the 128-bit signed product of `a` and `b` goes
+    /// to `dst`, the high half to `dst + 1`.
+    I64MulWideS {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `i64.mul_wide_u`: as [`Instr::I64MulWideS`], unsigned.
+    I64MulWideU {
+        dst: Slot,
+        a: Slot,
+        b: Slot,
+    },
 
     // ---- f32 ----
 
@@ -603,6 +626,12 @@ numeric_instrs!(instr_enum, {
     },
     /// Operands `a, b, c` (two slots each) from `base`; the result goes to `base`.
     V128Bitselect {
+        base: Slot,
+    },
+    /// A relaxed operation with three operands `a, b, c` (two slots each) from `base`;
+    /// the result goes to `base`.
+    V128Ternary {
+        op: SimdTernary,
         base: Slot,
     },
 });

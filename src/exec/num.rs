@@ -1,5 +1,7 @@
 //! Numeric semantics the spec pins down beyond what Rust's operators give: float
-//! `min`/`max`/`nearest`, sign operations on raw bits, and checked float-to-int truncation.
+//! `min`/`max`/`nearest`, sign operations on raw bits, checked float-to-int truncation, and
+//! the 128-bit operations of wide arithmetic (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`),
+//! whose values are `(low, high)` pairs of `i64` halves.
 
 use crate::error::TrapCode;
 
@@ -81,6 +83,42 @@ pub(crate) fn i64_trunc_u(x: f64) -> Result<u64, TrapCode> {
     trunc_checked(x, -1.0, 18446744073709551616.0).map(|v| v as u64)
 }
 
+/// The 128-bit value with halves `lo` and `hi`.
+#[inline(always)]
+fn join128(lo: u64, hi: u64) -> u128 {
+    u128::from(lo) | (u128::from(hi) << 64)
+}
+
+/// The `(low, high)` halves of `x`.
+#[inline(always)]
+fn split128(x: u128) -> (u64, u64) {
+    (x as u64, (x >> 64) as u64)
+}
+
+/// `i64.add128`: the wrapping 128-bit sum of `lo1 | hi1 << 64` and `lo2 | hi2 << 64`.
+#[inline(always)]
+pub(crate) fn i64_add128(lo1: u64, hi1: u64, lo2: u64, hi2: u64) -> (u64, u64) {
+    split128(join128(lo1, hi1).wrapping_add(join128(lo2, hi2)))
+}
+
+/// `i64.sub128`: the wrapping 128-bit difference, as [`i64_add128`].
+#[inline(always)]
+pub(crate) fn i64_sub128(lo1: u64, hi1: u64, lo2: u64, hi2: u64) -> (u64, u64) {
+    split128(join128(lo1, hi1).wrapping_sub(join128(lo2, hi2)))
+}
+
+/// `i64.mul_wide_s`: the full 128-bit product of two signed `i64`s (it cannot overflow).
+#[inline(always)]
+pub(crate) fn i64_mul_wide_s(x: u64, y: u64) -> (u64, u64) {
+    split128((i128::from(x as i64) * i128::from(y as i64)) as u128)
+}
+
+/// `i64.mul_wide_u`: the full 128-bit product of two unsigned `i64`s (it cannot overflow).
+#[inline(always)]
+pub(crate) fn i64_mul_wide_u(x: u64, y: u64) -> (u64, u64) {
+    split128(u128::from(x) * u128::from(y))
+}
+
 /// Sign-bit operations on raw bits (no NaN canonicalisation).
 pub(crate) const F32_SIGN: u32 = 0x8000_0000;
 /// Sign bit of an f64.
@@ -108,6 +146,19 @@ mod tests {
         assert!(f64_round(-0.5, f64::round_ties_even).is_sign_negative());
         let snan = f32::from_bits(0x7fa0_0000);
         assert_eq!(f32_round(snan, f32::floor).to_bits(), 0x7fe0_0000);
+    }
+
+    #[test]
+    fn wide_arithmetic_carries_and_products() {
+        assert_eq!(i64_add128(u64::MAX, 0, 1, 0), (0, 1));
+        assert_eq!(i64_add128(u64::MAX, u64::MAX, 1, 0), (0, 0));
+        assert_eq!(i64_sub128(0, 1, 1, 0), (u64::MAX, 0));
+        assert_eq!(i64_sub128(0, 0, 1, 0), (u64::MAX, u64::MAX));
+        let min = i64::MIN as u64;
+        assert_eq!(i64_mul_wide_s(min, min), (0, 1 << 62));
+        assert_eq!(i64_mul_wide_s(min, u64::MAX), (min, 0));
+        assert_eq!(i64_mul_wide_s(u64::MAX, 1), (u64::MAX, u64::MAX));
+        assert_eq!(i64_mul_wide_u(u64::MAX, u64::MAX), (1, u64::MAX - 1));
     }
 
     #[test]

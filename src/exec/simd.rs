@@ -72,6 +72,7 @@ simd_ops!(
         I64x2ExtMulLowI32x4S, I64x2ExtMulHighI32x4S, I64x2ExtMulLowI32x4U, I64x2ExtMulHighI32x4U,
         F32x4Add, F32x4Sub, F32x4Mul, F32x4Div, F32x4Min, F32x4Max, F32x4PMin, F32x4PMax,
         F64x2Add, F64x2Sub, F64x2Mul, F64x2Div, F64x2Min, F64x2Max, F64x2PMin, F64x2PMax,
+        I16x8RelaxedDotI8x16I7x16S,
     }
 );
 
@@ -97,6 +98,8 @@ simd_ops!(
         I8x16Splat, I16x8Splat, I32x4Splat, I64x2Splat, F32x4Splat, F64x2Splat,
     }
 );
+
+pub(crate) mod relaxed;
 
 /// The lane shapes of `extract_lane` / `replace_lane` (`S` / `U`: how an i8 / i16 lane extends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -527,6 +530,7 @@ pub(crate) fn binary(op: SimdBinary, a: u128, b: u128) -> u128 {
         F64x2Max => zip64(a, b, |x, y| f64b(x, y, num::f64_max)),
         F64x2PMin => zip64(a, b, |x, y| if f64::from_bits(y) < f64::from_bits(x) { y } else { x }),
         F64x2PMax => zip64(a, b, |x, y| if f64::from_bits(x) < f64::from_bits(y) { y } else { x }),
+        I16x8RelaxedDotI8x16I7x16S => relaxed::dot_i8x16_i7x16_s(a, b),
     }
 }
 

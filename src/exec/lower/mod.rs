@@ -253,6 +253,17 @@ pub(crate) fn lower_with_acc(
             RefIsNull { dst, src } => op(REF_IS_NULL, dst, src, 0),
             RefAsNonNull { r } => op(REF_AS_NON_NULL, r, 0, 0),
             I32AddImm { dst, a, imm } => op(I32_ADD_IMM1, dst, a, imm),
+            // Two results: every slot the handler touches is a field of its own (verified).
+            I64Add128 { base } | I64Sub128 { base } => {
+                let f = if matches!(code[i], I64Add128 { .. }) { I64_ADD128 } else { I64_SUB128 };
+                let at = |k: u32| base.checked_add(k).ok_or_else(|| bad("slot range past u32::MAX", i));
+                Low { f, a: base, b: at(1)?, c: at(2)?, d: at(3)? }
+            }
+            I64MulWideS { dst, a, b } | I64MulWideU { dst, a, b } => {
+                let f = if matches!(code[i], I64MulWideS { .. }) { I64_MUL_WIDE_S } else { I64_MUL_WIDE_U };
+                let hi = dst.checked_add(1).ok_or_else(|| bad("slot range past u32::MAX", i))?;
+                Low { f, a: dst, b: hi, c: a, d: b }
+            }
             ref other => match numeric(other) {
                 Some((h, dst, a, b)) => op(h, dst, a, b),
                 None => op(SLOW, 0, 0, 0),

@@ -182,6 +182,24 @@ mod tests {
         assert_eq!(check(REF_AS_NON_NULL, 4, 0, 0), Err(('a', "slot out of the frame")));
     }
 
+    /// The wide-arithmetic handlers touch four slots each, every one a field of its own:
+    /// each is checked.
+    #[test]
+    fn checks_every_slot_of_the_wide_arithmetic_ops() {
+        use crate::exec::threaded::{I64_ADD128, I64_MUL_WIDE_S, I64_MUL_WIDE_U, I64_SUB128};
+        for f in [I64_ADD128, I64_SUB128, I64_MUL_WIDE_S, I64_MUL_WIDE_U] {
+            let check = |a: u32, b: u32, c: u32, d: u32| {
+                let ops = vec![op(&f, a, b, c, d), op(&SENTINEL, 0, 0, 0, 0)];
+                verify(&ops, &[f, SENTINEL], 4).map_err(|e| (e.field, e.what))
+            };
+            assert_eq!(check(0, 1, 2, 3), Ok(()));
+            assert_eq!(check(4, 1, 2, 3), Err(('a', "slot out of the frame")));
+            assert_eq!(check(0, 4, 2, 3), Err(('b', "slot out of the frame")));
+            assert_eq!(check(0, 1, 4, 3), Err(('c', "slot out of the frame")));
+            assert_eq!(check(0, 1, 2, 4), Err(('d', "slot out of the frame")));
+        }
+    }
+
     /// Every function of CoreMark lowers, so passes verification.
     #[test]
     #[cfg_attr(miri, ignore = "reads a file; lowering is covered by the other tests")]

@@ -1,29 +1,36 @@
 //! Translation of the fixed-width SIMD operators: each `v128` operand and result takes
-//! two slots; 16-byte immediates go to the function's constant table.
+//! two slots; 16-byte immediates go to the function's constant table. The relaxed
+//! operators run as the operations [`relaxed::of`] chooses.
 
 use wasmparser::Operator;
 
 use super::Translator;
 use crate::error::Result;
 use crate::exec::ir::{Instr, LoadKind};
+use crate::exec::simd::relaxed::{self, Relaxed};
 use crate::exec::simd::{LaneShape, SimdBinary, SimdLoad, SimdShift, SimdSplat, SimdTest, SimdUnary};
 
 impl Translator<'_> {
     /// Translates one (already validated) SIMD operator; anything else goes on to
     /// [`Translator::visit_atomic`].
     pub(super) fn visit_simd(&mut self, op: Operator<'_>) -> Result<()> {
+        let op = match relaxed::of(&op) {
+            Some(Relaxed::Unary(op)) => return self.v128_unary(op),
+            Some(Relaxed::Binary(op)) => return self.v128_binary(op),
+            Some(Relaxed::Bitselect) => return self.v128_bitselect(),
+            Some(Relaxed::Ternary(op)) => {
+                let base = self.pop_operands_in_place(3);
+                self.push_temp_v128()?;
+                self.emit(Instr::V128Ternary { op, base });
+                return Ok(());
+            }
+            None => op,
+        };
         if let Some(op) = SimdUnary::of(&op) {
-            let src = self.pop();
-            let dst = self.push_temp_v128()?;
-            self.emit(Instr::V128Unary { op, dst, src });
-            return Ok(());
+            return self.v128_unary(op);
         }
         if let Some(op) = SimdBinary::of(&op) {
-            let b = self.pop();
-            let a = self.pop();
-            let dst = self.push_temp_v128()?;
-            self.emit(Instr::V128Binary { op, dst, a, b });
-            return Ok(());
+            return self.v128_binary(op);
         }
         if let Some(op) = SimdShift::of(&op) {
             let b = self.pop();
@@ -59,11 +66,7 @@ impl Translator<'_> {
                 self.emit(Instr::I8x16Shuffle { dst, a, b });
                 self.emit(Instr::Extra { a: index, b: 0 });
             }
-            O::V128Bitselect => {
-                let base = self.pop_operands_in_place(3);
-                self.push_temp_v128()?;
-                self.emit(Instr::V128Bitselect { base });
-            }
+            O::V128Bitselect => self.v128_bitselect()?,
             O::V128Load { memarg } => {
                 let (mem, offset) = self.memarg(&memarg)?;
                 let addr = self.pop();
@@ -114,6 +117,29 @@ impl Translator<'_> {
             O::I64x2ReplaceLane { lane } | O::F64x2ReplaceLane { lane } => self.replace_lane(LaneShape::I64, lane)?,
             other => return self.visit_atomic(other),
         }
+        Ok(())
+    }
+
+    fn v128_unary(&mut self, op: SimdUnary) -> Result<()> {
+        let src = self.pop();
+        let dst = self.push_temp_v128()?;
+        self.emit(Instr::V128Unary { op, dst, src });
+        Ok(())
+    }
+
+    fn v128_binary(&mut self, op: SimdBinary) -> Result<()> {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.push_temp_v128()?;
+        self.emit(Instr::V128Binary { op, dst, a, b });
+        Ok(())
+    }
+
+    /// `v128.bitselect` (and the relaxed lane selects, which run as it).
+    fn v128_bitselect(&mut self) -> Result<()> {
+        let base = self.pop_operands_in_place(3);
+        self.push_temp_v128()?;
+        self.emit(Instr::V128Bitselect { base });
         Ok(())
     }
 

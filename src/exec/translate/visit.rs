@@ -307,6 +307,23 @@ impl Translator<'_> {
 
             O::I32Add => self.i32_add()?,
 
+            // Wide arithmetic: two `i64` results, low half first.
+            O::I64Add128 | O::I64Sub128 => {
+                let base = self.pop_operands_in_place(4);
+                self.push_temp()?;
+                self.push_temp()?;
+                let add = matches!(op, O::I64Add128);
+                self.emit(if add { Instr::I64Add128 { base } } else { Instr::I64Sub128 { base } });
+            }
+            O::I64MulWideS | O::I64MulWideU => {
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.push_temp()?;
+                self.push_temp()?;
+                let signed = matches!(op, O::I64MulWideS);
+                self.emit(if signed { Instr::I64MulWideS { dst, a, b } } else { Instr::I64MulWideU { dst, a, b } });
+            }
+
             // Same bits, same slot representation: nothing to do.
             O::I32ReinterpretF32 | O::I64ReinterpretF64 | O::F32ReinterpretI32 | O::F64ReinterpretI64 => {}
             other => {
