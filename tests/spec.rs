@@ -2,7 +2,8 @@
 //! scripts of the proposals wasmguard implements beyond it (kept under `proposals/` by that
 //! crate): fixed-width SIMD, multi-memory, memory64 and threads; and the WebAssembly 3.0
 //! suite with the scripts of the 3.0 proposals done so far (tail calls, extended constant
-//! expressions, typed function references), and custom page sizes.
+//! expressions, typed function references, relaxed SIMD), custom page sizes and wide
+//! arithmetic.
 //!
 //! Every script is run (one `#[test]`, so that all files are reported in one go), one line per
 //! file is printed, and the test fails at the end listing each failing file with its first few
@@ -93,6 +94,21 @@ fn spec_custom_page_sizes() {
     let mut config = Config::default();
     config.wasm_custom_page_sizes(true);
     run_suite(proposal(Proposal::CustomPageSizes).collect(), &config, &[]);
+}
+
+/// The relaxed SIMD scripts (part of WebAssembly 3.0, on by default): they accept any of the
+/// results each instruction may give, and wasmguard gives one, always the same.
+#[test]
+fn spec_relaxed_simd() {
+    run_suite(proposal(Proposal::RelaxedSimd).collect(), &Config::default(), &[]);
+}
+
+/// The wide-arithmetic scripts, with that proposal turned on (it is off by default).
+#[test]
+fn spec_wide_arithmetic() {
+    let mut config = Config::default();
+    config.wasm_wide_arithmetic(true);
+    run_suite(proposal(Proposal::WideArithmetic).collect(), &config, &[]);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.

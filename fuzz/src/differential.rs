@@ -276,7 +276,11 @@ mod wasmguard_side {
 
     pub fn compile(wasm: &[u8]) -> wasmguard::Result<Prepared> {
         let engine = Engine::new(
-            wasmguard::Config::new().consume_fuel(true).max_call_depth(1_000).wasm_custom_page_sizes(true),
+            wasmguard::Config::new()
+                .consume_fuel(true)
+                .max_call_depth(1_000)
+                .wasm_custom_page_sizes(true)
+                .wasm_wide_arithmetic(true),
         )?;
         let module = Module::new(&engine, wasm)?;
         Ok(Prepared { engine, module })
@@ -422,7 +426,7 @@ mod wasmi_side {
     pub fn compile(wasm: &[u8]) -> Result<Prepared, wasmi::Error> {
         let mut config = wasmi::Config::default();
         config.consume_fuel(true).wasm_multi_memory(true).wasm_memory64(true).wasm_tail_call(true);
-        config.wasm_custom_page_sizes(true);
+        config.wasm_custom_page_sizes(true).wasm_wide_arithmetic(true);
         let engine = Engine::new(&config);
         let module = Module::new(&engine, wasm)?;
         Ok(Prepared { engine, module })

@@ -21,19 +21,24 @@ pub const FUEL: u64 = 100_000;
 
 /// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included), plus
 /// multi-memory, memory64 (64-bit memories and tables), extended constant expressions, tail
-/// calls and custom page sizes. (Typed function references come with wasm-smith's GC switch, so only the
+/// calls, custom page sizes and wide arithmetic. (Typed function references come with wasm-smith's GC switch, so only the
 /// targets that do not compare with wasmi turn them on: [`smith_module_with_references`].)
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
 }
 
-/// As [`smith_module`], and for half the inputs with wasm-smith's GC switch on: typed
-/// function references, `call_ref`, `br_on_null` and the 3.0 type system. The GC types and
-/// instructions it also generates are refused as unsupported (wasmguard does not implement
-/// the GC proposal yet), which the targets count as a clean result.
+/// As [`smith_module`], with relaxed SIMD (whose results wasmi chooses differently, so only
+/// targets that do not compare with it use this), and for half the inputs with wasm-smith's
+/// GC switch on: typed function references, `call_ref`, `br_on_null` and the 3.0 type
+/// system. The GC types and instructions it also generates are refused as unsupported
+/// (wasmguard does not implement the GC proposal yet), which the targets count as a clean
+/// result.
 pub fn smith_module_with_references(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     let gc = u.arbitrary()?;
-    smith_module_with(u, |c| c.gc_enabled = gc)
+    smith_module_with(u, |c| {
+        c.gc_enabled = gc;
+        c.relaxed_simd_enabled = true;
+    })
 }
 
 /// As [`smith_module`], with `tweak` applied to the configuration last.
@@ -44,7 +49,7 @@ pub fn smith_module_with(
     let mut c = wasm_smith::Config::default();
     (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (true, false, false);
     (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (u.arbitrary()?, true, false);
-    (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, true, false);
+    (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, true, u.arbitrary()?);
     (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (u.arbitrary()?, false);
     (c.shared_everything_threads_enabled, c.custom_descriptors_enabled) = (false, false);
     (c.reference_types_enabled, c.bulk_memory_enabled, c.multi_value_enabled) = (true, true, true);
@@ -65,7 +70,12 @@ pub fn smith_module_with(
 /// An engine with fuel on and a call depth that recursion reaches before fuel runs out,
 /// and a store whose memories and tables stay small.
 pub fn engine_and_store() -> (Engine, Store<()>) {
-    let config = Config::new().consume_fuel(true).max_call_depth(1_000).wasm_custom_page_sizes(true).clone();
+    let config = Config::new()
+        .consume_fuel(true)
+        .max_call_depth(1_000)
+        .wasm_custom_page_sizes(true)
+        .wasm_wide_arithmetic(true)
+        .clone();
     let engine = Engine::new(&config).expect("engine");
     let mut store = Store::new(&engine, ());
     store.set_limits(StoreLimits { memory_size_bytes: 16 * 65_536, table_elements: 10_000, ..StoreLimits::default() });
