@@ -193,10 +193,12 @@ numeric_section!(unary_trap => unary_trap_handlers);
 
 // ---- wide arithmetic: two results, each slot in a field of its own ----
 
-/// `i64.add128` / `i64.sub128` handlers: the 128-bit operands `a | b << 64` and
-/// `c | d << 64` (fields `a` to `d` are slots), the result's halves to slots `a` and `b`.
-macro_rules! wide_128_handlers {
-    ($( $(#[$attr:meta])* $name:ident / $fam:ident => $f:path; )*) => {
+/// Wide-arithmetic handlers: fields `a` to `d` are slots, `$f` maps their values to the
+/// result's low and high halves, which go to slots `a` and `b`. `i64.add128/sub128` add or
+/// subtract the 128-bit operands `a | b << 64` and `c | d << 64`; `i64.mul_wide_s/u`
+/// multiply `c` and `d` (their `a` and `b` are only the result's slots).
+macro_rules! wide_handlers {
+    ($( $(#[$attr:meta])* $name:ident / $fam:ident => $f:expr; )*) => {
         handlers! { $(
             $(#[$attr])*
             $name / $fam (S, S, S, S) 1 (ip, sp, mem, len, cx, acc, facc) {
@@ -210,33 +212,13 @@ macro_rules! wide_128_handlers {
     };
 }
 
-wide_128_handlers! {
+wide_handlers! {
     /// `i64.add128`.
     i64_add128 / I64_ADD128 => num::i64_add128;
     /// `i64.sub128`.
     i64_sub128 / I64_SUB128 => num::i64_sub128;
-}
-
-/// `i64.mul_wide_s/u` handlers: the product of slots `c` and `d`, its low half to slot
-/// `a` and its high half to slot `b` (fields `a` to `d` are slots).
-macro_rules! mul_wide_handlers {
-    ($( $(#[$attr:meta])* $name:ident / $fam:ident => $f:path; )*) => {
-        handlers! { $(
-            $(#[$attr])*
-            $name / $fam (S, S, S, S) 1 (ip, sp, mem, len, cx, acc, facc) {
-                let op = op!(ip);
-                let (lo, hi) = $f(get!(sp, op.c, u64), get!(sp, op.d, u64));
-                set!(sp, acc, facc, op.a, lo);
-                set!(sp, acc, facc, op.b, hi);
-                next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
-            }
-        )* }
-    };
-}
-
-mul_wide_handlers! {
     /// `i64.mul_wide_s`.
-    i64_mul_wide_s / I64_MUL_WIDE_S => num::i64_mul_wide_s;
+    i64_mul_wide_s / I64_MUL_WIDE_S => |_, _, c, d| num::i64_mul_wide_s(c, d);
     /// `i64.mul_wide_u`.
-    i64_mul_wide_u / I64_MUL_WIDE_U => num::i64_mul_wide_u;
+    i64_mul_wide_u / I64_MUL_WIDE_U => |_, _, c, d| num::i64_mul_wide_u(c, d);
 }
