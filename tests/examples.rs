@@ -148,6 +148,23 @@ fn wasi_capture() {
 }
 
 #[test]
+fn typed_refs() {
+    let out = run_example("typed_refs");
+    assert_lines(
+        "typed_refs",
+        &out,
+        &[
+            "$binop is (func (param i32 i32) (result i32))",
+            "apply(6, 7) with add = 13",
+            "apply(6, 7) with mul = 42",
+            "apply(6, 7) with a host sub = -1",
+            "refused: type mismatch: global of type (ref $type0) given a function of type (func (param i32) (result i32))",
+            "refused: type mismatch: global of type (ref $type0) given a null funcref",
+        ],
+    );
+}
+
+#[test]
 fn every_example_is_tested() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut found: Vec<String> = std::fs::read_dir(&dir)
@@ -168,6 +185,7 @@ fn every_example_is_tested() {
         "shared_memory_host",
         "shared_memory_threads",
         "strings",
+        "typed_refs",
         "wasi_capture",
     ];
     for name in &found {
