@@ -7,7 +7,7 @@ use wasmparser::WasmFeatures;
 use crate::error::Result;
 pub(crate) mod registry;
 
-use crate::types::{ConcreteType, FuncType, ValType};
+use crate::types::{ConcreteType, FuncType, HeapType, Hierarchy, ValType};
 use registry::{SubType, TypeRegistry};
 
 /// Settings of an [`Engine`].
@@ -46,7 +46,7 @@ impl Default for Config {
             tail_call: true,
             function_references: true,
             custom_page_sizes: false,
-            exceptions: false,
+            exceptions: true,
             relaxed_simd: true,
             wide_arithmetic: false,
             reserve_memories: false,
@@ -176,11 +176,12 @@ impl Config {
         self
     }
 
-    /// Whether modules may declare, import and export exception tags (the exception
-    /// handling proposal; off by default). Tags work ([`Tag`](crate::Tag),
-    /// [`TagType`](crate::TagType), [`Extern::Tag`](crate::Extern::Tag)), and `exnref`
-    /// types do not yet; a function that throws or catches (`throw`, `throw_ref`,
-    /// `try_table`) is refused as unsupported when its module is compiled.
+    /// Whether modules may use exception handling (on by default, part of WebAssembly 3.0):
+    /// tags ([`Tag`](crate::Tag), [`TagType`](crate::TagType)), `throw`, `throw_ref`,
+    /// `try_table` and `exnref` values ([`ExnRef`](crate::ExnRef)). An exception that no
+    /// `try_table` catches ends the call with an error whose
+    /// [`exception`](crate::Error::exception) is the exception; a host function throws one to
+    /// wasm by returning an [`ExnRef`](crate::ExnRef) as its error.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.exceptions = enable;
         self
@@ -204,8 +205,8 @@ impl Config {
     }
 
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
-    /// memory64, threads, extended constant expressions, tail calls and typed function
-    /// references off.
+    /// memory64, threads, extended constant expressions, tail calls, typed function
+    /// references, exception handling and relaxed SIMD off.
     pub fn wasm2(&mut self) -> &mut Self {
         self.wasm_simd(true)
             .wasm_reference_types(true)
@@ -330,6 +331,17 @@ impl Engine {
     /// Whether function type `sub` is `sup` or one of its declared subtypes.
     pub(crate) fn func_subtype(&self, sub: u32, sup: u32) -> bool {
         sub == sup || self.types().is_subtype(sub, sup)
+    }
+
+    /// The hierarchy heap type `h` belongs to.
+    pub(crate) fn hierarchy(&self, h: HeapType) -> Hierarchy {
+        match h {
+            HeapType::Concrete(_) => self.types().hierarchy(h),
+            HeapType::Func | HeapType::NoFunc => Hierarchy::Func,
+            HeapType::Extern | HeapType::NoExtern => Hierarchy::Extern,
+            HeapType::Exn | HeapType::NoExn => Hierarchy::Exn,
+            _ => Hierarchy::Any,
+        }
     }
 
     /// Whether every value of type `a` is one of type `b`.

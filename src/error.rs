@@ -85,6 +85,11 @@ pub enum ErrorKind {
     /// Wasm execution trapped.
     #[error("wasm trap: {0}")]
     Trap(TrapCode),
+    /// A wasm exception that no `try_table` caught: `throw` in wasm, or a host function
+    /// that returned [`Error::from`] an [`ExnRef`]. Its tag and payload are in the store
+    /// ([`ExnRef::tag`], [`ExnRef::values`]).
+    #[error("uncaught wasm exception")]
+    Exception(ExnRef),
     /// A resource limit of the store was exceeded.
     #[error("resource limit exceeded: {0}")]
     Limit(String),
@@ -97,6 +102,26 @@ pub enum ErrorKind {
     /// Any other error, with a message.
     #[error("{0}")]
     Message(String),
+}
+
+/// A reference to a wasm exception (an `exnref`): a handle, used together with the store
+/// that owns the exception.
+///
+/// An exception that escapes a call is the error's [`ExnRef`] ([`Error::exception`]); a host
+/// function throws one to wasm by returning it as its error (`Err(exn.into())`), which a
+/// `try_table` in the calling wasm code can catch. [`ExnRef::new`] makes one,
+/// [`ExnRef::tag`] and [`ExnRef::values`] read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    pub(crate) store_id: u64,
+    pub(crate) index: u32,
+}
+
+impl From<ExnRef> for Error {
+    /// The error that throws `exn`: returned by a host function, wasm can catch it.
+    fn from(exn: ExnRef) -> Error {
+        ErrorKind::Exception(exn).into()
+    }
 }
 
 /// One frame of a [`WasmBacktrace`].
@@ -224,6 +249,14 @@ impl Error {
     pub fn trap_code(&self) -> Option<TrapCode> {
         match self.inner.kind {
             ErrorKind::Trap(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The exception, if this error is an uncaught wasm exception.
+    pub fn exception(&self) -> Option<ExnRef> {
+        match self.inner.kind {
+            ErrorKind::Exception(exn) => Some(exn),
             _ => None,
         }
     }

@@ -132,7 +132,7 @@ pub use access::{
     MemoryIndex, MemoryView, MemoryViewMut, SharedMemoryView, WasmPtr, WasmSlice, ZeroCopy,
 };
 pub use engine::{Config, Engine};
-pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};
+pub use error::{Error, ErrorKind, ExnRef, FrameInfo, Result, TrapCode, WasmBacktrace};
 pub use exec::state::{ExternRef, StoreLimits};
 pub use linear::{AtomicRmwOp, DEFAULT_SHARED_RESERVATION_BYTES, SharedMemory, WaitResult};
 pub use runtime::func::{Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
@@ -144,7 +144,7 @@ pub use runtime::module::Module;
 pub use runtime::table::Table;
 pub use runtime::tag::Tag;
 pub use runtime::v128::V128;
-pub use runtime::value::{Export, Extern, Val};
+pub use runtime::value::{AnyRef, Export, Extern, Val};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use types::{
     ConcreteType, ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TagType,

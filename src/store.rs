@@ -45,6 +45,7 @@ impl<T> Store<T> {
                 fuel: 0,
                 limits: StoreLimits::default(),
                 externref_ids: Default::default(),
+                exns: Default::default(),
                 copy_budget: Default::default(),
                 stack: None,
             },

@@ -35,6 +35,10 @@ impl ValType {
     pub const FUNCREF: ValType = ValType::FuncRef;
     /// `externref` (wasmtime's name).
     pub const EXTERNREF: ValType = ValType::ExternRef;
+    /// `exnref`, that is `(ref null exn)`.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+    /// `anyref`, that is `(ref null any)`.
+    pub const ANYREF: ValType = ValType::Ref(RefType::ANYREF);
 
     /// True for reference types.
     pub fn is_ref(self) -> bool {
@@ -120,6 +124,10 @@ impl RefType {
     pub const FUNCREF: RefType = RefType { nullable: true, heap_type: HeapType::Func };
     /// `externref`, that is `(ref null extern)`.
     pub const EXTERNREF: RefType = RefType { nullable: true, heap_type: HeapType::Extern };
+    /// `exnref`, that is `(ref null exn)`.
+    pub const EXNREF: RefType = RefType { nullable: true, heap_type: HeapType::Exn };
+    /// `anyref`, that is `(ref null any)`.
+    pub const ANYREF: RefType = RefType { nullable: true, heap_type: HeapType::Any };
     /// The WebAssembly 2.0 name of [`RefType::FUNCREF`].
     pub const FuncRef: RefType = RefType::FUNCREF;
     /// The WebAssembly 2.0 name of [`RefType::EXTERNREF`].
@@ -146,6 +154,8 @@ impl fmt::Display for RefType {
         match (self.nullable, self.heap_type) {
             (true, HeapType::Func) => f.write_str("funcref"),
             (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
+            (true, HeapType::Any) => f.write_str("anyref"),
             (true, h) => write!(f, "(ref null {h})"),
             (false, h) => write!(f, "(ref {h})"),
         }
@@ -154,8 +164,10 @@ impl fmt::Display for RefType {
 
 /// What a reference refers to.
 ///
-/// The abstract heap types of function and host references, and concrete function types.
-/// (The GC proposal's heap types will join them.)
+/// The abstract heap types of the four hierarchies of WebAssembly 3.0 (functions, host
+/// references, exceptions, and the GC proposal's `any` objects), each with its bottom
+/// type, and concrete (defined) types. The GC objects themselves are not supported yet:
+/// a reference of the `any` hierarchy can only be null so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HeapType {
@@ -167,27 +179,69 @@ pub enum HeapType {
     Extern,
     /// No host reference: the bottom of the host references (only `null` has it).
     NoExtern,
-    /// A function of a defined type, or of a subtype of it.
+    /// Any exception: the top of the exception references (`exnref`).
+    Exn,
+    /// No exception: the bottom of the exception references (only `null` has it).
+    NoExn,
+    /// Any GC object or `i31`: the top of the internal references (`anyref`).
+    Any,
+    /// References that can be compared with `ref.eq` (`eqref`).
+    Eq,
+    /// Unboxed 31-bit integers (`i31ref`).
+    I31,
+    /// Any struct (`structref`).
+    Struct,
+    /// Any array (`arrayref`).
+    Array,
+    /// No internal reference: the bottom of the `any` hierarchy (only `null` has it).
+    None,
+    /// A value of a defined type (a function, struct or array type), or of a subtype of it.
     Concrete(ConcreteType),
 }
 
 impl fmt::Display for HeapType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeapType::Func => f.write_str("func"),
-            HeapType::NoFunc => f.write_str("nofunc"),
-            HeapType::Extern => f.write_str("extern"),
-            HeapType::NoExtern => f.write_str("noextern"),
-            HeapType::Concrete(c) => write!(f, "{c}"),
-        }
+        let name = match self {
+            HeapType::Func => "func",
+            HeapType::NoFunc => "nofunc",
+            HeapType::Extern => "extern",
+            HeapType::NoExtern => "noextern",
+            HeapType::Exn => "exn",
+            HeapType::NoExn => "noexn",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
+            HeapType::Concrete(c) => return write!(f, "{c}"),
+        };
+        f.write_str(name)
     }
 }
 
 impl HeapType {
-    /// True for the heap types of function references.
+    /// True for the abstract heap types of function references (`func`, `nofunc`); a
+    /// concrete type may be a function type too ([`Engine::func_type`](crate::Engine::func_type)
+    /// says).
     pub fn is_func(&self) -> bool {
-        matches!(self, HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_))
+        matches!(self, HeapType::Func | HeapType::NoFunc)
     }
+
+    /// True for the bottom types (`nofunc`, `noextern`, `noexn`, `none`), which only
+    /// `null` has.
+    pub fn is_bottom(&self) -> bool {
+        matches!(self, HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn | HeapType::None)
+    }
+}
+
+/// The hierarchy a heap type belongs to (the top of its subtype lattice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hierarchy {
+    Func,
+    Extern,
+    Exn,
+    Any,
 }
 
 /// A defined type, as its engine knows it: the handle of its canonical form.

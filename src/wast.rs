@@ -240,6 +240,12 @@ impl Runner {
             }
             WastDirective::AssertTrap { exec, message, .. } => expect_trap_result(self.execute(exec), message),
             WastDirective::AssertExhaustion { call, message, .. } => expect_trap_result(self.invoke(&call), message),
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => Err(format!("expected an exception, got {}", describe_vals(&values))),
+                Err(ExecError::Setup(setup)) => Err(setup),
+                Err(ExecError::Run(err)) if err.exception().is_some() => Ok(()),
+                Err(ExecError::Run(err)) => Err(format!("expected an exception, got error: {err}")),
+            },
             WastDirective::AssertInvalid { module, message, .. } => {
                 self.expect_compile_error("invalid", module, message)
             }
@@ -398,25 +404,29 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::F32(v) => Val::F32(v.bits),
         WastArgCore::F64(v) => Val::F64(v.bits),
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
-        WastArgCore::RefNull(heap) if is_func_heap(heap) => Val::FuncRef(None),
-        WastArgCore::RefNull(heap) if is_extern_heap(heap) => Val::ExternRef(None),
-        WastArgCore::RefNull(heap) => {
-            return Err(format!("unsupported null reference type {heap:?}"));
-        }
+        WastArgCore::RefNull(heap) => null_of(heap),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(*n))),
         WastArgCore::RefHost(_) => return Err("ref.host arguments are not supported".to_string()),
     })
 }
 
-fn is_func_heap(heap: &HeapType<'_>) -> bool {
-    matches!(
-        heap,
-        HeapType::Abstract { ty: AbstractHeapType::Func | AbstractHeapType::NoFunc, .. } | HeapType::Concrete(_)
-    )
+/// The null reference of a heap type's hierarchy (a concrete type is taken for a function
+/// type: only those are referenced from the scripts' arguments and results).
+fn null_of(heap: &HeapType<'_>) -> Val {
+    use AbstractHeapType as A;
+    match heap {
+        HeapType::Abstract { ty: A::Func | A::NoFunc, .. } | HeapType::Concrete(_) | HeapType::Exact(_) => {
+            Val::FuncRef(None)
+        }
+        HeapType::Abstract { ty: A::Extern | A::NoExtern, .. } => Val::ExternRef(None),
+        HeapType::Abstract { ty: A::Exn | A::NoExn, .. } => Val::ExnRef(None),
+        HeapType::Abstract { .. } => Val::AnyRef(None),
+    }
 }
 
-fn is_extern_heap(heap: &HeapType<'_>) -> bool {
-    matches!(heap, HeapType::Abstract { ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, .. })
+/// Whether `value` is the null of `heap`'s hierarchy (of any, without a heap type).
+fn null_matches(heap: Option<&HeapType<'_>>, value: &Val) -> bool {
+    value.is_null() && heap.is_none_or(|h| std::mem::discriminant(&null_of(h)) == std::mem::discriminant(value))
 }
 
 /// `assert_return`: compares every result with its expectation.
@@ -443,8 +453,7 @@ fn val_matches(value: &Val, expected: &WastRetCore<'_>) -> bool {
         (WastRetCore::F32(e), Val::F32(a)) => f32_matches(e, *a),
         (WastRetCore::F64(e), Val::F64(a)) => f64_matches(e, *a),
         (WastRetCore::V128(e), Val::V128(a)) => v128_matches(e, *a),
-        (WastRetCore::RefNull(heap), Val::FuncRef(None)) => heap.as_ref().is_none_or(is_func_heap),
-        (WastRetCore::RefNull(heap), Val::ExternRef(None)) => heap.as_ref().is_none_or(is_extern_heap),
+        (WastRetCore::RefNull(heap), v) => null_matches(heap.as_ref(), v),
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => r.data().downcast_ref::<u32>() == Some(n),
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
@@ -510,6 +519,10 @@ fn describe_val(value: &Val) -> String {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern (host value)".to_string(),
         },
+        Val::ExnRef(None) => "ref.null exn".to_string(),
+        Val::ExnRef(Some(_)) => "ref.exn".to_string(),
+        Val::AnyRef(None) => "ref.null any".to_string(),
+        Val::AnyRef(Some(a)) => match *a {},
     }
 }
 

@@ -26,10 +26,7 @@ const MULTI_MEMORY_KNOWN_FAILURES: &[&str] = &[];
 const MEMORY64_KNOWN_FAILURES: &[&str] = &[];
 
 /// WebAssembly 3.0 scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
-/// `instance` throws and catches, and `ref_null` returns `exnref`s (the exception handling
-/// proposal, of which only tags are done), and one module of `type-rec` passes a struct
-/// reference to a function (the GC proposal).
-const V3_KNOWN_FAILURES: &[&str] = &["instance.wast", "ref_null.wast", "type-rec.wast"];
+const V3_KNOWN_FAILURES: &[&str] = &[];
 
 /// How many failure messages to show per failing file.
 const SHOWN_FAILURES: usize = 5;
@@ -69,13 +66,16 @@ fn spec_threads() {
     run_suite(proposal(Proposal::Threads).collect(), &config, &[]);
 }
 
-/// WebAssembly 3.0 includes exception handling, which is off by default while it is
-/// incomplete: the 3.0 scripts run with it on (their tags are declared and linked).
+/// WebAssembly 3.0, with the default configuration.
 #[test]
 fn spec_v3() {
-    let mut config = Config::default();
-    config.wasm_exceptions(true);
-    run_suite(spec(SpecVersion::V3).collect(), &config, V3_KNOWN_FAILURES);
+    run_suite(spec(SpecVersion::V3).collect(), &Config::default(), V3_KNOWN_FAILURES);
+}
+
+/// Exception handling (WebAssembly 3.0), with the default configuration.
+#[test]
+fn spec_exceptions() {
+    run_suite(proposal(Proposal::ExceptionHandling).collect(), &Config::default(), &[]);
 }
 
 /// The typed function reference scripts predate multi-memory, as the memory64 ones do (their

@@ -134,8 +134,7 @@ struct Features {
     /// `memory64`, `threads`, `extended-const`, `tail-call`, `function-references`,
     /// `custom-page-sizes`, `exceptions`, `relaxed-simd`, `wide-arithmetic` (`=y` or `=n`),
     /// or `wasm2` for exactly the WebAssembly 2.0 features. All features but
-    /// `custom-page-sizes`, `exceptions` (tags only, so far) and `wide-arithmetic` are on
-    /// unless turned off.
+    /// `custom-page-sizes` and `wide-arithmetic` are on unless turned off.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
     switches: Vec<String>,
 }
@@ -431,7 +430,7 @@ fn format_val(value: &Val) -> String {
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
         Val::V128(v) => format!("0x{v:032x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
-        Val::FuncRef(Some(_)) | Val::ExternRef(Some(_)) => "ref".to_string(),
+        v if v.is_null() => "null".to_string(),
+        _ => "ref".to_string(),
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use wasmparser::AbstractHeapType;
 
 use crate::error::{ErrorKind, Result};
-use crate::types::{ConcreteType, FuncType, HeapType, RefType, ValType};
+use crate::types::{ConcreteType, FuncType, HeapType, Hierarchy, RefType, ValType};
 
 /// What a reference in a type key points to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,6 +64,16 @@ struct Entry {
     supertype: Option<u32>,
     /// The signature, for a function type.
     func: Option<FuncType>,
+    /// What kind of type it is.
+    kind: Kind,
+}
+
+/// The kinds of defined types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Func,
+    Struct,
+    Array,
 }
 
 /// Every type group an engine has seen.
@@ -92,16 +102,17 @@ impl TypeRegistry {
         let mut entries = Vec::with_capacity(group.len());
         for sub in &group {
             let supertype = sub.supertype.as_ref().and_then(|h| self.handle(h, first));
-            let func = match &sub.composite {
+            let (func, kind) = match &sub.composite {
                 Composite::Func { params, results } => {
-                    let convert = |s: &Storage| self.val_type(s, first, &group);
+                    let convert = |s: &Storage| self.val_type(s, first);
                     let params = params.iter().map(convert).collect::<Result<Vec<_>>>()?;
                     let results = results.iter().map(convert).collect::<Result<Vec<_>>>()?;
-                    Some(FuncType::new(params, results))
+                    (Some(FuncType::new(params, results)), Kind::Func)
                 }
-                _ => None,
+                Composite::Struct(_) => (None, Kind::Struct),
+                Composite::Array(..) => (None, Kind::Array),
             };
-            entries.push(Entry { supertype, func });
+            entries.push(Entry { supertype, func, kind });
         }
         self.entries.extend(entries);
         self.groups.insert(group, first);
@@ -121,7 +132,7 @@ impl TypeRegistry {
             return id;
         }
         let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        self.entries.push(Entry { supertype: None, func: Some(ty.clone()) });
+        self.entries.push(Entry { supertype: None, func: Some(ty.clone()), kind: Kind::Func });
         self.groups.insert(group, id);
         id
     }
@@ -161,14 +172,34 @@ impl TypeRegistry {
 
     /// Whether every reference to `a` is a reference to `b`.
     pub(crate) fn heap_subtype(&self, a: HeapType, b: HeapType) -> bool {
-        let is_func = |c: ConcreteType| self.func_type(c.0).is_some();
+        use HeapType as H;
+        let kind = |c: ConcreteType| self.entries.get(c.0 as usize).map(|e| e.kind);
         match (a, b) {
             _ if a == b => true,
-            (HeapType::Concrete(a), HeapType::Concrete(b)) => self.is_subtype(a.0, b.0),
-            (HeapType::Concrete(a), HeapType::Func) => is_func(a),
-            (HeapType::NoFunc, HeapType::Concrete(b)) => is_func(b),
-            (HeapType::NoFunc, HeapType::Func) | (HeapType::NoExtern, HeapType::Extern) => true,
+            (H::Concrete(a), H::Concrete(b)) => self.is_subtype(a.0, b.0),
+            (H::Concrete(a), H::Func) => kind(a) == Some(Kind::Func),
+            (H::Concrete(a), H::Struct) => kind(a) == Some(Kind::Struct),
+            (H::Concrete(a), H::Array) => kind(a) == Some(Kind::Array),
+            (H::Concrete(a), H::Eq | H::Any) => matches!(kind(a), Some(Kind::Struct | Kind::Array)),
+            (H::NoFunc, H::Concrete(b)) => kind(b) == Some(Kind::Func),
+            (H::None, H::Concrete(b)) => matches!(kind(b), Some(Kind::Struct | Kind::Array)),
+            (H::NoFunc, H::Func) | (H::NoExtern, H::Extern) | (H::NoExn, H::Exn) => true,
+            (H::None, H::I31 | H::Struct | H::Array | H::Eq | H::Any) => true,
+            (H::I31 | H::Struct | H::Array, H::Eq | H::Any) | (H::Eq, H::Any) => true,
             _ => false,
+        }
+    }
+
+    /// The hierarchy heap type `h` belongs to.
+    pub(crate) fn hierarchy(&self, h: HeapType) -> Hierarchy {
+        match h {
+            HeapType::Func | HeapType::NoFunc => Hierarchy::Func,
+            HeapType::Extern | HeapType::NoExtern => Hierarchy::Extern,
+            HeapType::Exn | HeapType::NoExn => Hierarchy::Exn,
+            HeapType::Concrete(c) if self.entries.get(c.0 as usize).is_some_and(|e| e.kind == Kind::Func) => {
+                Hierarchy::Func
+            }
+            _ => Hierarchy::Any,
         }
     }
 
@@ -181,7 +212,7 @@ impl TypeRegistry {
     }
 
     /// A function type's parameter or result, with the group's handles resolved.
-    fn val_type(&self, s: &Storage, first: u32, group: &[SubType]) -> Result<ValType> {
+    fn val_type(&self, s: &Storage, first: u32) -> Result<ValType> {
         Ok(match s {
             Storage::I32 => ValType::I32,
             Storage::I64 => ValType::I64,
@@ -193,26 +224,12 @@ impl TypeRegistry {
             }
             Storage::Ref { nullable, heap } => {
                 let heap = match heap {
-                    Heap::Abstract { shared: false, ty } => match ty {
-                        AbstractHeapType::Func => HeapType::Func,
-                        AbstractHeapType::NoFunc => HeapType::NoFunc,
-                        AbstractHeapType::Extern => HeapType::Extern,
-                        AbstractHeapType::NoExtern => HeapType::NoExtern,
-                        other => return Err(unsupported(&format!("{other:?}").to_lowercase())),
-                    },
+                    Heap::Abstract { shared: false, ty } => {
+                        abstract_heap(*ty).ok_or_else(|| unsupported("continuation"))?
+                    }
                     Heap::Abstract { shared: true, .. } => return Err(unsupported("shared")),
-                    Heap::Canon(c) => {
-                        if self.func_type(*c).is_none() {
-                            return Err(unsupported("struct or array"));
-                        }
-                        HeapType::Concrete(ConcreteType(*c))
-                    }
-                    Heap::Local(l) => {
-                        if !group.get(*l as usize).is_some_and(|t| matches!(t.composite, Composite::Func { .. })) {
-                            return Err(unsupported("struct or array"));
-                        }
-                        HeapType::Concrete(ConcreteType(first + l))
-                    }
+                    Heap::Canon(c) => HeapType::Concrete(ConcreteType(*c)),
+                    Heap::Local(l) => HeapType::Concrete(ConcreteType(first + l)),
                 };
                 ValType::from(RefType::new(*nullable, heap))
             }
@@ -220,8 +237,29 @@ impl TypeRegistry {
     }
 }
 
+/// The heap type of an abstract heap type of the decoder (`None` for the stack-switching
+/// proposal's continuation types, which are not supported).
+pub(crate) fn abstract_heap(ty: AbstractHeapType) -> Option<HeapType> {
+    use AbstractHeapType as A;
+    Some(match ty {
+        A::Func => HeapType::Func,
+        A::NoFunc => HeapType::NoFunc,
+        A::Extern => HeapType::Extern,
+        A::NoExtern => HeapType::NoExtern,
+        A::Exn => HeapType::Exn,
+        A::NoExn => HeapType::NoExn,
+        A::Any => HeapType::Any,
+        A::Eq => HeapType::Eq,
+        A::I31 => HeapType::I31,
+        A::Struct => HeapType::Struct,
+        A::Array => HeapType::Array,
+        A::None => HeapType::None,
+        A::Cont | A::NoCont => return None,
+    })
+}
+
 fn unsupported(what: &str) -> crate::Error {
-    ErrorKind::Unsupported(format!("references to {what} types in function signatures (the GC proposal)")).into()
+    ErrorKind::Unsupported(format!("references to {what} types in function signatures")).into()
 }
 
 /// The key form of a value type.
@@ -241,6 +279,14 @@ pub(crate) fn storage(t: ValType) -> Storage {
         HeapType::NoFunc => abstract_(AbstractHeapType::NoFunc),
         HeapType::Extern => abstract_(AbstractHeapType::Extern),
         HeapType::NoExtern => abstract_(AbstractHeapType::NoExtern),
+        HeapType::Exn => abstract_(AbstractHeapType::Exn),
+        HeapType::NoExn => abstract_(AbstractHeapType::NoExn),
+        HeapType::Any => abstract_(AbstractHeapType::Any),
+        HeapType::Eq => abstract_(AbstractHeapType::Eq),
+        HeapType::I31 => abstract_(AbstractHeapType::I31),
+        HeapType::Struct => abstract_(AbstractHeapType::Struct),
+        HeapType::Array => abstract_(AbstractHeapType::Array),
+        HeapType::None => abstract_(AbstractHeapType::None),
         HeapType::Concrete(c) => Heap::Canon(c.0),
     };
     Storage::Ref { nullable: r.is_nullable(), heap }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::ir::{CompiledFunc, Instr};
 use super::simd;
 use super::threaded::{Cx, Exit, Ip, Regs, resume, set_instance};
-use crate::error::{Error, Result, TrapCode};
+use crate::error::{Error, ExnRef, Result, TrapCode};
 use crate::exec::state::{FuncEntity, StoreInner, table_copy};
 
 /// How many nested wasm executions one thread may run (host code calling back into wasm
@@ -200,7 +200,8 @@ fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, 
         stack.frames.reserve(16);
     }
     let mut regs = Regs::new(code);
-    let mut first = true;
+    // The instance to switch to before running on (at the start, and after a catch).
+    let mut enter_instance = Some(instance);
     let mut hcx = HostCx { store: std::ptr::null_mut(), last: None };
     let error = loop {
         let store_ptr: *mut S = &mut *store;
@@ -217,16 +218,26 @@ fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, 
             frame_limit: 0,
         };
         cx.frame_limit = cx.frames.capacity().min(max_frames);
-        if first {
+        if let Some(instance) = enter_instance.take() {
             set_instance(&mut cx, instance);
-            first = false;
         }
         let exit = resume(&mut cx);
         regs = cx.regs;
-        match exit {
+        let thrown = match exit {
             Exit::Done => return Ok(()),
             Exit::Trap(code) => break trap(code),
-            Exit::Error => break regs.error.take().unwrap_or_else(|| Error::msg("internal error: missing error")),
+            Exit::Throw => regs.thrown,
+            Exit::Error => {
+                let error = regs.error.take().unwrap_or_else(|| Error::msg("internal error: missing error"));
+                // A host function threw a wasm exception (of this store: another store's
+                // cannot be caught here, and stays an error).
+                match error.exception() {
+                    Some(exn) if exn.store_id == store.inner().id && store.inner().exns.get(exn.index).is_some() => {
+                        exn.index
+                    }
+                    _ => break error,
+                }
+            }
             Exit::Continue => break Error::msg("internal error: unexpected dispatch state"),
             Exit::Grow => {
                 let frames = &mut stack.frames;
@@ -236,7 +247,18 @@ fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, 
                 if let Err(e) = ensure_slots(&mut stack.slots, regs.need, max_slots) {
                     break e;
                 }
+                continue;
             }
+        };
+        match catch(store.inner(), stack, &mut regs, thrown) {
+            Ok(Some(instance)) => enter_instance = Some(instance),
+            // Uncaught: the exception escapes to the host, which may keep its reference.
+            Ok(None) => {
+                let inner = store.inner();
+                inner.exns.mark_referenced(thrown);
+                return Err(ExnRef { store_id: inner.id, index: thrown }.into());
+            }
+            Err(e) => break e,
         }
     };
     // SAFETY: the code of the running function and of every suspended frame is owned by
@@ -265,6 +287,76 @@ fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, 
         }
     });
     Err(error.with_backtrace(trace))
+}
+
+/// Unwinds the stack to the innermost catch clause that catches exception `id`, thrown (or
+/// passed on by a call) at op `regs.at` of the running function: puts the exception's
+/// values where the clause's label takes them and sets `regs` to continue at the clause's
+/// pad. Returns the instance of the frame that caught it, or `None` (and no frames left)
+/// if nothing did.
+fn catch(inner: &mut StoreInner, stack: &mut Stack, regs: &mut Regs, id: u32) -> Result<Option<u32>> {
+    let missing = || Error::msg("internal error: a thrown exception is missing");
+    let tag = inner.exns.get(id).ok_or_else(missing)?.tag;
+    // SAFETY: the code of the running function and of every suspended frame is owned by
+    // the store (or by the caller of `execute`), which outlives this call.
+    let mut code = unsafe { &*regs.code };
+    let mut at = op_index(code, regs.at);
+    let mut instance = regs.instance;
+    loop {
+        // A tail call has left its frame already: what its callee throws passes it by.
+        let in_frame = at.filter(|&k| {
+            !matches!(
+                code.code.get(k),
+                Some(Instr::ReturnCall { .. } | Instr::ReturnCallIndirect { .. } | Instr::ReturnCallRef { .. })
+            )
+        });
+        let tags = &inner.instances[instance as usize].tags;
+        let handler = in_frame.and_then(|k| {
+            code.handlers.iter().find(|h| {
+                (h.start as usize..h.end as usize).contains(&k)
+                    && h.tag.is_none_or(|t| tags.get(t as usize) == Some(&tag))
+            })
+        });
+        if let Some(h) = handler {
+            let exn = inner.exns.get(id).ok_or_else(missing)?;
+            let n = if h.tag.is_some() { exn.payload.len() } else { 0 };
+            let start = regs.base + h.dst as usize;
+            let dst = stack
+                .slots
+                .get_mut(start..start + n + usize::from(h.with_ref))
+                .ok_or_else(|| Error::msg("internal error: caught values out of the stack"))?;
+            dst[..n].copy_from_slice(&exn.payload[..n]);
+            if h.with_ref {
+                // An exception reference is its object's index + 1.
+                dst[n] = u64::from(id) + 1;
+                inner.exns.mark_referenced(id);
+            } else {
+                inner.exns.release(id);
+            }
+            let pad = code
+                .ops
+                .get(h.pad as usize..)
+                .ok_or_else(|| Error::msg("internal error: catch pad out of the function"))?;
+            regs.ip = pad.as_ptr();
+            return Ok(Some(instance));
+        }
+        let Some(f) = stack.frames.pop() else {
+            return Ok(None);
+        };
+        regs.code = f.code;
+        regs.base = f.base;
+        instance = f.instance;
+        // SAFETY: as above.
+        code = unsafe { &*f.code };
+        // A suspended frame continues after its call.
+        at = op_index(code, f.ip).and_then(|k| k.checked_sub(1));
+    }
+}
+
+/// The index of op `ip` in `code`'s ops, if it is one of them.
+fn op_index(code: &CompiledFunc, ip: Ip) -> Option<usize> {
+    let at = (ip as usize).checked_sub(code.ops.as_ptr() as usize)? / std::mem::size_of::<super::threaded::Op>();
+    (at < code.ops.len()).then_some(at)
 }
 
 /// Runs one instruction that has no handler of its own in the frame `frame`: SIMD, bulk

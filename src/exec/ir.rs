@@ -128,6 +128,17 @@ numeric_instrs!(instr_enum, {
         base: Slot,
         ty: u32,
     },
+    /// `throw`: throw a new exception of module tag `tag`, its payload the values in the
+    /// slots from `base` (as many as the tag's type takes).
+    Throw {
+        tag: u32,
+        base: Slot,
+    },
+    /// `throw_ref`: throw the exception that the reference in `r` names again (a null one
+    /// traps).
+    ThrowRef {
+        r: Slot,
+    },
     /// Jump if the reference in `r` is null (all 64 bits zero).
     BrIfNull {
         r: Slot,
@@ -717,6 +728,24 @@ impl LoadKind {
     }
 }
 
+/// A catch clause of a `try_table`: where it applies, what it catches, and where the
+/// caught exception goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Handler {
+    /// The ops it covers: `start..end` (the body of its `try_table`).
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    /// The module tag index it catches (`catch`, `catch_ref`), or `None` for every
+    /// exception (`catch_all`, `catch_all_ref`).
+    pub(crate) tag: Option<u32>,
+    /// Whether the exception reference follows the payload (`catch_ref`, `catch_all_ref`).
+    pub(crate) with_ref: bool,
+    /// The slot where the payload (then the reference) goes: the label's values.
+    pub(crate) dst: Slot,
+    /// The op that continues, with the values in place: the branch to the label.
+    pub(crate) pad: u32,
+}
+
 /// A function body after translation.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
@@ -740,6 +769,9 @@ pub(crate) struct CompiledFunc {
     pub(crate) frame_slots: u32,
     /// `call_indirect` sites: (module type index, table index).
     pub(crate) indirect_sites: Box<[(u32, u32)]>,
+    /// The catch clauses of the function's `try_table`s, innermost `try_table` first and
+    /// each one's clauses in order: the first that covers the op and matches catches.
+    pub(crate) handlers: Box<[Handler]>,
     /// 16-byte immediates (`v128.const` values, `i8x16.shuffle` lane indices), indexed by
     /// the instructions that use them.
     pub(crate) consts: Box<[u128]>,

@@ -93,6 +93,9 @@ pub(crate) enum Exit {
     Trap(TrapCode),
     /// An error other than a trap, stored in [`Regs::error`].
     Error,
+    /// A wasm exception was thrown: [`Regs::thrown`] names it and [`Regs::at`] is the op
+    /// that threw it. The driver looks for the `try_table` that catches it.
+    Throw,
     /// A call needs more room: [`Regs::need`] stack slots and a free frame record. The
     /// driver makes room and resumes at [`Regs::ip`], the call.
     Grow,
@@ -123,6 +126,8 @@ pub(crate) struct Regs {
     /// Stack slots needed by a call that exited with [`Exit::Grow`].
     pub(crate) need: usize,
     pub(crate) error: Option<Error>,
+    /// The exception object thrown by an op that exited with [`Exit::Throw`].
+    pub(crate) thrown: u32,
     /// The op of the running function at which the execution trapped or failed, for the
     /// backtrace's code offset (null if not known).
     pub(crate) at: Ip,
@@ -154,6 +159,7 @@ impl Regs {
             globals_len: 0,
             need: 0,
             error: None,
+            thrown: 0,
             at: std::ptr::null(),
             sp: std::ptr::null_mut(),
             mem: std::ptr::null_mut(),

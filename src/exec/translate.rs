@@ -78,6 +78,7 @@ enum CtrlKind {
     Loop,
     If,
     Else,
+    TryTable,
 }
 
 #[derive(Debug)]
@@ -97,6 +98,9 @@ struct Ctrl {
     patches: Vec<usize>,
     /// The `BrIfEqz` of an `if`, to patch with the start of `else` (or the end).
     else_patch: Option<usize>,
+    /// A `try_table`'s catch clauses (their `start` is the body's first instruction;
+    /// `end` is set at the `end`).
+    catches: Vec<super::ir::Handler>,
 }
 
 struct Translator<'m> {
@@ -125,6 +129,8 @@ struct Translator<'m> {
     /// nothing else (so `local.set` may retarget it).
     producer: Option<usize>,
     sites: Vec<(u32, u32)>,
+    /// The catch clauses of the `try_table`s ended so far.
+    handlers: Vec<super::ir::Handler>,
 }
 
 /// The `Extra` carrying a generic memory instruction's 64-bit static offset.
@@ -185,6 +191,7 @@ pub(crate) fn translate_function(
         fuel_at: None,
         producer: None,
         sites: Vec::new(),
+        handlers: Vec::new(),
     };
     t.ctrl.push(Ctrl {
         kind: CtrlKind::Func,
@@ -196,6 +203,7 @@ pub(crate) fn translate_function(
         start: 0,
         patches: Vec::new(),
         else_patch: None,
+        catches: Vec::new(),
     });
     t.new_fuel_segment();
     let multi_memory = module.engine.config().multi_memory;
@@ -229,6 +237,7 @@ pub(crate) fn translate_function(
         num_results,
         frame_slots: t.max_slots,
         indirect_sites: t.sites.into(),
+        handlers: t.handlers.into(),
         consts: t.consts.into(),
     };
     compiled.ops = super::lower::lower(&compiled, module)?;
@@ -492,6 +501,7 @@ impl Translator<'_> {
             start,
             patches: Vec::new(),
             else_patch: None,
+            catches: Vec::new(),
         });
     }
 
@@ -539,6 +549,11 @@ impl Translator<'_> {
             }
             return Ok(());
         }
+        if frame.kind == CtrlKind::TryTable {
+            // The clauses cover the body; the copies of its results below cannot throw.
+            let end = self.pc();
+            self.handlers.extend(frame.catches.iter().map(|c| super::ir::Handler { end, ..*c }));
+        }
         if self.reachable {
             let dest = frame.height_slot;
             self.materialize_top(frame.results);
@@ -558,6 +573,65 @@ impl Translator<'_> {
         self.reachable = true;
         self.bind_label();
         Ok(())
+    }
+
+    /// `try_table`: a block whose catch clauses each get a landing pad, the branch to the
+    /// clause's label, before the body (a jump skips them). The driver puts a caught
+    /// exception's values where the label takes them and continues at the pad.
+    fn visit_try_table(&mut self, try_table: &wasmparser::TryTable) -> Result<()> {
+        use wasmparser::Catch;
+        let (p, r) = self.block_arity(try_table.ty);
+        self.materialize_all();
+        let skip = self.emit(Instr::Br { target: u32::MAX });
+        let mut catches = Vec::with_capacity(try_table.catches.len());
+        for catch in &try_table.catches {
+            let (tag, label, with_ref) = match *catch {
+                Catch::One { tag, label } => (Some(tag), label, false),
+                Catch::OneRef { tag, label } => (Some(tag), label, true),
+                Catch::All { label } => (None, label, false),
+                Catch::AllRef { label } => (None, label, true),
+            };
+            let payload: u32 = match tag {
+                Some(t) => self.tag_params(t).iter().map(|t| t.slot_count() as u32).sum(),
+                None => 0,
+            };
+            // The label is outside the `try_table` (not yet pushed).
+            let (_, dest) = self.branch_dest(label);
+            let dst = dest.unwrap_or(0);
+            self.reserve(dst.checked_add(payload + u32::from(with_ref)).ok_or_else(too_large)?);
+            self.bind_label();
+            let pad = self.pc();
+            self.emit_jump(label);
+            catches.push(super::ir::Handler { start: 0, end: 0, tag, with_ref, dst, pad });
+        }
+        let body = self.pc();
+        self.patch(skip, body);
+        self.bind_label();
+        for c in &mut catches {
+            c.start = body;
+        }
+        self.push_ctrl(CtrlKind::TryTable, try_table.ty, p, r);
+        if let Some(f) = self.ctrl.last_mut() {
+            f.catches = catches;
+        }
+        Ok(())
+    }
+
+    /// The payload types of module tag `tag` (validated, so in range).
+    fn tag_params(&self, tag: u32) -> &[ValType] {
+        let module = self.module;
+        match module.tags.get(tag as usize).and_then(|&ty| module.types.get(ty as usize)) {
+            Some(ty) => ty.params_slice(),
+            None => &[],
+        }
+    }
+
+    /// `throw` of module tag `tag`: its payload moved to consecutive slots.
+    fn visit_throw(&mut self, tag: u32) {
+        let n = self.tag_params(tag).len() as u32;
+        let base = self.pop_operands_in_place(n);
+        self.emit(Instr::Throw { tag, base });
+        self.reachable = false;
     }
 
     fn visit_br_if(&mut self, depth: u32) -> Result<()> {

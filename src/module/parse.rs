@@ -40,24 +40,17 @@ pub(crate) fn val_type(ty: wasmparser::ValType, type_ids: &[u32]) -> Result<ValT
 
 /// A reference type of the module whose canonical type ids so far are `type_ids`.
 pub(crate) fn ref_type(r: wasmparser::RefType, type_ids: &[u32]) -> Result<RefType> {
-    use wasmparser::AbstractHeapType as A;
-    let unsupported = || -> Error { ErrorKind::Unsupported(format!("reference type {r} (the GC proposal)")).into() };
+    let unsupported = || -> Error { ErrorKind::Unsupported(format!("reference type {r}")).into() };
     let heap = match r.heap_type() {
-        wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
-            A::Func => HeapType::Func,
-            A::NoFunc => HeapType::NoFunc,
-            A::Extern => HeapType::Extern,
-            A::NoExtern => HeapType::NoExtern,
-            _ => return Err(unsupported()),
-        },
+        wasmparser::HeapType::Abstract { shared: false, ty } => {
+            crate::engine::registry::abstract_heap(ty).ok_or_else(unsupported)?
+        }
         wasmparser::HeapType::Concrete(wasmparser::UnpackedIndex::Module(i)) => {
             let id = *type_ids.get(i as usize).ok_or_else(|| Error::compile("unknown type"))?;
             HeapType::Concrete(ConcreteType(id))
         }
         _ => return Err(unsupported()),
     };
-    // Only function types are referenced from outside type definitions: the validator
-    // refuses instructions on struct and array types, which the registry reports.
     Ok(RefType::new(r.is_nullable(), heap))
 }
 

@@ -1,6 +1,7 @@
 //! Runtime objects: linear memories, tables, globals, functions (wasm and host),
 //! instances, and the linker that wires imports.
 
+pub(crate) mod exception;
 pub(crate) mod func;
 pub(crate) mod global;
 pub(crate) mod instance;

@@ -5,10 +5,10 @@ use super::global::Global;
 use super::memory::Memory;
 use super::table::Table;
 use super::tag::Tag;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExnRef, Result};
 use crate::exec::state::{ExternRef, StoreInner};
 use crate::linear::SharedMemory;
-use crate::types::{HeapType, ValType};
+use crate::types::{HeapType, Hierarchy, ValType};
 
 /// A WebAssembly value. Floats are raw bits, so NaN payloads survive a round trip.
 #[derive(Debug, Clone)]
@@ -27,7 +27,18 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`.
     ExternRef(Option<ExternRef>),
+    /// An `exnref`: a reference to a wasm exception.
+    ExnRef(Option<ExnRef>),
+    /// An `anyref`: a reference of the GC proposal's `any` hierarchy. GC objects are not
+    /// supported yet, so it is always null.
+    AnyRef(Option<AnyRef>),
 }
+
+/// A reference to a GC object or an `i31` (the GC proposal). GC objects are not supported
+/// yet, so this type has no values: an `anyref` (an `eqref`, a `structref`, ...) is
+/// always null, [`Val::AnyRef(None)`](Val::AnyRef).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnyRef {}
 
 impl Val {
     /// The type of this value.
@@ -40,11 +51,41 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::EXNREF,
+            Val::AnyRef(_) => ValType::ANYREF,
+        }
+    }
+
+    /// True for a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None))
+    }
+
+    /// The hierarchy of a reference value (`None` for a number or vector).
+    fn hierarchy(&self) -> Option<Hierarchy> {
+        Some(match self {
+            Val::FuncRef(_) => Hierarchy::Func,
+            Val::ExternRef(_) => Hierarchy::Extern,
+            Val::ExnRef(_) => Hierarchy::Exn,
+            Val::AnyRef(_) => Hierarchy::Any,
+            _ => return None,
+        })
+    }
+
+    /// The null reference of a hierarchy.
+    fn null_of(h: Hierarchy) -> Val {
+        match h {
+            Hierarchy::Func => Val::FuncRef(None),
+            Hierarchy::Extern => Val::ExternRef(None),
+            Hierarchy::Exn => Val::ExnRef(None),
+            Hierarchy::Any => Val::AnyRef(None),
         }
     }
 
     /// The zero / null value of a type. (A non-nullable reference type has no default:
-    /// this gives its null, which [`matches_ty`](Self::matches_ty) refuses.)
+    /// this gives its null, which [`matches_ty`](Self::matches_ty) refuses. A concrete heap
+    /// type gives a null function reference: which hierarchy a defined type belongs to
+    /// only its engine knows.)
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -54,8 +95,12 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
-            ValType::Ref(r) if r.heap_type().is_func() => Val::FuncRef(None),
-            ValType::Ref(_) => Val::ExternRef(None),
+            ValType::Ref(r) => Val::null_of(match r.heap_type() {
+                HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => Hierarchy::Func,
+                HeapType::Extern | HeapType::NoExtern => Hierarchy::Extern,
+                HeapType::Exn | HeapType::NoExn => Hierarchy::Exn,
+                _ => Hierarchy::Any,
+            }),
         }
     }
 
@@ -87,32 +132,35 @@ impl Val {
                 let id = store.funcs[store.index(f.0)].type_id();
                 format!("a function of type {}", store.engine.resolve_type(id))
             }
-            Val::FuncRef(None) | Val::ExternRef(None) => format!("a null {}", self.ty()),
+            Val::ExnRef(Some(e)) if e.store_id != store.id => "an exception of another store".to_string(),
+            v if v.is_null() => format!("a null {}", self.ty()),
             other => format!("a {} value", other.ty()),
         }
     }
 
     pub(crate) fn matches(&self, store: &StoreInner, ty: ValType) -> bool {
-        let r = match (self, ty.as_ref_type()) {
-            (Val::FuncRef(f), Some(r)) => {
-                let heap = match f {
-                    None => return r.is_nullable() && r.heap_type().is_func(),
-                    Some(f) if store.owns(f.0) => store.funcs[store.index(f.0)].type_id(),
-                    Some(_) => return false,
-                };
-                return match r.heap_type() {
-                    HeapType::Func => true,
-                    HeapType::Concrete(c) => store.engine.func_subtype(heap, c.0),
-                    _ => false,
-                };
-            }
-            (Val::ExternRef(e), Some(r)) => (e, r),
-            (_, Some(_)) | (Val::FuncRef(_) | Val::ExternRef(_), None) => return false,
-            (v, None) => return v.ty() == ty,
+        let Some(r) = ty.as_ref_type() else {
+            return self.hierarchy().is_none() && self.ty() == ty;
         };
-        match r {
-            (None, r) => r.is_nullable() && matches!(r.heap_type(), HeapType::Extern | HeapType::NoExtern),
-            (Some(_), r) => r.heap_type() == HeapType::Extern,
+        match self {
+            Val::FuncRef(Some(f)) => {
+                if !store.owns(f.0) {
+                    return false;
+                }
+                let id = store.funcs[store.index(f.0)].type_id();
+                match r.heap_type() {
+                    HeapType::Func => true,
+                    HeapType::Concrete(c) => store.engine.func_subtype(id, c.0),
+                    _ => false,
+                }
+            }
+            Val::ExternRef(Some(_)) => r.heap_type() == HeapType::Extern,
+            Val::ExnRef(Some(e)) => e.store_id == store.id && r.heap_type() == HeapType::Exn,
+            v => match v.hierarchy() {
+                // A null: of the type's hierarchy, if the type is nullable.
+                Some(h) => r.is_nullable() && store.engine.hierarchy(r.heap_type()) == h,
+                None => false,
+            },
         }
     }
 
@@ -144,7 +192,15 @@ impl Val {
             Val::F32(v) => u64::from(*v),
             Val::F64(v) => *v,
             Val::V128(_) => return Err(Error::msg("internal error: a v128 value does not fit one slot")),
-            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => 0,
+            Val::ExnRef(Some(e)) => {
+                if e.store_id != store.id || store.exns.get(e.index).is_none() {
+                    return Err(Error::msg("exception reference belongs to another store"));
+                }
+                // An exception reference is its object's index + 1.
+                u64::from(e.index) + 1
+            }
+            Val::AnyRef(Some(a)) => match *a {},
             Val::FuncRef(Some(f)) => {
                 if !store.owns(f.0) {
                     return Err(Error::msg("function reference belongs to another store"));
@@ -188,10 +244,14 @@ impl Val {
             ValType::F64 => Val::F64(bits),
             ValType::V128 => Val::V128(u128::from(bits)),
             ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => {
-                if ty.as_ref_type().is_some_and(|r| r.heap_type().is_func()) {
-                    Val::FuncRef(if bits == 0 { None } else { Some(Func(store.stored(bits as usize - 1))) })
-                } else {
-                    Val::ExternRef(if bits == 0 { None } else { store.externrefs.get(bits as usize - 1).cloned() })
+                let h = ty.as_ref_type().map_or(Hierarchy::Func, |r| store.engine.hierarchy(r.heap_type()));
+                match (h, bits) {
+                    (_, 0) => Val::null_of(h),
+                    (Hierarchy::Func, _) => Val::FuncRef(Some(Func(store.stored(bits as usize - 1)))),
+                    (Hierarchy::Extern, _) => Val::ExternRef(store.externrefs.get(bits as usize - 1).cloned()),
+                    (Hierarchy::Exn, _) => Val::ExnRef(Some(ExnRef { store_id: store.id, index: (bits - 1) as u32 })),
+                    // No object of the `any` hierarchy exists yet.
+                    (Hierarchy::Any, _) => Val::AnyRef(None),
                 }
             }
         }

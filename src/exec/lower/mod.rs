@@ -216,6 +216,15 @@ pub(crate) fn lower_with_acc(
                 Low { f: RETURN_CALL_INDIRECT, a: index, b: base, c: site, d: args }
             }
             CallRef { func_ref, base, ty: _ } => op(CALL_REF, func_ref, base, 0),
+            Throw { tag, base } => {
+                let ty = module
+                    .tags
+                    .get(tag as usize)
+                    .and_then(|&t| module.types.get(t as usize))
+                    .ok_or_else(|| bad("unknown tag", i))?;
+                op(THROW, tag, base, param_slots(ty))
+            }
+            ThrowRef { r } => op(THROW_REF, r, 0, 0),
             ReturnCallRef { func_ref, base, ty } => {
                 let ty = module.types.get(ty as usize).ok_or_else(|| bad("unknown call_ref type", i))?;
                 op(RETURN_CALL_REF, func_ref, base, param_slots(ty))
@@ -285,6 +294,8 @@ pub(crate) fn lower_with_acc(
                 | ReturnCall { .. }
                 | ReturnCallIndirect { .. }
                 | ReturnCallRef { .. }
+                | Throw { .. }
+                | ThrowRef { .. }
         ));
         ops.push(o);
         covers.push(1);
@@ -293,6 +304,25 @@ pub(crate) fn lower_with_acc(
     ops.push(op(SENTINEL, 0, 0, 0));
     covers.push(1);
     falls.push(false);
+    // A catch continues at its pad with nothing in the accumulators.
+    for h in f.handlers.iter() {
+        let pad = h.pad as usize;
+        if pad >= n || h.start > h.end || h.end as usize > n {
+            return Err(bad("catch clause out of the function", pad.min(n)));
+        }
+        let payload = match h.tag {
+            Some(tag) => {
+                let ty = module.tags.get(tag as usize).and_then(|&t| module.types.get(t as usize));
+                param_slots(ty.ok_or_else(|| bad("catch of an unknown tag", pad))?)
+            }
+            None => 0,
+        };
+        let end = u64::from(h.dst) + u64::from(payload) + u64::from(h.with_ref);
+        if end > u64::from(f.frame_slots) {
+            return Err(bad("caught values out of the frame", pad));
+        }
+        entries[pad] = true;
+    }
     let acc = accumulator_flow(&ops, &covers, &falls, &entries, &jumps.into_inner());
     let finished: Vec<(Op, Option<u32>)> = ops
         .iter()

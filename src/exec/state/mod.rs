@@ -3,6 +3,7 @@
 //! public handles (`Func`, `Memory`, ...) and `Store<T>` wrap this state one layer up.
 
 mod budget;
+mod exn;
 mod externref;
 mod func;
 mod global;
@@ -11,6 +12,7 @@ mod memory;
 mod table;
 
 pub(crate) use budget::{CopyBudget, charge};
+pub(crate) use exn::{ExnObject, Exns};
 pub use externref::ExternRef;
 pub(crate) use func::FuncEntity;
 pub(crate) use global::GlobalEntity;
@@ -67,12 +69,18 @@ pub struct StoreLimits {
     /// and [`SharedMemoryView`](crate::SharedMemoryView)s (which belong to no store) are not
     /// limited by it.
     pub host_copy_bytes: u64,
+    /// Largest number of exception objects alive at once. An exception that wasm catches
+    /// with `catch` or `catch_all` is freed when caught; one that an `exnref` was made of
+    /// (`catch_ref`, `catch_all_ref`) or that escaped to the host stays as long as the
+    /// store (which has no garbage collector yet). A `throw` beyond the limit ends the
+    /// call with a [`Limit`](crate::ErrorKind::Limit) error.
+    pub exceptions: usize,
 }
 
 impl Default for StoreLimits {
     /// Generous defaults: 4 GiB per memory (the whole 32-bit space), 10 million table
-    /// elements, 10,000 instances, memories and tables, and a copy budget of 256 MiB per
-    /// host call.
+    /// elements, 10,000 instances, memories and tables, a copy budget of 256 MiB per
+    /// host call, and a million live exceptions.
     fn default() -> Self {
         StoreLimits {
             memory_size_bytes: 1 << 32,
@@ -81,6 +89,7 @@ impl Default for StoreLimits {
             memories: 10_000,
             tables: 10_000,
             host_copy_bytes: 256 << 20,
+            exceptions: 1_000_000,
         }
     }
 }
@@ -98,6 +107,8 @@ pub(crate) struct StoreInner {
     /// Exception tags: the canonical id of each one's type. A tag's identity is its index.
     pub(crate) tags: Vec<u32>,
     pub(crate) externrefs: Vec<ExternRef>,
+    /// Exception objects.
+    pub(crate) exns: Exns,
     pub(crate) fuel: u64,
     pub(crate) limits: StoreLimits,
     /// Index + 1 of each interned extern reference, by the address of its value.

@@ -156,6 +156,50 @@ handlers! {
         unsafe { tail(ip, mem, len, cx, callee, op.b, op.d) }
     }
 
+    /// `throw`: a new exception of the running module's tag `a`, its payload the `c` slots
+    /// from slot `b`.
+    throw / THROW (I, F, P, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let inst = &cx.inner.instances[cx.regs.instance as usize];
+        let Some(&tag) = inst.tags.get(op.a as usize) else {
+            return internal(cx, "throw of an unknown tag");
+        };
+        let start = cx.regs.base + op.b as usize;
+        // The payload is inside the running frame (`b + c <= frame_slots`, verified).
+        let Some(payload) = cx.slots.get(start..start + op.c as usize) else {
+            return internal(cx, "throw payload out of the stack");
+        };
+        let max = cx.inner.limits.exceptions;
+        match cx.inner.exns.alloc(tag, payload, max) {
+            Ok(id) => {
+                cx.regs.thrown = id;
+                cx.regs.at = ip;
+                Exit::Throw
+            }
+            Err(e) => {
+                cx.regs.error = Some(e);
+                cx.regs.at = ip;
+                Exit::Error
+            }
+        }
+    }
+
+    /// `throw_ref`: throws the exception that the reference in slot `a` names again.
+    throw_ref / THROW_REF (S, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let r = get!(sp, op.a, u64);
+        if r == 0 {
+            return trap_at(cx, ip, TrapCode::NullReference);
+        }
+        // An exception reference is its object's index + 1.
+        let Some(id) = u32::try_from(r - 1).ok().filter(|&id| cx.inner.exns.get(id).is_some()) else {
+            return internal(cx, "throw_ref of an unknown exception");
+        };
+        cx.regs.thrown = id;
+        cx.regs.at = ip;
+        Exit::Throw
+    }
+
     /// A call through a function reference: `a` is the slot of the reference (a null one
     /// traps), `b` the slot where the callee's frame starts. Validation makes the callee's
     /// type a subtype of the one `call_ref` names, so there is no signature check.

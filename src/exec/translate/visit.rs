@@ -55,7 +55,9 @@ impl Translator<'_> {
     pub(super) fn visit(&mut self, op: Operator<'_>) -> Result<()> {
         if !self.reachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => self.dead_depth += 1,
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
+                    self.dead_depth += 1
+                }
                 Operator::Else if self.dead_depth == 0 => return self.visit_else(),
                 Operator::End if self.dead_depth == 0 => return self.visit_end(),
                 Operator::End => self.dead_depth -= 1,
@@ -103,6 +105,13 @@ impl Translator<'_> {
                     f.else_patch = Some(at);
                 }
                 self.new_fuel_segment();
+            }
+            O::TryTable { try_table } => self.visit_try_table(&try_table)?,
+            O::Throw { tag_index } => self.visit_throw(tag_index),
+            O::ThrowRef => {
+                let r = self.pop();
+                self.emit(Instr::ThrowRef { r });
+                self.reachable = false;
             }
             O::Else => self.visit_else()?,
             O::End => self.visit_end()?,
