@@ -27,11 +27,13 @@
 //!
 //! - [`Engine`] and [`Config`]: the features modules may use (`wasm_simd`,
 //!   `wasm_multi_memory`, `wasm_memory64`, `wasm_threads`, `wasm_extended_const`,
-//!   `wasm_tail_call`, `wasm_function_references`, or exactly 2.0 with [`Config::wasm2`]),
+//!   `wasm_tail_call`, `wasm_function_references`, `wasm_exceptions`, `wasm_relaxed_simd`, or
+//!   exactly 2.0 with [`Config::wasm2`]),
 //!   fuel, call-depth and stack limits. The engine also holds the canonical types: equivalent
 //!   recursive type groups of any two modules are one [`ConcreteType`].
 //! - Types: [`ValType`], and for references [`RefType`] (nullable or not) over a
-//!   [`HeapType`] (`func`, `extern`, their bottoms, or a concrete function type). Every value
+//!   [`HeapType`] (`func`, `extern`, `exn`, the GC proposal's `any` family, their bottoms, or
+//!   a concrete type). Every value
 //!   the host hands to wasm ([`Func::call`] arguments, host function results, [`Global::set`],
 //!   [`Table::set`]) is checked against the declared type, subtyping included
 //!   ([`Val::matches_ty`]): a function of the wrong type is an error, never a later trap.
@@ -86,6 +88,13 @@
 //! ([`StoreLimits::host_copy_bytes`]), so a guest-chosen length cannot make a host function
 //! allocate or loop without bound. Malformed or invalid modules fail in [`Module::new`] with the decoder's
 //! message.
+//!
+//! A wasm exception that no `try_table` catches is not a trap: the call fails with
+//! [`ErrorKind::Exception`], and [`Error::exception`] gives the [`ExnRef`], whose
+//! [`tag`](ExnRef::tag) and [`values`](ExnRef::values) the host can read. A host function
+//! throws one to the calling wasm code by returning it as its error
+//! (`Err(ExnRef::new(&mut caller, tag, &values)?.into())`); exceptions pass through host
+//! frames in both directions.
 //!
 //! # Fuzzing
 //!
