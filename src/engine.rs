@@ -90,13 +90,17 @@ impl Config {
         self
     }
 
-    /// Whether every (unshared) memory is allocated up to its maximum when it is created,
-    /// capped by the store's [`StoreLimits`](crate::StoreLimits) memory limit (off by
-    /// default). Growth within the reservation then never moves a memory, so its
-    /// [`data_ptr`](crate::Memory::data_ptr) stays the same; shared memories are always
-    /// reserved so. The system hands out zeroed pages lazily, so an unused reservation costs
-    /// address space rather than memory; a reservation that cannot be allocated is an error
-    /// when the memory is created.
+    /// Whether every (unshared) memory must reserve address space up to its maximum,
+    /// capped by the store's [`StoreLimits`](crate::StoreLimits) memory limit, when it is
+    /// created (off by default). Growth within the reservation never moves a memory, so
+    /// its [`data_ptr`](crate::Memory::data_ptr) stays the same, and a reservation that
+    /// cannot be made is an error when the memory is created.
+    ///
+    /// Off, memories reserve the same way up to 4 GiB (every 32-bit memory), on Linux, and
+    /// fall back to a plain allocation if the address space is exhausted; a larger
+    /// memory64 moves once it grows past 4 GiB. Shared memories are always reserved up to
+    /// their maximum. Reserved pages cost nothing until touched: the system hands them out
+    /// zeroed, so growth neither copies nor zero-fills.
     pub fn reserve_memories(&mut self, enable: bool) -> &mut Self {
         self.reserve_memories = enable;
         self

@@ -1,4 +1,11 @@
-//! [`LinearStorage`]: the bytes of one linear memory, in a raw heap allocation.
+//! [`LinearStorage`]: the bytes of one linear memory, in reserved virtual memory (on Linux)
+//! or a raw heap allocation.
+//!
+//! A reserved memory ([`LinearStorage::reserved`]) maps its whole reservation inaccessible
+//! up front and makes pages accessible as it grows: the system hands them out zeroed on
+//! first touch, so growth neither copies nor zero-fills, and the bytes never move. (Miri
+//! cannot run system calls, so under Miri, and on other systems, reserved memories are heap
+//! allocations of the reserved size, which the allocator also gets zeroed and lazily.)
 //!
 //! This is one of the few places with `unsafe` code. The bytes live behind a raw pointer
 //! (not inside a `Vec`), so a shared borrow of the owning store says nothing about them
@@ -16,6 +23,12 @@ const ALIGN: usize = 16;
 
 /// Owned, zero-initialised, growable bytes of a linear memory.
 pub(crate) struct LinearStorage {
+    // INVARIANT (mapped storage, `mapped > 0`): `ptr` is the start of a live anonymous
+    // private mapping of `mapped` bytes that this storage owns; its first `cap` bytes are
+    // readable and writable (`cap` a multiple of the host page size, or `mapped`), the rest
+    // inaccessible and never handed out; every byte of `[len, cap)` is zero (never written:
+    // memories do not shrink); `len <= zeroed == cap <= mapped`.
+    //
     // INVARIANT: if `cap > 0`, `ptr` is the start of a live allocation from the global
     // allocator with layout `(cap, ALIGN)`, its first `len` bytes are initialised, the
     // bytes `[len, zeroed)` are initialised to zero, and the bytes `[zeroed, cap)` may be
@@ -26,6 +39,7 @@ pub(crate) struct LinearStorage {
     len: usize,
     zeroed: usize,
     cap: usize,
+    mapped: usize,
 }
 
 // SAFETY: `LinearStorage` owns its allocation exclusively, like a `Box<[u8]>`; it has no
@@ -48,7 +62,7 @@ fn layout(size: usize) -> Option<Layout> {
 impl LinearStorage {
     /// No bytes and no allocation.
     pub(crate) fn empty() -> Self {
-        LinearStorage { ptr: dangling(), len: 0, zeroed: 0, cap: 0 }
+        LinearStorage { ptr: dangling(), len: 0, zeroed: 0, cap: 0, mapped: 0 }
     }
 
     /// `len` zero bytes, or `None` if the allocation fails.
@@ -60,18 +74,41 @@ impl LinearStorage {
         // SAFETY: `layout` has a non-zero size (checked above).
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(raw)?;
-        Some(LinearStorage { ptr, len, zeroed: len, cap: len })
+        Some(LinearStorage { ptr, len, zeroed: len, cap: len, mapped: 0 })
     }
 
     /// `len` zero bytes in an allocation of `cap` zero bytes, so that growth up to `cap`
     /// never moves the bytes; `None` if the allocation fails. The system provides zeroed
     /// memory lazily, so an unused reservation costs address space, not memory.
+    #[cfg_attr(all(target_os = "linux", not(miri)), allow(dead_code))]
     pub(crate) fn with_capacity(len: usize, cap: usize) -> Option<Self> {
         let mut storage = LinearStorage::new(cap.max(len))?;
         // The bytes past `len` are zero and stay unused until growth: the invariant holds.
         storage.len = len;
         storage.zeroed = storage.cap;
         Some(storage)
+    }
+
+    /// `len` zero bytes in a reservation of `reserve` bytes of virtual memory (Linux): growth
+    /// up to `reserve` makes more of it accessible, never moving or copying the bytes, and
+    /// the system provides the pages zeroed when first touched. Elsewhere (and under Miri),
+    /// [`with_capacity`](Self::with_capacity). `None` if the reservation fails.
+    pub(crate) fn reserved(len: usize, reserve: usize) -> Option<Self> {
+        let reserve = reserve.max(len);
+        #[cfg(all(target_os = "linux", not(miri)))]
+        {
+            if reserve == 0 {
+                return Some(LinearStorage::empty());
+            }
+            let ptr = mapped::reserve(reserve)?;
+            let mut storage = LinearStorage { ptr, len: 0, zeroed: 0, cap: 0, mapped: reserve };
+            // On failure `storage` is dropped, which unmaps the reservation.
+            storage.grow(len).then_some(storage)
+        }
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        {
+            LinearStorage::with_capacity(len, reserve)
+        }
     }
 
     /// Number of bytes.
@@ -108,6 +145,9 @@ impl LinearStorage {
         if new_len <= self.len {
             return true;
         }
+        if self.mapped > 0 {
+            return self.grow_mapped(new_len);
+        }
         if new_len > self.cap {
             if new_len - self.len >= FRESH_ALLOCATION_THRESHOLD || self.cap == 0 {
                 return self.grow_fresh(new_len);
@@ -128,6 +168,30 @@ impl LinearStorage {
             self.zeroed = new_len;
         }
         // `[len, new_len)` is zero by the invariant (`new_len <= zeroed`).
+        self.len = new_len;
+        true
+    }
+
+    /// [`grow`](Self::grow) of mapped storage: makes the pages up to `new_len` accessible,
+    /// or past the reservation moves the bytes to a heap allocation.
+    fn grow_mapped(&mut self, new_len: usize) -> bool {
+        if new_len > self.mapped {
+            return self.grow_fresh(new_len);
+        }
+        if new_len > self.cap {
+            #[cfg(all(target_os = "linux", not(miri)))]
+            {
+                let new_cap = mapped::round_up(new_len).unwrap_or(self.mapped).min(self.mapped);
+                // SAFETY: by the invariant, `[cap, new_cap)` lies inside the mapping (and
+                // `cap` is page-aligned, as `new_cap <= mapped` after the rounding).
+                if !unsafe { mapped::commit(self.ptr, self.cap, new_cap) } {
+                    return false;
+                }
+                self.cap = new_cap;
+                self.zeroed = new_cap;
+            }
+        }
+        // `[len, new_len)` is zero by the invariant (`new_len <= cap`).
         self.len = new_len;
         true
     }
@@ -173,6 +237,13 @@ const MAX_SPARE: usize = 64 << 20;
 
 impl Drop for LinearStorage {
     fn drop(&mut self) {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        if self.mapped > 0 {
+            // SAFETY: by the invariant, `ptr` is a live mapping of `mapped` bytes owned by
+            // this storage, and it is not used after this point.
+            unsafe { mapped::release(self.ptr, self.mapped) };
+            return;
+        }
         if self.cap > 0
             && let Some(l) = layout(self.cap)
         {
@@ -180,6 +251,59 @@ impl Drop for LinearStorage {
             // it is not used after this point.
             unsafe { alloc::dealloc(self.ptr.as_ptr(), l) };
         }
+    }
+}
+
+/// Reserved virtual memory: the system calls behind mapped storage.
+#[cfg(all(target_os = "linux", not(miri)))]
+mod mapped {
+    use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
+    use std::ptr::NonNull;
+
+    /// `len` rounded up to a multiple of the host page size (`None` on overflow).
+    pub(super) fn round_up(len: usize) -> Option<usize> {
+        let page = rustix::param::page_size();
+        Some(len.checked_add(page - 1)? & !(page - 1))
+    }
+
+    /// A new private anonymous mapping of `len > 0` bytes, all inaccessible (address space
+    /// only: nothing is committed).
+    pub(super) fn reserve(len: usize) -> Option<NonNull<u8>> {
+        // SAFETY: a new anonymous mapping at an address of the system's choosing aliases
+        // nothing.
+        let ptr = unsafe {
+            mm::mmap_anonymous(std::ptr::null_mut(), len, ProtFlags::empty(), MapFlags::PRIVATE | MapFlags::NORESERVE)
+        };
+        NonNull::new(ptr.ok()?.cast())
+    }
+
+    /// Makes bytes `[from, to)` of the mapping at `base` readable and writable.
+    ///
+    /// # Safety
+    ///
+    /// `base` is a live mapping this code made with [`reserve`], `from <= to` lie inside it,
+    /// and `from` is page-aligned.
+    pub(super) unsafe fn commit(base: NonNull<u8>, from: usize, to: usize) -> bool {
+        if from == to {
+            return true;
+        }
+        // SAFETY: see the function's contract: the range is inside the mapping; making
+        // inaccessible pages accessible changes no byte (they read as zero).
+        unsafe {
+            let start = base.as_ptr().add(from);
+            mm::mprotect(start.cast(), to - from, MprotectFlags::READ | MprotectFlags::WRITE).is_ok()
+        }
+    }
+
+    /// Unmaps the mapping of `len` bytes at `base`.
+    ///
+    /// # Safety
+    ///
+    /// `base` is a live mapping of `len` bytes made by [`reserve`], used by nothing after.
+    pub(super) unsafe fn release(base: NonNull<u8>, len: usize) {
+        // SAFETY: see the function's contract. An error would leave address space mapped,
+        // nothing worse; there is nothing more to do about it.
+        let _ = unsafe { mm::munmap(base.as_ptr().cast(), len) };
     }
 }
 
@@ -257,6 +381,37 @@ mod tests {
         assert!(s.as_slice()[8..].iter().all(|&b| b == 0));
         assert!(s.grow(5000), "past the reservation: reallocates");
         assert!(s.as_slice()[4096..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn reserved_storage_grows_in_place_with_zero_pages() {
+        const PAGE: usize = 65536;
+        let reserve = if cfg!(miri) { 8 * PAGE } else { 1 << 32 };
+        let mut s = LinearStorage::reserved(PAGE, reserve).unwrap();
+        let base = s.as_ptr();
+        s.as_mut_slice()[PAGE - 1] = 9;
+        for n in 1..8 {
+            assert!(s.grow((n + 1) * PAGE));
+            assert_eq!(s.as_ptr(), base, "growth within the reservation never moves the bytes");
+            assert_eq!(s.as_slice()[PAGE - 1], 9);
+            let new = &s.as_slice()[n * PAGE..];
+            assert!(new.iter().step_by(if cfg!(miri) { 997 } else { 1 }).all(|&b| b == 0));
+            s.as_mut_slice()[(n + 1) * PAGE - 1] = n as u8;
+        }
+        // Odd sizes (a memory of 1-byte pages) round up inside and stay zero.
+        assert!(s.grow(8 * PAGE + 3));
+        assert_eq!(&s.as_slice()[8 * PAGE..], &[0, 0, 0]);
+    }
+
+    #[test]
+    fn reserved_storage_past_its_reservation_moves_and_keeps_contents() {
+        let mut s = LinearStorage::reserved(5, 4096).unwrap();
+        s.as_mut_slice().copy_from_slice(b"hello");
+        assert!(s.grow(4096));
+        assert!(s.grow(10_000), "past the reservation: a new allocation");
+        assert_eq!(&s.as_slice()[..5], b"hello");
+        assert!(s.as_slice()[5..].iter().all(|&b| b == 0));
+        assert!(LinearStorage::reserved(0, 0).unwrap().grow(3));
     }
 
     #[test]

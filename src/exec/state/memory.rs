@@ -19,6 +19,11 @@ pub(crate) struct MemoryEntity {
     pub(crate) shared: Option<SharedMemory>,
 }
 
+/// The most address space a memory reserves unless [`Config::reserve_memories`](crate::Config::reserve_memories)
+/// asks for its whole maximum: the 32-bit space (every 32-bit memory fits, so none ever
+/// moves). A larger memory64 moves once past it.
+const MAX_RESERVATION: u64 = 1 << 32;
+
 impl MemoryEntity {
     /// Allocates a memory of the type's minimum size, within the store's limits; a shared
     /// type reserves its maximum (which must fit the store's limit) as a [`SharedMemory`].
@@ -53,15 +58,19 @@ impl MemoryEntity {
             )));
         }
         let len = usize::try_from(bytes).map_err(|_| Error::limit("memory larger than the host address space"))?;
+        // Reserved up to the maximum (or the index type's limit), within the store's limit
+        // and a bound on the address space one memory takes.
+        let reserve = ty.page_limit().saturating_mul(ty.page_size()).min(limits.memory_size_bytes).max(bytes);
         let storage = if engine.config().reserve_memories {
-            // Up to the maximum (or the index type's limit), within the store's limit.
-            let reserve = ty.page_limit().saturating_mul(ty.page_size()).min(limits.memory_size_bytes).max(bytes);
             let cap =
                 usize::try_from(reserve).map_err(|_| Error::limit("memory larger than the host address space"))?;
-            LinearStorage::with_capacity(len, cap)
+            LinearStorage::reserved(len, cap)
                 .ok_or_else(|| Error::limit(format!("could not reserve a memory of {reserve} bytes")))?
         } else {
-            LinearStorage::new(len)
+            let cap = usize::try_from(reserve.min(MAX_RESERVATION)).unwrap_or(len);
+            // Without the reservation (address space exhausted), a plain allocation.
+            LinearStorage::reserved(len, cap)
+                .or_else(|| LinearStorage::new(len))
                 .ok_or_else(|| Error::limit(format!("could not allocate a memory of {bytes} bytes")))?
         };
         Ok(MemoryEntity { ty, storage, shared: None })
