@@ -146,10 +146,13 @@ impl Memory {
 
     /// The base address of the memory's bytes in host memory.
     ///
-    /// Growth may move the bytes, so the pointer is only good until the next
-    /// `grow` (or any wasm call, which may grow), unless the engine reserves memories up to
-    /// their maximum ([`Config::reserve_memories`](crate::Config::reserve_memories)): then it
-    /// stays the same for the memory's life. Prefer [`Memory::data`] and the views.
+    /// On Linux every memory is reserved in virtual memory up to its maximum or 4 GiB, so a
+    /// 32-bit memory never moves and the pointer stays the same for the memory's life. A
+    /// memory64 growing past 4 GiB moves once, unless the engine reserves memories up to
+    /// their maximum ([`Config::reserve_memories`](crate::Config::reserve_memories)); on
+    /// other systems, and if the address space ran out, only that setting keeps the pointer
+    /// valid across a `grow` (or any wasm call, which may grow). Prefer [`Memory::data`] and
+    /// the views.
     pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
         self.entity(&store.as_context().0.inner).storage.as_ptr()
     }
