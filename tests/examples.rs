@@ -165,6 +165,23 @@ fn typed_refs() {
 }
 
 #[test]
+fn exceptions() {
+    let out = run_example("exceptions");
+    assert_lines(
+        "exceptions",
+        &out,
+        &[
+            "parse(\"12345\") = 12345",
+            "parse(\"12x45\") failed: parse_error at offset 2",
+            "parse(\"\") failed: parse_error at offset 0",
+            "lookup_or(1, -1) = 100",
+            "lookup_or(2, -1) = 200",
+            "lookup_or(3, -1) = -1",
+        ],
+    );
+}
+
+#[test]
 fn every_example_is_tested() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut found: Vec<String> = std::fs::read_dir(&dir)
@@ -174,6 +191,7 @@ fn every_example_is_tested() {
     found.sort();
     let tested = [
         "bench_coremark",
+        "exceptions",
         "guest_struct",
         "hello",
         "memory_data_unchecked",
