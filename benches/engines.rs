@@ -18,6 +18,12 @@
 //! | `memory_grow`  | 1024 × `memory.grow 1` on a fresh 2-page memory (setup not timed)       |
 //! | `memory_fill`  | 16 × `memory.fill` of 1 MiB                                             |
 //! | `memory_copy`  | 16 × `memory.copy` of 1 MiB                                             |
+//! | `exceptions`   | wasmguard only (wasmi has no exception handling), [`THROWS`] each:      |
+//! |                | `throw_catch`: a wasm loop calling a function that throws, caught by a  |
+//! |                | `try_table` in the loop; `plain_call`: the same loop, the function      |
+//! |                | returning instead; `call_only`: that loop without the `try_table`;      |
+//! |                | `trap_and_call`: host calls of an export that traps;                    |
+//! |                | `throw_uncaught`: host calls of an export whose exception escapes       |
 //!
 //! Both engines run with their default configuration; wasmi's default translates each
 //! function lazily on its first call, which the checksum call before measuring triggers.
@@ -128,6 +134,43 @@ const MEMORY_WAT: &str = r#"(module
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br_if $l (local.get $n)))
     (memory.size)))"#;
+
+/// Throws (or calls, or traps) in one measured iteration of the `exceptions` group.
+const THROWS: u32 = 100_000;
+
+/// `throw_catch(n)`: a loop of `n` calls of `$throw`, which throws `$e` with its argument,
+/// each caught by a `try_table` around the call; `plain_call(n)`: the same loop calling
+/// `$ret`, which returns its argument (the `try_table` stays, catching nothing). Both sum
+/// the same values, as does `call_only(n)`, the loop of calls without the `try_table`.
+/// `trap` traps (`unreachable`); `throw` throws `$e` out of the call.
+const EXCEPTIONS_WAT: &str = r#"(module
+  (tag $e (param i32))
+  (func $throw (param $x i32) (result i32) (throw $e (local.get $x)))
+  (func $ret (param $x i32) (result i32) (local.get $x))
+  (func (export "throw_catch") (param $n i32) (result i32) (local $acc i32)
+    (loop $next
+      (local.set $acc (i32.add (local.get $acc)
+        (block $caught (result i32)
+          (try_table (result i32) (catch $e $caught) (call $throw (local.get $n))))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $next (local.get $n)))
+    (local.get $acc))
+  (func (export "plain_call") (param $n i32) (result i32) (local $acc i32)
+    (loop $next
+      (local.set $acc (i32.add (local.get $acc)
+        (block $caught (result i32)
+          (try_table (result i32) (catch $e $caught) (call $ret (local.get $n))))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $next (local.get $n)))
+    (local.get $acc))
+  (func (export "call_only") (param $n i32) (result i32) (local $acc i32)
+    (loop $next
+      (local.set $acc (i32.add (local.get $acc) (call $ret (local.get $n))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $next (local.get $n)))
+    (local.get $acc))
+  (func (export "trap") unreachable)
+  (func (export "throw") (throw $e (i32.const 7))))"#;
 
 /// One guest instantiated in both engines, with no imports.
 struct Pair {
@@ -353,12 +396,67 @@ fn memory(c: &mut Criterion) {
     group.finish();
 }
 
+fn exceptions(c: &mut Criterion) {
+    let wasm = wat::parse_str(EXCEPTIONS_WAT).expect("exceptions wat");
+    let engine = wasmguard::Engine::default();
+    let module = wasmguard::Module::new(&engine, &wasm).expect("compile");
+    let linker = wasmguard::Linker::new(&engine);
+    let instantiate = || {
+        let mut store = wasmguard::Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &module).expect("instantiate");
+        (store, instance)
+    };
+    let (mut store, instance) = instantiate();
+    let throw_catch = instance.get_typed_func::<u32, u32>(&mut store, "throw_catch").expect("throw_catch");
+    let plain_call = instance.get_typed_func::<u32, u32>(&mut store, "plain_call").expect("plain_call");
+    let call_only = instance.get_typed_func::<u32, u32>(&mut store, "call_only").expect("call_only");
+    let trap = instance.get_typed_func::<(), ()>(&mut store, "trap").expect("trap");
+    let expected = (1..=THROWS).fold(0u32, u32::wrapping_add);
+    assert_eq!(throw_catch.call(&mut store, THROWS).expect("throw_catch"), expected);
+    assert_eq!(plain_call.call(&mut store, THROWS).expect("plain_call"), expected);
+    assert_eq!(call_only.call(&mut store, THROWS).expect("call_only"), expected);
+    let err = trap.call(&mut store, ()).expect_err("trap");
+    assert_eq!(err.trap_code(), Some(wasmguard::TrapCode::UnreachableCodeReached));
+
+    let mut group = short_group(c, "exceptions");
+    group.throughput(Throughput::Elements(u64::from(THROWS)));
+    group.bench_function("throw_catch", |b| b.iter(|| throw_catch.call(&mut store, black_box(THROWS)).expect("call")));
+    group.bench_function("plain_call", |b| b.iter(|| plain_call.call(&mut store, black_box(THROWS)).expect("call")));
+    group.bench_function("call_only", |b| b.iter(|| call_only.call(&mut store, black_box(THROWS)).expect("call")));
+    group.bench_function("trap_and_call", |b| {
+        b.iter(|| {
+            for _ in 0..THROWS {
+                black_box(trap.call(&mut store, ()).expect_err("trap"));
+            }
+        })
+    });
+    // An exception that escapes to the host stays in its store (which has no collector),
+    // so each iteration gets a fresh instance (made and dropped outside the measurement).
+    group.bench_function("throw_uncaught", |b| {
+        b.iter_batched_ref(
+            || {
+                let (mut store, instance) = instantiate();
+                let f = instance.get_typed_func::<(), ()>(&mut store, "throw").expect("throw");
+                assert!(f.call(&mut store, ()).expect_err("throw").exception().is_some());
+                (store, f)
+            },
+            |(store, f)| {
+                for _ in 0..THROWS {
+                    black_box(f.call(&mut *store, ()).expect_err("throw"));
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = engines;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = coremark, kernels, calls, host_call, compile_and_instantiate, memory
+    targets = coremark, kernels, calls, host_call, compile_and_instantiate, memory, exceptions
 }
 criterion_main!(engines);

@@ -13,7 +13,7 @@ fn main() {
     let module = if differential {
         wasmguard_fuzz::differential::smith_module(&mut u)
     } else {
-        wasmguard_fuzz::smith_module(&mut u)
+        wasmguard_fuzz::smith_module_with_references(&mut u)
     };
     std::fs::write(output, module.expect("a module").to_bytes()).expect("write output");
 }

@@ -1,6 +1,6 @@
-//! A valid wasm-smith module (Wasm 3.0 without exceptions; typed function references in
-//! half the inputs), instantiated with dummy imports, every
-//! exported function called with zeros under fuel: errors and traps are fine, panics are not.
+//! A valid wasm-smith module (Wasm 3.0, exception handling included; typed function
+//! references in half the inputs), instantiated with dummy imports, every exported function
+//! called with zeros under fuel: errors, traps and uncaught exceptions are fine, panics are not.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -116,7 +116,8 @@ pub struct Call {
     pub args: Vec<Value>,
 }
 
-/// The module the `differential` target generates from `u`.
+/// The module the `differential` target generates from `u`: [`crate::smith_module`]'s
+/// features, so without exception handling, which wasmi lacks.
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     crate::smith_module_with(u, |c| {
         c.canonicalize_nans = true;

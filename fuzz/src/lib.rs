@@ -19,18 +19,21 @@ use wasmguard::{
 /// Fuel for the start function and for each exported call.
 pub const FUEL: u64 = 100_000;
 
-/// A wasm-smith module within what wasmguard supports: Wasm 2.0 (SIMD included), plus
-/// multi-memory, memory64 (64-bit memories and tables), extended constant expressions, tail
-/// calls, custom page sizes and wide arithmetic. (Typed function references come with wasm-smith's GC switch, so only the
-/// targets that do not compare with wasmi turn them on: [`smith_module_with_references`].)
+/// A wasm-smith module within what both wasmguard and wasmi support: Wasm 2.0 (SIMD
+/// included), plus multi-memory, memory64 (64-bit memories and tables), extended constant
+/// expressions, tail calls, custom page sizes and wide arithmetic. Exception handling is off:
+/// wasmi, the `differential` target's reference, does not implement it. (Typed function
+/// references come with wasm-smith's GC switch, so they too are left to the targets that do
+/// not compare with wasmi: [`smith_module_with_references`].)
 pub fn smith_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
     smith_module_with(u, |_| {})
 }
 
-/// As [`smith_module`], with relaxed SIMD (whose results wasmi chooses differently, so only
-/// targets that do not compare with it use this), and for half the inputs with wasm-smith's
-/// GC switch on: typed function references, `call_ref`, `br_on_null` and the 3.0 type
-/// system. The GC types and instructions it also generates are refused as unsupported
+/// As [`smith_module`], with what only targets that do not compare with wasmi can use:
+/// relaxed SIMD (whose results wasmi chooses differently), exception handling (tags,
+/// `throw`, `throw_ref`, `try_table` and `exnref`, which wasmi lacks), and for half the inputs
+/// wasm-smith's GC switch: typed function references, `call_ref`, `br_on_null` and the 3.0
+/// type system. The GC types and instructions it also generates are refused as unsupported
 /// (wasmguard does not implement the GC proposal yet), which the targets count as a clean
 /// result.
 pub fn smith_module_with_references(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
@@ -38,6 +41,7 @@ pub fn smith_module_with_references(u: &mut Unstructured<'_>) -> Result<wasm_smi
     smith_module_with(u, |c| {
         c.gc_enabled = gc;
         c.relaxed_simd_enabled = true;
+        c.exceptions_enabled = true;
     })
 }
 
@@ -48,6 +52,7 @@ pub fn smith_module_with(
 ) -> Result<wasm_smith::Module> {
     let mut c = wasm_smith::Config::default();
     (c.simd_enabled, c.relaxed_simd_enabled, c.threads_enabled) = (true, false, false);
+    // No exceptions here: wasmi, which the `differential` target compares with, lacks them.
     (c.memory64_enabled, c.tail_call_enabled, c.exceptions_enabled) = (u.arbitrary()?, true, false);
     (c.gc_enabled, c.extended_const_enabled, c.wide_arithmetic_enabled) = (false, true, u.arbitrary()?);
     (c.custom_page_sizes_enabled, c.compact_imports_enabled) = (u.arbitrary()?, false);
@@ -67,7 +72,8 @@ pub fn smith_module_with(
     wasm_smith::Module::new(c, u)
 }
 
-/// An engine with fuel on and a call depth that recursion reaches before fuel runs out,
+/// An engine with fuel on, a call depth that recursion reaches before fuel runs out and
+/// exception handling on (the default, stated here as the `execute` target relies on it),
 /// and a store whose memories and tables stay small.
 pub fn engine_and_store() -> (Engine, Store<()>) {
     let config = Config::new()
@@ -75,6 +81,7 @@ pub fn engine_and_store() -> (Engine, Store<()>) {
         .max_call_depth(1_000)
         .wasm_custom_page_sizes(true)
         .wasm_wide_arithmetic(true)
+        .wasm_exceptions(true)
         .clone();
     let engine = Engine::new(&config).expect("engine");
     let mut store = Store::new(&engine, ());
