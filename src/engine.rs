@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) relaxed_simd: bool,
     pub(crate) wide_arithmetic: bool,
     pub(crate) reserve_memories: bool,
+    pub(crate) lazy_translation: bool,
 }
 
 impl Default for Config {
@@ -50,6 +51,7 @@ impl Default for Config {
             relaxed_simd: true,
             wide_arithmetic: false,
             reserve_memories: false,
+            lazy_translation: true,
         }
     }
 }
@@ -87,6 +89,21 @@ impl Config {
     /// default; part of WebAssembly 2.0).
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
         self.simd = enable;
+        self
+    }
+
+    /// Whether functions are translated when they are first called (on by default) or
+    /// all of them by [`Module::new`](crate::Module::new).
+    ///
+    /// Either way `Module::new` decodes and validates the whole module, so a malformed,
+    /// invalid or unsupported module fails there, with the same error. Lazily, a module
+    /// is ready sooner and functions that never run cost no translation; the first call
+    /// of each function translates it, once for every instance of the module in every
+    /// store and thread. What translation alone can refuse (a function too large for the
+    /// interpreter's encoding, far past what compilers emit) then shows up as an error of
+    /// that call instead of `Module::new`'s.
+    pub fn lazy_translation(&mut self, enable: bool) -> &mut Self {
+        self.lazy_translation = enable;
         self
     }
 

@@ -131,8 +131,12 @@ pub(crate) fn call_func<S: Host>(store: &mut S, func: usize, io: &mut [u64]) -> 
             let h = store.host_func(host);
             return store.call_host(&h, None, io);
         }
-        FuncEntity::Wasm { code, instance, .. } => (code.clone(), *instance),
+        FuncEntity::Wasm { code, index, instance, .. } => ((code.clone(), *index), *instance),
     };
+    let (table, index) = code;
+    // SAFETY: a slot points at a function (or its stub) that lives as long as the table,
+    // which `table` keeps alive until this function returns.
+    let code = unsafe { &*table.get(index) };
     let _nesting = NestingGuard::enter()?;
     let mut stack = store.inner().stack.take().unwrap_or_default();
     let max_slots = store.inner().engine.config().max_stack_slots;
@@ -140,7 +144,7 @@ pub(crate) fn call_func<S: Host>(store: &mut S, func: usize, io: &mut [u64]) -> 
     let (np, nl, nr) = (code.num_params as usize, code.num_locals as usize, code.num_results as usize);
     stack.slots[..np].copy_from_slice(&io[..np]);
     stack.slots[np..nl].fill(0);
-    let result = execute(store, &mut stack, &code, instance);
+    let result = execute(store, &mut stack, code, instance);
     if result.is_ok() {
         io[..nr].copy_from_slice(&stack.slots[..nr]);
     }
@@ -191,7 +195,7 @@ unsafe fn call_host<S: Host>(cx: &mut Cx<'_>, callee: usize, start: usize) -> Re
 
 /// Runs `code` (already set up in frame 0 of `stack`) to completion (the handlers call
 /// host functions through [`call_host`]); a trap or error gets the wasm backtrace attached.
-fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &Arc<CompiledFunc>, instance: u32) -> Result<()> {
+fn execute<S: Host>(store: &mut S, stack: &mut Stack, code: &CompiledFunc, instance: u32) -> Result<()> {
     let config = store.inner().engine.config();
     let max_slots = config.max_stack_slots;
     let max_frames = (config.max_call_depth as usize).min(max_slots / FRAME_SLOT_COST);

@@ -5,6 +5,7 @@
 #[macro_use]
 mod ops;
 
+mod code;
 mod interp;
 pub(crate) mod ir;
 mod lower;
@@ -15,6 +16,6 @@ pub(crate) mod state;
 mod threaded;
 mod translate;
 
+pub(crate) use code::Code;
 pub(crate) use interp::{Host, Stack, call_func};
-pub(crate) use ir::CompiledFunc;
-pub(crate) use translate::translate_function;
+pub(crate) use translate::{translate_function, validate_function};

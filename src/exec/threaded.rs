@@ -118,7 +118,7 @@ pub(crate) struct Regs {
     /// Store index of that instance's memory 0 (`usize::MAX` if it has none).
     pub(crate) mem0: usize,
     /// The functions defined by that instance's module, and how many there are.
-    pub(crate) module_code: *const std::sync::Arc<CompiledFunc>,
+    pub(crate) module_code: *const std::sync::atomic::AtomicPtr<CompiledFunc>,
     pub(crate) module_len: usize,
     /// The store indices of that instance's globals, and how many there are.
     pub(crate) globals: *const u32,
@@ -554,7 +554,7 @@ pub(crate) fn set_instance(cx: &mut Cx<'_>, instance: u32) {
     cx.regs.instance = instance;
     cx.regs.mem0 = super::interp::mem0_of(cx.inner, instance);
     let entity = &cx.inner.instances[instance as usize];
-    cx.regs.module_code = entity.code.as_ptr();
+    cx.regs.module_code = entity.code.slots();
     cx.regs.module_len = entity.code.len();
     cx.regs.globals = entity.globals.as_ptr();
     cx.regs.globals_len = entity.globals.len();

@@ -8,7 +8,7 @@
 //! across are in their canonical slots, so all paths agree. Operators are validated by
 //! `wasmparser` right before they are translated, so the translator only sees valid code.
 
-use wasmparser::{BlockType, FuncValidator, FuncValidatorAllocations, FunctionBody, ValidatorResources};
+use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 use super::ir::{CompiledFunc, Instr, LoadKind, Slot};
 use crate::error::{Error, ErrorKind, Result};
@@ -142,15 +142,76 @@ fn too_large() -> Error {
     ErrorKind::Limit("function too large to translate".into()).into()
 }
 
-/// Validates and translates the body of function `func_index`; returns the compiled
-/// function and the validator's allocations for reuse.
+/// The operators that validate but are not translated yet (those of the GC proposal,
+/// whose type system the validator needs for typed function references): a module using
+/// one is refused as unsupported, at [`Module::new`](crate::Module::new) whether or not
+/// its functions are translated then.
+macro_rules! define_untranslated {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        fn untranslated(op: &Operator<'_>) -> bool {
+            #[allow(unreachable_patterns)]
+            match op {
+                $( Operator::$op { .. } => define_untranslated!(@gc $proposal), )*
+                _ => false,
+            }
+        }
+    };
+    (@gc gc) => { true };
+    (@gc $other:ident) => { false };
+}
+wasmparser::for_each_operator!(define_untranslated);
+
+/// Checks what the validator leaves to the engine about operator `op` at `offset`, of
+/// `len` bytes: that it is one wasmguard translates, and the encodings the enabled
+/// features restrict.
+fn check_op(module: &ModuleInner, op: &Operator<'_>, offset: u64, len: u64) -> Result<()> {
+    if untranslated(op) {
+        return Err(ErrorKind::Unsupported(format!("operator {op:?}")).into());
+    }
+    if !module.engine.config().multi_memory
+        && matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. })
+        && len != 2
+    {
+        // Without multi-memory the memory index is a single reserved zero byte.
+        return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
+    }
+    Ok(())
+}
+
+/// Validates the body of a function without translating it (for translation on first
+/// call): the same checks, and so the same errors, as [`translate_function`] with a
+/// validator.
+pub(crate) fn validate_function(
+    module: &ModuleInner,
+    body: &FunctionBody<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
+) -> Result<()> {
+    use crate::module::decode_error;
+    let mut locals = body.get_locals_reader().map_err(decode_error)?;
+    for _ in 0..locals.get_count() {
+        let offset = locals.original_position();
+        let (count, ty) = locals.read().map_err(decode_error)?;
+        validator.define_locals(offset, count, ty).map_err(decode_error)?;
+    }
+    let mut ops = body.get_operators_reader().map_err(decode_error)?;
+    while !ops.eof() {
+        let offset = ops.original_position();
+        let op = ops.read().map_err(decode_error)?;
+        validator.op(offset, &op).map_err(decode_error)?;
+        check_op(module, &op, offset, ops.original_position() - offset)?;
+    }
+    ops.finish().map_err(decode_error)
+}
+
+/// Translates the body of function `func_index`, validating it on the way with
+/// `validator` (`None`: the body was validated before, by [`validate_function`]).
 pub(crate) fn translate_function(
     module: &ModuleInner,
     func_index: u32,
     body: &FunctionBody<'_>,
-    mut validator: FuncValidator<ValidatorResources>,
+    mut validator: Option<&mut FuncValidator<ValidatorResources>>,
     fuel: bool,
-) -> Result<(CompiledFunc, FuncValidatorAllocations)> {
+) -> Result<CompiledFunc> {
     use crate::module::decode_error;
     let ty = module.func_type(func_index);
     let mut local_slots: Vec<(Slot, bool)> = Vec::with_capacity(ty.params_slice().len());
@@ -167,7 +228,9 @@ pub(crate) fn translate_function(
         let offset = locals.original_position();
         let (count, ty) = locals.read().map_err(decode_error)?;
         // The validator bounds the total number of locals, so the loop below is bounded.
-        validator.define_locals(offset, count, ty).map_err(decode_error)?;
+        if let Some(v) = validator.as_deref_mut() {
+            v.define_locals(offset, count, ty).map_err(decode_error)?;
+        }
         let wide = ty == wasmparser::ValType::V128;
         for _ in 0..count {
             local_slots.push((num_locals, wide));
@@ -206,18 +269,13 @@ pub(crate) fn translate_function(
         catches: Vec::new(),
     });
     t.new_fuel_segment();
-    let multi_memory = module.engine.config().multi_memory;
     let mut ops = body.get_operators_reader().map_err(decode_error)?;
     while !ops.eof() {
         let offset = ops.original_position();
         let op = ops.read().map_err(decode_error)?;
-        validator.op(offset, &op).map_err(decode_error)?;
-        if !multi_memory
-            && matches!(op, wasmparser::Operator::MemorySize { .. } | wasmparser::Operator::MemoryGrow { .. })
-            && ops.original_position() - offset != 2
-        {
-            // Without multi-memory the memory index is a single reserved zero byte.
-            return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
+        if let Some(v) = validator.as_deref_mut() {
+            v.op(offset, &op).map_err(decode_error)?;
+            check_op(module, &op, offset, ops.original_position() - offset)?;
         }
         t.offset = u32::try_from(offset).map_err(|_| too_large())?;
         t.visit(op)?;
@@ -241,7 +299,7 @@ pub(crate) fn translate_function(
         consts: t.consts.into(),
     };
     compiled.ops = super::lower::lower(&compiled, module)?;
-    Ok((compiled, validator.into_allocations()))
+    Ok(compiled)
 }
 
 impl Translator<'_> {

@@ -260,10 +260,15 @@ mod mapped {
     use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
     use std::ptr::NonNull;
 
-    /// `len` rounded up to a multiple of the host page size (`None` on overflow).
+    /// What reservations and commits are rounded to: 64 KiB, a multiple of the page size
+    /// of every Linux system (4, 16 and 64 KiB pages). (A constant rather than the
+    /// system's page size, which would have to be read from the auxiliary vector: that
+    /// read fails under some tools, Valgrind among them.)
+    const GRANULE: usize = 64 << 10;
+
+    /// `len` rounded up to a multiple of [`GRANULE`] (`None` on overflow).
     pub(super) fn round_up(len: usize) -> Option<usize> {
-        let page = rustix::param::page_size();
-        Some(len.checked_add(page - 1)? & !(page - 1))
+        Some(len.checked_add(GRANULE - 1)? & !(GRANULE - 1))
     }
 
     /// A new private anonymous mapping of `len > 0` bytes, all inaccessible (address space

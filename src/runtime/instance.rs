@@ -322,12 +322,13 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         }
     }
     let instance_index = u32::try_from(inner.instances.len()).map_err(|_| Error::limit("too many instances"))?;
-    for (i, code) in module.code.iter().enumerate() {
+    for i in 0..module.code.len() {
         let ty = m.funcs[m.num_imported_funcs as usize + i];
         inner.funcs.push(FuncEntity::Wasm {
             type_id: m.type_ids[ty as usize],
             instance: instance_index,
-            code: code.clone(),
+            code: module.code.clone(),
+            index: i as u32,
         });
         funcs.push((inner.funcs.len() - 1) as u32);
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::exec::{CompiledFunc, translate_function};
+use crate::exec::{Code, translate_function, validate_function};
 use crate::module::ModuleInner;
 use crate::types::ExternType;
 
@@ -24,8 +24,8 @@ use crate::types::ExternType;
 pub struct Module {
     /// What the module declares.
     pub(crate) inner: Arc<ModuleInner>,
-    /// The translated bodies of its defined functions.
-    pub(crate) code: Arc<[Arc<CompiledFunc>]>,
+    /// Its defined functions, translated now or on first call.
+    pub(crate) code: Arc<Code>,
 }
 
 impl Module {
@@ -49,13 +49,29 @@ impl Module {
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
         let fuel = engine.config().consume_fuel;
+        if engine.config().lazy_translation {
+            let mut bodies = Vec::new();
+            let inner = crate::module::parse(engine, binary, &mut |m, mut f| {
+                validate_function(m, &f.body, &mut f.validator)?;
+                let r = f.body.range();
+                bodies.push(r.start as usize..r.end as usize);
+                Ok(f.validator.into_allocations())
+            })?;
+            let code = Code::lazy(&inner, Arc::from(binary), bodies, fuel)?;
+            return Ok(Module { inner: Arc::new(inner), code: Arc::new(code) });
+        }
         let mut code = Vec::new();
-        let inner = crate::module::parse(engine, binary, &mut |m, f| {
-            let (compiled, allocs) = translate_function(m, f.func_index, &f.body, f.validator, fuel)?;
-            code.push(Arc::new(compiled));
-            Ok(allocs)
+        let inner = crate::module::parse(engine, binary, &mut |m, mut f| {
+            code.push(translate_function(m, f.func_index, &f.body, Some(&mut f.validator), fuel)?);
+            Ok(f.validator.into_allocations())
         })?;
-        Ok(Module { inner: Arc::new(inner), code: code.into() })
+        Ok(Module { inner: Arc::new(inner), code: Arc::new(Code::translated(code)) })
+    }
+
+    /// Every defined function, translated (those not translated yet now).
+    #[cfg(test)]
+    pub(crate) fn translated_funcs(&self) -> Vec<&crate::exec::ir::CompiledFunc> {
+        self.code.all(&self.inner).unwrap()
     }
 
     /// The engine this module was compiled for.

@@ -29,21 +29,25 @@ fn dump_profile() {
     let hits = HITS.with(|h| h.borrow_mut().take().unwrap());
     // Ops that take an operand from the accumulators.
     let mut from_acc = std::collections::HashSet::new();
-    for f in module.code.iter() {
+    for f in module.translated_funcs().into_iter() {
         for (i, (_, acc)) in crate::exec::lower::lower_with_acc(f, &module.inner, None).unwrap().iter().enumerate() {
             if acc.is_some() {
-                from_acc.insert((&**f as *const crate::exec::ir::CompiledFunc as usize, i));
+                from_acc.insert((f as *const crate::exec::ir::CompiledFunc as usize, i));
             }
         }
     }
     let acc_hits: u64 = hits.iter().filter(|(k, _)| from_acc.contains(k)).map(|(_, n)| n).sum();
-    let by_ptr: HashMap<usize, &crate::exec::ir::CompiledFunc> =
-        module.code.iter().map(|f| (&**f as *const crate::exec::ir::CompiledFunc as usize, &**f)).collect();
+    let by_ptr: HashMap<usize, &crate::exec::ir::CompiledFunc> = module
+        .translated_funcs()
+        .into_iter()
+        .map(|f| (f as *const crate::exec::ir::CompiledFunc as usize, f))
+        .collect();
     let name = |i: &crate::exec::ir::Instr| format!("{i:?}").split([' ', '{', '(']).next().unwrap().to_string();
     let (mut singles, mut pairs, mut funcs) = (HashMap::new(), HashMap::new(), HashMap::new());
     let mut total = 0;
     for (&(code, index), &n) in &hits {
-        let f = by_ptr[&code];
+        // (Stubs of functions translated on first call are not in the map.)
+        let Some(&f) = by_ptr.get(&code) else { continue };
         total += n;
         *funcs.entry(f.func_index).or_insert(0) += n;
         let Some(ins) = f.code.get(index) else { continue };
@@ -102,10 +106,10 @@ fn dump_profile() {
         println!("{:5.2}% func {f}", 100.0 * *n as f64 / total as f64);
     }
     if let Ok(func) = std::env::var("DUMP_FUNC") {
-        for f in module.code.iter() {
+        for f in module.translated_funcs().into_iter() {
             if f.func_index.to_string() == func {
                 for (i, ins) in f.code.iter().enumerate() {
-                    let n = hits.get(&(&**f as *const crate::exec::ir::CompiledFunc as usize, i)).copied().unwrap_or(0);
+                    let n = hits.get(&(f as *const crate::exec::ir::CompiledFunc as usize, i)).copied().unwrap_or(0);
                     println!("{i:4} {n:8} {ins:?}");
                 }
             }

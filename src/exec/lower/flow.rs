@@ -71,7 +71,7 @@ mod flow_tests {
     fn lowered(wat: &str) -> (Vec<Instr>, Vec<Option<u32>>) {
         let engine = crate::Engine::default();
         let module = crate::Module::new(&engine, wat).unwrap();
-        let f = &module.code[0];
+        let f = module.translated_funcs()[0];
         let acc =
             crate::exec::lower::lower_with_acc(f, &module.inner, None).unwrap().into_iter().map(|(_, a)| a).collect();
         (f.code.to_vec(), acc)

@@ -85,7 +85,7 @@ fn counts(body: &str) -> Vec<usize> {
     let engine = crate::Engine::default();
     let module = crate::Module::new(&engine, &wat).unwrap_or_else(|e| panic!("{e}: {wat}"));
     let mut counts = vec![0; RULES.len()];
-    let f = module.code.last().unwrap();
+    let f = *module.translated_funcs().last().unwrap();
     super::lower_with_acc(f, &module.inner, Some(&mut counts)).unwrap();
     counts
 }

@@ -207,7 +207,7 @@ mod tests {
         let engine = crate::Engine::default();
         let bytes = std::fs::read("benches/wasm/coremark.wasm").unwrap();
         let module = crate::Module::new(&engine, &bytes).unwrap();
-        for f in module.code.iter() {
+        for f in module.translated_funcs().into_iter() {
             let lowered: Vec<Op> = crate::exec::lower::lower_with_acc(f, &module.inner, None)
                 .unwrap()
                 .into_iter()

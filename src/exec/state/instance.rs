@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::exec::CompiledFunc;
+use crate::exec::Code;
 use crate::module::ModuleInner;
 
 /// An instance as the store holds it: the store indices of everything it uses.
@@ -10,7 +10,7 @@ use crate::module::ModuleInner;
 pub(crate) struct InstanceEntity {
     pub(crate) module: Arc<ModuleInner>,
     /// The module's translated function bodies.
-    pub(crate) code: Arc<[Arc<CompiledFunc>]>,
+    pub(crate) code: Arc<Code>,
     pub(crate) funcs: Vec<u32>,
     pub(crate) tables: Vec<u32>,
     pub(crate) memories: Vec<u32>,

@@ -1,6 +1,7 @@
 //! Handlers of control flow: branches, calls and returns, and the slow path.
 
 use super::*;
+use std::sync::atomic::Ordering;
 
 // ---- control ----
 
@@ -36,6 +37,13 @@ handlers! {
     sentinel / SENTINEL (E, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
         cx.regs.error = Some(Error::msg("internal error: execution ran past the end of a function"));
         Exit::Error
+    }
+
+    /// The first op of a function's stub (lazy translation): translates defined function
+    /// `a` of the running instance's module, then runs it in this frame (see `exec::code`).
+    lazy / LAZY (I, I, I, I) 0 (ip, sp, mem, len, cx, acc, facc) {
+        // SAFETY: forwarded registers; the running function is the stub of function `a`.
+        unsafe { lazy_enter(ip, sp, mem, len, cx) }
     }
 
     /// The immediates of the previous op; never executed.
@@ -89,9 +97,10 @@ handlers! {
         if op.a as usize >= cx.regs.module_len {
             return internal(cx, "call of an unknown function");
         }
-        // SAFETY: `module_code` points at `module_len` functions of the running module,
-        // which the running instance keeps alive; checked above.
-        let code: *const CompiledFunc = unsafe { &**cx.regs.module_code.add(op.a as usize) };
+        // SAFETY: `module_code` points at the `module_len` slots of the running module's
+        // code table, which the running instance keeps alive; checked above. A slot
+        // points at a function (or its stub) that lives as long as the table.
+        let code: *const CompiledFunc = unsafe { (*cx.regs.module_code.add(op.a as usize)).load(Ordering::Acquire) };
         // SAFETY: forwarded registers; the callee belongs to the running instance.
         unsafe { enter_wasm::<true>(ip, mem, len, cx, code, cx.regs.instance, op.b) }
     }
@@ -126,7 +135,7 @@ handlers! {
             return internal(cx, "call of an unknown function");
         }
         // SAFETY: as for `call_internal`.
-        let code: *const CompiledFunc = unsafe { &**cx.regs.module_code.add(op.a as usize) };
+        let code: *const CompiledFunc = unsafe { (*cx.regs.module_code.add(op.a as usize)).load(Ordering::Acquire) };
         // SAFETY: forwarded registers; the callee belongs to the running instance.
         unsafe { tail_wasm::<true>(ip, mem, len, cx, code, cx.regs.instance, op.b, op.c) }
     }
@@ -274,6 +283,48 @@ unsafe fn indirect_callee(ip: Ip, sp: Sp, cx: &mut Cx<'_>, index: u32, site: u32
     Ok(callee)
 }
 
+/// Translates the function whose stub is running (the op at `ip` is its `LAZY` op) and
+/// runs it in the stub's frame, which holds its arguments: the frame becomes the
+/// translation's (its locals zeroed), after making room for it if it needs more slots.
+///
+/// # Safety
+///
+/// The registers are the `LAZY` handler's (module invariants).
+#[cold]
+#[inline(never)]
+unsafe fn lazy_enter(ip: Ip, sp: Sp, mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
+    let index = op!(ip).a;
+    let inst = &cx.inner.instances[cx.regs.instance as usize];
+    if index as usize >= inst.code.len() {
+        return internal(cx, "stub of an unknown function");
+    }
+    let (code, module) = (inst.code.clone(), inst.module.clone());
+    let c: *const CompiledFunc = match code.translate(index, &module) {
+        Ok(c) => c,
+        Err(e) => {
+            cx.regs.error = Some(e);
+            cx.regs.at = ip;
+            return Exit::Error;
+        }
+    };
+    // SAFETY: the translation lives as long as the module's code table, which the
+    // running instance keeps alive.
+    let c = unsafe { &*c };
+    let need = cx.regs.base + c.frame_slots as usize;
+    if need > cx.slots.len() {
+        // The driver makes room and runs this op again, which finds the translation.
+        cx.regs.ip = ip;
+        cx.regs.need = need;
+        return Exit::Grow;
+    }
+    // The translation has the stub's parameters, which are in place.
+    cx.regs.code = c;
+    // SAFETY: the frame's `c.frame_slots` slots are inside the stack, checked above (and
+    // the stack did not move since `sp` was computed: nothing here grows it).
+    unsafe { zero_locals(sp, c) };
+    next!(c.ops.as_ptr(), sp, mem, len, cx, 0, 0.0)
+}
+
 /// Returns from the running function to the suspended caller, if there is one.
 ///
 /// # Safety
@@ -307,7 +358,7 @@ unsafe fn leave(mem: Mem, len: usize, cx: &mut Cx<'_>) -> Exit {
 #[inline(always)]
 unsafe fn enter(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b: u32) -> Exit {
     let (code, inst) = match &cx.inner.funcs[callee] {
-        FuncEntity::Wasm { code, instance, .. } => (&**code as *const CompiledFunc, *instance),
+        FuncEntity::Wasm { code, index, instance, .. } => (code.get(*index), *instance),
         FuncEntity::Host { .. } => {
             // SAFETY: the driver created `host_call` and `host` together.
             if let Err(e) = unsafe { (cx.host_call)(cx, callee, cx.regs.base + b as usize) } {
@@ -386,7 +437,7 @@ unsafe fn enter_wasm<const SAME_INSTANCE: bool>(
 #[inline(always)]
 unsafe fn tail(ip: Ip, mem: Mem, len: usize, cx: &mut Cx<'_>, callee: usize, b: u32, args: u32) -> Exit {
     let (code, inst) = match &cx.inner.funcs[callee] {
-        FuncEntity::Wasm { code, instance, .. } => (&**code as *const CompiledFunc, *instance),
+        FuncEntity::Wasm { code, index, instance, .. } => (code.get(*index), *instance),
         &FuncEntity::Host { num_results, .. } => {
             let start = cx.regs.base + b as usize;
             // SAFETY: the driver created `host_call` and `host` together.
