@@ -37,7 +37,8 @@
 //!   the host hands to wasm ([`Func::call`] arguments, host function results, [`Global::set`],
 //!   [`Table::set`]) is checked against the declared type, subtyping included
 //!   ([`Val::matches_ty`]): a function of the wrong type is an error, never a later trap.
-//! - [`Module`]: decoded, validated and translated once, instantiated any number of times.
+//! - [`Module`]: decoded and validated once (its functions translated on first call, once for
+//!   every instance), instantiated any number of times.
 //! - [`Store<T>`](Store): owns every instance, function, memory, table and global, and the
 //!   host state `T`; objects are small `Copy` handles used together with their store.
 //!   [`StoreLimits`] bounds what guest code may allocate.

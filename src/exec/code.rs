@@ -161,6 +161,13 @@ impl Code {
     }
 }
 
+impl Code {
+    /// How many functions are translated.
+    fn num_translated(&self) -> usize {
+        (0..self.len() as u32).filter(|&i| !self.is_stub(i, self.get(i))).count()
+    }
+}
+
 impl Drop for Code {
     fn drop(&mut self) {
         for (i, slot) in self.slots.iter_mut().enumerate() {
@@ -176,7 +183,49 @@ impl Drop for Code {
 
 impl std::fmt::Debug for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let translated = (0..self.len() as u32).filter(|&i| !self.is_stub(i, self.get(i))).count();
-        f.debug_struct("Code").field("functions", &self.len()).field("translated", &translated).finish()
+        f.debug_struct("Code").field("functions", &self.len()).field("translated", &self.num_translated()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine, Instance, Module, Store};
+
+    const WAT: &str = r#"(module
+        (func $a (export "a") (result i32) (call $b))
+        (func $b (result i32) (i32.const 2))
+        (func $c (export "c") (result i32) (i32.const 3)))"#;
+
+    #[test]
+    fn functions_are_translated_on_first_call_once() {
+        let engine = Engine::default();
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(module.code.num_translated(), 0);
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        assert_eq!(module.code.num_translated(), 0);
+        let a = instance.get_typed_func::<(), i32>(&mut store, "a").unwrap();
+        assert_eq!(a.call(&mut store, ()).unwrap(), 2);
+        // `a` and the `b` it calls; not `c`.
+        assert_eq!(module.code.num_translated(), 2);
+        let first = module.code.get(0);
+        assert_eq!(a.call(&mut store, ()).unwrap(), 2);
+        assert_eq!(module.code.get(0), first, "translated again");
+        // Another store shares the translations.
+        let mut other = Store::new(&engine, ());
+        let instance = Instance::new(&mut other, &module, &[]).unwrap();
+        assert_eq!(instance.get_typed_func::<(), i32>(&mut other, "a").unwrap().call(&mut other, ()).unwrap(), 2);
+        assert_eq!(module.code.num_translated(), 2);
+        assert_eq!(module.code.get(0), first);
+    }
+
+    #[test]
+    fn eager_translation_translates_everything_in_module_new() {
+        let mut config = Config::new();
+        config.lazy_translation(false);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(module.code.num_translated(), 3);
+        assert!(format!("{module:?}").contains("translated: 3"));
     }
 }

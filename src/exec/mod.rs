@@ -1,4 +1,5 @@
-//! Execution: translation of wasm function bodies into the slot IR ([`ir`]), and the
+//! Execution: translation of wasm function bodies into the slot IR ([`ir`]), on first call
+//! through a module's code table (`code`) or up front, and the
 //! interpreter that runs it (`interp`), with its value stack, frames and traps.
 
 // First: the operation lists are macros that the modules below invoke.

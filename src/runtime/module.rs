@@ -31,6 +31,11 @@ pub struct Module {
 impl Module {
     /// Compiles a module from the binary format or the text format (`.wat`).
     ///
+    /// The whole module is decoded and validated here. Its functions are translated on
+    /// their first call by default, once for all the module's instances, in every store and
+    /// thread; [`Config::lazy_translation`](crate::Config::lazy_translation) translates
+    /// them here instead. Lazily, the module keeps a copy of its bytes for that.
+    ///
     /// # Errors
     ///
     /// Returns an error carrying the decoder's message if the input is malformed (text or
