@@ -216,7 +216,7 @@ fn threads_translating_the_same_functions_at_once_agree() -> Result {
     // Every thread instantiates the shared module in its own store and calls every function
     // first thing, so they race to translate each one.
     let mut wat = String::from("(module\n");
-    let funcs = if cfg!(miri) { 4 } else { 40 };
+    let funcs = if cfg!(miri) { 8 } else { 40 };
     for i in 0..funcs {
         wat.push_str(&format!(
             "(func (export \"f{i}\") (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const {i})) (i32.const 1)))\n"
@@ -225,7 +225,7 @@ fn threads_translating_the_same_functions_at_once_agree() -> Result {
     wat.push(')');
     let engine = Engine::default();
     let module = Arc::new(Module::new(&engine, &wat)?);
-    let threads = if cfg!(miri) { 2 } else { 8 };
+    let threads = if cfg!(miri) { 3 } else { 8 };
     let handles: Vec<_> = (0..threads)
         .map(|t| {
             let (engine, module) = (engine.clone(), module.clone());
