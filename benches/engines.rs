@@ -14,6 +14,8 @@
 //! | `tail_call`    | [`CALLS`] mutual tail calls (`return_call`) of two functions            |
 //! | `plain_call`   | a loop of [`CALLS`] plain calls of the same two functions' bodies       |
 //! | `compile`      | `Module::new` of `kernels.wasm` (wasmi also with eager translation)     |
+//! | `module_new`   | `Module::new` of the start-up guests [`STARTUP_MODULES`] (`regex.wasm`, |
+//! |                | `json.wasm`, `c_program.wasm`), each engine lazy (default) and eager    |
 //! | `instantiate`  | a new `Store` and `Linker::instantiate` of the compiled `kernels.wasm`  |
 //! | `memory_grow`  | 1024 × `memory.grow 1` on a fresh 2-page memory (setup not timed)       |
 //! | `memory_fill`  | 16 × `memory.fill` of 1 MiB                                             |
@@ -40,6 +42,14 @@ use criterion::{BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, 
 const COREMARK_WASM: &[u8] = include_bytes!("wasm/coremark.wasm");
 const KERNELS_WASM: &[u8] = include_bytes!("wasm/kernels.wasm");
 const C_KERNELS_WASM: &[u8] = include_bytes!("wasm/c_kernels.wasm");
+
+/// Guests of realistic size for the `module_new` group: (name, module, export, argument).
+/// Each export `run`s the guest once (`u32 -> u64`), to check that both engines agree.
+const STARTUP_MODULES: &[(&str, &[u8], &str, u32)] = &[
+    ("regex", include_bytes!("wasm/regex.wasm"), "run", 1),
+    ("json", include_bytes!("wasm/json.wasm"), "run", 1),
+    ("c_program", include_bytes!("wasm/c_program.wasm"), "p_run", 3),
+];
 
 /// CoreMark iterations in one measured call.
 const COREMARK_ITERS: u32 = 20;
@@ -350,6 +360,59 @@ fn compile_and_instantiate(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Module::new` of the larger guests in [`STARTUP_MODULES`], lazy (each engine's default:
+/// validate everything, translate a function on its first call) and eager.
+fn module_new(c: &mut Criterion) {
+    let wg_lazy = wasmguard::Engine::default();
+    let mut config = wasmguard::Config::new();
+    config.lazy_translation(false);
+    let wg_eager = wasmguard::Engine::new(&config).expect("wasmguard: engine");
+    let wi_lazy = wasmi::Engine::default();
+    let mut config = wasmi::Config::default();
+    config.compilation_mode(wasmi::CompilationMode::Eager);
+    let wi_eager = wasmi::Engine::new(&config);
+
+    for &(name, wasm, export, arg) in STARTUP_MODULES {
+        // Both engines, lazily and eagerly compiled, must return the same checksum.
+        let mut results = Vec::new();
+        for engine in [&wg_lazy, &wg_eager] {
+            let module = wasmguard::Module::new(engine, wasm).expect("wasmguard: compile");
+            let mut store = wasmguard::Store::new(engine, ());
+            let instance =
+                wasmguard::Linker::new(engine).instantiate(&mut store, &module).expect("wasmguard: instantiate");
+            let f = instance.get_typed_func::<u32, u64>(&mut store, export).expect("wasmguard: export");
+            results.push(f.call(&mut store, arg).expect("wasmguard: call"));
+        }
+        for engine in [&wi_lazy, &wi_eager] {
+            let module = wasmi::Module::new(engine, wasm).expect("wasmi: compile");
+            let mut store = wasmi::Store::new(engine, ());
+            let instance =
+                wasmi::Linker::new(engine).instantiate_and_start(&mut store, &module).expect("wasmi: instantiate");
+            let f = instance.get_typed_func::<u32, u64>(&store, export).expect("wasmi: export");
+            results.push(f.call(&mut store, arg).expect("wasmi: call"));
+        }
+        assert!(results.iter().all(|&r| r == results[0]), "{name}: the engines disagree: {results:?}");
+
+        let mut group = short_group(c, "module_new");
+        group.throughput(Throughput::Bytes(wasm.len() as u64));
+        // ~2 s a function (12 in all) keeps the group near two minutes with the warm-ups.
+        group.measurement_time(Duration::from_secs(2));
+        group.bench_function(format!("{name}/wasmguard"), |b| {
+            b.iter(|| wasmguard::Module::new(&wg_lazy, black_box(wasm)).expect("compile"))
+        });
+        group.bench_function(format!("{name}/wasmguard (eager)"), |b| {
+            b.iter(|| wasmguard::Module::new(&wg_eager, black_box(wasm)).expect("compile"))
+        });
+        group.bench_function(format!("{name}/wasmi"), |b| {
+            b.iter(|| wasmi::Module::new(&wi_lazy, black_box(wasm)).expect("compile"))
+        });
+        group.bench_function(format!("{name}/wasmi (eager)"), |b| {
+            b.iter(|| wasmi::Module::new(&wi_eager, black_box(wasm)).expect("compile"))
+        });
+        group.finish();
+    }
+}
+
 fn memory(c: &mut Criterion) {
     const MIB: u64 = 1 << 20;
     let wasm = wat::parse_str(MEMORY_WAT).expect("wat");
@@ -457,6 +520,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = coremark, kernels, calls, host_call, compile_and_instantiate, memory, exceptions
+    targets = coremark, kernels, calls, host_call, compile_and_instantiate, module_new, memory, exceptions
 }
 criterion_main!(engines);
