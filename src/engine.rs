@@ -30,6 +30,7 @@ pub struct Config {
     pub(crate) wide_arithmetic: bool,
     pub(crate) reserve_memories: bool,
     pub(crate) lazy_translation: bool,
+    pub(crate) parallel_compilation: bool,
 }
 
 impl Default for Config {
@@ -52,6 +53,7 @@ impl Default for Config {
             wide_arithmetic: false,
             reserve_memories: false,
             lazy_translation: true,
+            parallel_compilation: true,
         }
     }
 }
@@ -104,6 +106,18 @@ impl Config {
     /// that call instead of `Module::new`'s.
     pub fn lazy_translation(&mut self, enable: bool) -> &mut Self {
         self.lazy_translation = enable;
+        self
+    }
+
+    /// Whether [`Module::new`](crate::Module::new) may spread the validation (and, with
+    /// [`lazy_translation`](Config::lazy_translation) off, the translation) of a large
+    /// module's functions over several threads (on by default).
+    ///
+    /// It starts at most one thread per core, and one per 64 KiB of code; a small module
+    /// is compiled on the calling thread alone. The result and the error of an invalid
+    /// module are the same either way: the first invalid function's, in module order.
+    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
+        self.parallel_compilation = enable;
         self
     }
 

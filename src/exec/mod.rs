@@ -7,6 +7,7 @@
 mod ops;
 
 mod code;
+mod compile;
 mod interp;
 pub(crate) mod ir;
 mod lower;
@@ -16,7 +17,8 @@ mod simd;
 pub(crate) mod state;
 mod threaded;
 mod translate;
+mod validate;
 
 pub(crate) use code::Code;
+pub(crate) use compile::{translate_bodies, validate_bodies};
 pub(crate) use interp::{Host, Stack, call_func};
-pub(crate) use translate::{translate_function, validate_function};

@@ -178,33 +178,9 @@ fn check_op(module: &ModuleInner, op: &Operator<'_>, offset: u64, len: u64) -> R
     Ok(())
 }
 
-/// Validates the body of a function without translating it (for translation on first
-/// call): the same checks, and so the same errors, as [`translate_function`] with a
-/// validator.
-pub(crate) fn validate_function(
-    module: &ModuleInner,
-    body: &FunctionBody<'_>,
-    validator: &mut FuncValidator<ValidatorResources>,
-) -> Result<()> {
-    use crate::module::decode_error;
-    let mut locals = body.get_locals_reader().map_err(decode_error)?;
-    for _ in 0..locals.get_count() {
-        let offset = locals.original_position();
-        let (count, ty) = locals.read().map_err(decode_error)?;
-        validator.define_locals(offset, count, ty).map_err(decode_error)?;
-    }
-    let mut ops = body.get_operators_reader().map_err(decode_error)?;
-    while !ops.eof() {
-        let offset = ops.original_position();
-        let op = ops.read().map_err(decode_error)?;
-        validator.op(offset, &op).map_err(decode_error)?;
-        check_op(module, &op, offset, ops.original_position() - offset)?;
-    }
-    ops.finish().map_err(decode_error)
-}
-
 /// Translates the body of function `func_index`, validating it on the way with
-/// `validator` (`None`: the body was validated before, by [`validate_function`]).
+/// `validator` (`None`: the body was validated before, by
+/// [`validate_function`](super::validate::validate_function)).
 pub(crate) fn translate_function(
     module: &ModuleInner,
     func_index: u32,

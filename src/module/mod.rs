@@ -8,7 +8,7 @@
 
 mod parse;
 
-pub(crate) use parse::{decode_error, parse};
+pub(crate) use parse::{FuncBody, decode_error, parse};
 
 use std::sync::Arc;
 

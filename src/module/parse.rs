@@ -195,24 +195,22 @@ fn index_kind(kind: ExternalKind) -> Result<EntityKind> {
     })
 }
 
-/// A function body on its way to the translator.
+/// A function body, decoded from the code section and still to be validated.
 pub(crate) struct FuncBody<'a> {
     /// Index of the function in the module's function space (imports first).
     pub(crate) func_index: u32,
     /// Its locals and code.
     pub(crate) body: wasmparser::FunctionBody<'a>,
-    /// The validator the translator feeds every operator to.
-    pub(crate) validator: wasmparser::FuncValidator<wasmparser::ValidatorResources>,
+    /// What its validator is made from.
+    pub(crate) to_validate: wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
 }
 
-/// The translator [`parse`] hands each function body to: it validates and translates the
-/// body against the module decoded so far and returns the validator's allocations for reuse.
-pub(crate) type Translate<'t> =
-    dyn FnMut(&ModuleInner, FuncBody<'_>) -> Result<wasmparser::FuncValidatorAllocations> + 't;
-
-/// Decodes and validates a binary module, handing every function body to `translate` as
-/// soon as it is read.
-pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>) -> Result<ModuleInner> {
+/// Decodes and validates a binary module, except for its function bodies: they are
+/// pushed to `bodies` as they are read, for the caller to validate (and translate).
+///
+/// On an error, `bodies` holds the bodies read before it: an invalid one among them comes
+/// earlier in the binary, and so is the module's first error.
+pub(crate) fn parse<'a>(engine: &Engine, bytes: &'a [u8], bodies: &mut Vec<FuncBody<'a>>) -> Result<ModuleInner> {
     let mut validator = Validator::new_with_features(engine.config().wasm_features());
     let mut m = ModuleInner {
         engine: engine.clone(),
@@ -239,7 +237,6 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
         num_bodies: 0,
         func_names: Default::default(),
     };
-    let mut allocs = wasmparser::FuncValidatorAllocations::default();
 
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(decode_error)?;
@@ -388,8 +385,7 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8], translate: &mut Translate<'_>
                     return Err(Error::compile("code entry without a function to validate"));
                 };
                 let func_index = m.num_imported_funcs + m.num_bodies;
-                let validator = to_validate.into_validator(std::mem::take(&mut allocs));
-                allocs = translate(&m, FuncBody { func_index, body, validator })?;
+                bodies.push(FuncBody { func_index, body, to_validate });
                 m.num_bodies += 1;
             }
             _ => {}

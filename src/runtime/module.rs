@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::exec::{Code, translate_function, validate_function};
+use crate::exec::{Code, translate_bodies, validate_bodies};
 use crate::module::ModuleInner;
 use crate::types::ExternType;
 
@@ -53,24 +53,27 @@ impl Module {
     ///
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
-        let fuel = engine.config().consume_fuel;
-        if engine.config().lazy_translation {
-            let mut bodies = Vec::new();
-            let inner = crate::module::parse(engine, binary, &mut |m, mut f| {
-                validate_function(m, &f.body, &mut f.validator)?;
+        let config = engine.config();
+        let mut bodies = Vec::new();
+        let inner = match crate::module::parse(engine, binary, &mut bodies) {
+            Ok(inner) => inner,
+            Err(e) => {
+                // An invalid body read before the error comes first in the binary.
+                validate_bodies(config, &bodies)?;
+                return Err(e);
+            }
+        };
+        let code = if config.lazy_translation {
+            validate_bodies(config, &bodies)?;
+            let ranges = bodies.iter().map(|f| {
                 let r = f.body.range();
-                bodies.push(r.start as usize..r.end as usize);
-                Ok(f.validator.into_allocations())
-            })?;
-            let code = Code::lazy(&inner, Arc::from(binary), bodies, fuel)?;
-            return Ok(Module { inner: Arc::new(inner), code: Arc::new(code) });
-        }
-        let mut code = Vec::new();
-        let inner = crate::module::parse(engine, binary, &mut |m, mut f| {
-            code.push(translate_function(m, f.func_index, &f.body, Some(&mut f.validator), fuel)?);
-            Ok(f.validator.into_allocations())
-        })?;
-        Ok(Module { inner: Arc::new(inner), code: Arc::new(Code::translated(code)) })
+                r.start as usize..r.end as usize
+            });
+            Code::lazy(&inner, Arc::from(binary), ranges.collect(), config.consume_fuel)?
+        } else {
+            Code::translated(translate_bodies(&inner, &bodies, config.consume_fuel)?)
+        };
+        Ok(Module { inner: Arc::new(inner), code: Arc::new(code) })
     }
 
     /// Every defined function, translated (those not translated yet now).
