@@ -367,6 +367,11 @@ fn module_new(c: &mut Criterion) {
     let mut config = wasmguard::Config::new();
     config.lazy_translation(false);
     let wg_eager = wasmguard::Engine::new(&config).expect("wasmguard: engine");
+    // Both engines validate on one thread; wasmguard spreads a large module over the cores
+    // by default, and this is it without that.
+    let mut config = wasmguard::Config::new();
+    config.parallel_compilation(false);
+    let wg_one_thread = wasmguard::Engine::new(&config).expect("wasmguard: engine");
     let wi_lazy = wasmi::Engine::default();
     let mut config = wasmi::Config::default();
     config.compilation_mode(wasmi::CompilationMode::Eager);
@@ -375,7 +380,7 @@ fn module_new(c: &mut Criterion) {
     for &(name, wasm, export, arg) in STARTUP_MODULES {
         // Both engines, lazily and eagerly compiled, must return the same checksum.
         let mut results = Vec::new();
-        for engine in [&wg_lazy, &wg_eager] {
+        for engine in [&wg_lazy, &wg_eager, &wg_one_thread] {
             let module = wasmguard::Module::new(engine, wasm).expect("wasmguard: compile");
             let mut store = wasmguard::Store::new(engine, ());
             let instance =
@@ -395,10 +400,13 @@ fn module_new(c: &mut Criterion) {
 
         let mut group = short_group(c, "module_new");
         group.throughput(Throughput::Bytes(wasm.len() as u64));
-        // ~2 s a function (12 in all) keeps the group near two minutes with the warm-ups.
+        // ~2 s a function (15 in all) keeps the group near two minutes with the warm-ups.
         group.measurement_time(Duration::from_secs(2));
         group.bench_function(format!("{name}/wasmguard"), |b| {
             b.iter(|| wasmguard::Module::new(&wg_lazy, black_box(wasm)).expect("compile"))
+        });
+        group.bench_function(format!("{name}/wasmguard (one thread)"), |b| {
+            b.iter(|| wasmguard::Module::new(&wg_one_thread, black_box(wasm)).expect("compile"))
         });
         group.bench_function(format!("{name}/wasmguard (eager)"), |b| {
             b.iter(|| wasmguard::Module::new(&wg_eager, black_box(wasm)).expect("compile"))

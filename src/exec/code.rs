@@ -11,7 +11,6 @@
 //! other drops its copy and runs the winner's.
 
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use wasmparser::{BinaryReader, FunctionBody};
@@ -31,12 +30,16 @@ pub(crate) struct Code {
     /// The stubs, one per function (lazy translation only). A `Vec`, not a `Box`, so
     /// that moving the table keeps the slots' pointers into it valid.
     stubs: Vec<CompiledFunc>,
-    /// The module's bytes and each function's body in them (lazy translation only).
+    /// A copy of the module's code and each function's body in it (lazy translation only).
     source: Option<Source>,
 }
 
 struct Source {
-    bytes: Arc<[u8]>,
+    /// The module's bytes from its first function body to the end of its last one.
+    code: Box<[u8]>,
+    /// Where `code` starts in the module's bytes.
+    base: usize,
+    /// Each function's body, as a range of the module's bytes.
     bodies: Box<[Range<usize>]>,
     fuel: bool,
 }
@@ -55,12 +58,13 @@ impl Code {
     }
 
     /// A table of functions translated on first call: function `i` of `module` (after its
-    /// imports) has its body at `bodies[i]` in `bytes`, validated already.
+    /// imports) has its body at `bodies[i]` in `binary`, validated already. The table
+    /// keeps a copy of the bodies.
     ///
     /// # Errors
     ///
     /// An internal error if a stub fails verification (a bug).
-    pub(crate) fn lazy(module: &ModuleInner, bytes: Arc<[u8]>, bodies: Vec<Range<usize>>, fuel: bool) -> Result<Code> {
+    pub(crate) fn lazy(module: &ModuleInner, binary: &[u8], bodies: Vec<Range<usize>>, fuel: bool) -> Result<Code> {
         let mut stubs = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.iter().enumerate() {
             let func_index = module.num_imported_funcs + i as u32;
@@ -88,7 +92,12 @@ impl Code {
             });
         }
         let slots = stubs.iter().map(|s| AtomicPtr::new(std::ptr::from_ref(s).cast_mut())).collect();
-        Ok(Code { slots, stubs, source: Some(Source { bytes, bodies: bodies.into(), fuel }) })
+        // Bodies are consecutive, in order, in the code section.
+        let base = bodies.first().map_or(0, |b| b.start);
+        let end = bodies.last().map_or(0, |b| b.end);
+        let code = binary.get(base..end).ok_or_else(|| Error::msg("internal error: function bodies out of range"))?;
+        let source = Source { code: code.into(), base, bodies: bodies.into(), fuel };
+        Ok(Code { slots, stubs, source: Some(source) })
     }
 
     /// How many functions there are.
@@ -128,7 +137,10 @@ impl Code {
         }
         let range = source.bodies[index as usize].clone();
         let start = range.start;
-        let body = FunctionBody::new(BinaryReader::new(&source.bytes[range], start as u64));
+        let body = FunctionBody::new(BinaryReader::new(
+            &source.code[start - source.base..range.end - source.base],
+            start as u64,
+        ));
         let func_index = module.num_imported_funcs + index;
         let translated = Box::into_raw(Box::new(translate_function(module, func_index, &body, None, source.fuel)?));
         let slot = &self.slots[index as usize];

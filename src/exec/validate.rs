@@ -94,6 +94,9 @@ pub(crate) fn validate_function(
         let offset = reader.original_position();
         let mut visitor = Checking { inner: validator.visitor(offset), pending: &mut pending };
         reader.visit_operator(&mut visitor).and_then(|r| r).map_err(decode_error)?;
+        if matches!(pending, Pending::Nothing) {
+            continue;
+        }
         match std::mem::take(&mut pending) {
             Pending::Nothing => {}
             Pending::Untranslated(op) => return Err(ErrorKind::Unsupported(op).into()),

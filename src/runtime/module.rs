@@ -34,7 +34,9 @@ impl Module {
     /// The whole module is decoded and validated here. Its functions are translated on
     /// their first call by default, once for all the module's instances, in every store and
     /// thread; [`Config::lazy_translation`](crate::Config::lazy_translation) translates
-    /// them here instead. Lazily, the module keeps a copy of its bytes for that.
+    /// them here instead. Lazily, the module keeps a copy of its function bodies for that. A large
+    /// module's functions are validated (and, eagerly, translated) on several threads, one
+    /// per core at most; see [`Config::parallel_compilation`](crate::Config::parallel_compilation).
     ///
     /// # Errors
     ///
@@ -69,7 +71,7 @@ impl Module {
                 let r = f.body.range();
                 r.start as usize..r.end as usize
             });
-            Code::lazy(&inner, Arc::from(binary), ranges.collect(), config.consume_fuel)?
+            Code::lazy(&inner, binary, ranges.collect(), config.consume_fuel)?
         } else {
             Code::translated(translate_bodies(&inner, &bodies, config.consume_fuel)?)
         };
