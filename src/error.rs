@@ -39,6 +39,10 @@ pub enum TrapCode {
     NullFunctionReference,
     /// `ref.as_non_null` of a null reference.
     NullReference,
+    /// `i31.get_s` or `i31.get_u` of a null reference.
+    NullI31Reference,
+    /// `ref.cast` of a reference that is not of the target type.
+    CastFailure,
 }
 
 impl TrapCode {
@@ -59,6 +63,8 @@ impl TrapCode {
             TrapCode::AtomicWaitOnUnsharedMemory => "expected shared memory",
             TrapCode::NullFunctionReference => "null function reference",
             TrapCode::NullReference => "null reference",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::CastFailure => "cast failure",
         }
     }
 }

@@ -157,7 +157,7 @@ pub use runtime::v128::V128;
 pub use runtime::value::{AnyRef, Export, Extern, Val};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use types::{
-    ConcreteType, ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TagType,
+    ConcreteType, ExternType, FuncType, GlobalType, HeapType, I31, MemoryType, Mutability, RefType, TableType, TagType,
     ValType, WASM_PAGE_SIZE,
 };
 /// `#[derive(GuestType)]` for `#[repr(C)]` structs (named, tuple or unit; `align(N)` allowed),

@@ -586,3 +586,58 @@ pub enum ExternType {
     /// An exception tag (the exception handling proposal).
     Tag(TagType),
 }
+
+/// A 31-bit integer, the value of an `i31ref` (the GC proposal's unboxed scalar). Made
+/// from a 32-bit integer by dropping its top bit, as `ref.i31` does.
+///
+/// ```
+/// use wasmguard::I31;
+/// assert_eq!(I31::wrapping_u32(u32::MAX).get_u32(), 0x7fff_ffff);
+/// assert_eq!(I31::wrapping_u32(u32::MAX).get_i32(), -1);
+/// assert_eq!(I31::new_i32(1 << 30), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct I31(u32);
+
+impl I31 {
+    /// The low 31 bits of `value`.
+    pub fn wrapping_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+
+    /// The low 31 bits of `value` (so values outside `-2^30 .. 2^30` wrap).
+    pub fn wrapping_i32(value: i32) -> I31 {
+        I31::wrapping_u32(value as u32)
+    }
+
+    /// `value` if it fits in 31 unsigned bits.
+    pub fn new_u32(value: u32) -> Option<I31> {
+        (value <= 0x7fff_ffff).then_some(I31(value))
+    }
+
+    /// `value` if it fits in 31 signed bits.
+    pub fn new_i32(value: i32) -> Option<I31> {
+        (-(1 << 30)..(1 << 30)).contains(&value).then(|| I31::wrapping_i32(value))
+    }
+
+    /// The value zero-extended (`i31.get_u`).
+    pub fn get_u32(self) -> u32 {
+        self.0
+    }
+
+    /// The value sign-extended (`i31.get_s`).
+    pub fn get_i32(self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
+    }
+
+    /// The slot encoding of `ref.i31`: the value shifted left by one with the low bit set,
+    /// so it is never 0 (null) and never an (aligned) object address.
+    pub(crate) fn to_ref_bits(self) -> u64 {
+        u64::from((self.0 << 1) | 1)
+    }
+
+    /// The `i31` a slot of the `any` hierarchy holds, if it holds one.
+    pub(crate) fn from_ref_bits(bits: u64) -> Option<I31> {
+        (bits & 1 == 1 && bits <= u64::from(u32::MAX)).then_some(I31((bits as u32) >> 1))
+    }
+}

@@ -388,6 +388,8 @@ fn code_matches(code: TrapCode, message: &str) -> bool {
         TrapCode::AtomicWaitOnUnsharedMemory => &["expected shared memory"],
         TrapCode::NullFunctionReference => &["null function reference"],
         TrapCode::NullReference => &["null reference"],
+        TrapCode::NullI31Reference => &["null i31 reference"],
+        TrapCode::CastFailure => &["cast failure"],
         _ => &[],
     };
     prefixes.iter().any(|prefix| message.starts_with(prefix))
@@ -457,6 +459,9 @@ fn val_matches(value: &Val, expected: &WastRetCore<'_>) -> bool {
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => r.data().downcast_ref::<u32>() == Some(n),
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
+        // Every non-null `any` reference is an `eq` one; only `i31`s exist so far.
+        (WastRetCore::RefAny | WastRetCore::RefEq, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.is_i31(),
         (WastRetCore::Either(cases), _) => cases.iter().any(|case| val_matches(value, case)),
         _ => false,
     }
@@ -522,7 +527,10 @@ fn describe_val(value: &Val) -> String {
         Val::ExnRef(None) => "ref.null exn".to_string(),
         Val::ExnRef(Some(_)) => "ref.exn".to_string(),
         Val::AnyRef(None) => "ref.null any".to_string(),
-        Val::AnyRef(Some(a)) => match *a {},
+        Val::AnyRef(Some(a)) => match a.as_i31() {
+            Some(v) => format!("ref.i31 {}", v.get_u32()),
+            None => "ref.any".to_string(),
+        },
     }
 }
 

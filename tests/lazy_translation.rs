@@ -71,7 +71,7 @@ fn invalid_and_malformed_bodies_fail_in_module_new_with_the_same_error() {
 #[test]
 fn an_untranslated_operator_is_refused_in_module_new() {
     // Validates (the validator knows GC), but the interpreter does not run GC objects yet.
-    let wat = "(module (func (result i32) (i31.get_s (ref.i31 (i32.const 5)))))";
+    let wat = "(module (type $s (struct (field i32))) (func (result i32) (ref.is_null (struct.new $s (i32.const 5)))))";
     for lazy in [true, false] {
         let err = Module::new(&engine(lazy, false), wat).expect_err("GC operator");
         assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "lazy={lazy}: {err:?}");

@@ -499,6 +499,18 @@ numeric_instrs!(instr_enum, {
     RefAsNonNull {
         r: Slot,
     },
+    /// `ref.test`: `dst` is 1 if the reference in `src` passes `test` (a mask of
+    /// [`ref_test`] bits), else 0.
+    RefTest {
+        dst: Slot,
+        src: Slot,
+        test: u32,
+    },
+    /// `ref.cast`: trap unless the reference in `r` passes `test`; it stays where it is.
+    RefCast {
+        r: Slot,
+        test: u32,
+    },
 
     // ---- i32 ----
     I32AddImm {
@@ -676,6 +688,7 @@ impl Instr {
             | TableGet { dst, .. }
             | TableSize { dst, .. }
             | RefFunc { dst, .. }
+            | RefTest { dst, .. }
             | I32AddImm { dst, .. } => Some(dst),
             other => other.numeric_result_mut(),
         }
@@ -797,5 +810,52 @@ mod tests {
     fn instr_is_16_bytes() {
         assert_eq!(std::mem::size_of::<super::Instr>(), 16);
         assert_eq!(std::mem::size_of::<super::LoadKind>(), 1);
+    }
+}
+
+/// The tests of `ref.test` and `ref.cast`: which references pass, as a mask. The references
+/// that exist are null (0), `i31`s ([`I31`](crate::I31)'s slot encoding) and, outside the
+/// `any` hierarchy, functions, host references and exceptions; GC objects do not exist yet,
+/// so no reference is a struct or an array.
+pub(crate) mod ref_test {
+    use crate::types::I31;
+
+    /// Null passes (the target type is nullable).
+    pub(crate) const NULL: u32 = 1;
+    /// Every non-null reference but an `i31` passes (the target is the top of its
+    /// hierarchy, or `eq`).
+    pub(crate) const OTHER: u32 = 2;
+    /// An `i31` passes.
+    pub(crate) const I31: u32 = 4;
+
+    /// The test of a cast to `(ref null? hty)`, or `None` if it is one wasmguard does not
+    /// translate yet (a concrete type, which needs the subtyping of function types).
+    pub(crate) fn of(hty: wasmparser::HeapType, nullable: bool) -> Option<u32> {
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let H::Abstract { shared: false, ty } = hty else {
+            return None;
+        };
+        let passing = match ty {
+            A::Any | A::Eq | A::Func | A::Extern | A::Exn => OTHER | I31,
+            A::I31 => I31,
+            // Bottom types; structs and arrays, of which there are none yet.
+            _ => 0,
+        };
+        Some(passing | if nullable { NULL } else { 0 })
+    }
+
+    /// Whether the reference `bits` passes `test`.
+    #[inline(always)]
+    pub(crate) fn passes(bits: u64, test: u32) -> bool {
+        let kind = if bits == 0 {
+            NULL
+        } else if I31::from_ref_bits(bits).is_some() {
+            // Outside the `any` hierarchy an odd slot is a function, host reference or
+            // exception: the test of every abstract type there has `OTHER` and `I31` alike.
+            I31
+        } else {
+            OTHER
+        };
+        test & kind != 0
     }
 }

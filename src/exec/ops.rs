@@ -121,6 +121,9 @@ macro_rules! for_each_numeric {
                 I64Ctz i64_ctz: u64 => |x| u64::from(x.trailing_zeros());
                 I64Popcnt i64_popcnt: u64 => |x| u64::from(x.count_ones());
                 RefIsNull ref_is_null: u64 => |x| x == 0;
+                // An `i31ref` is its value shifted left by one with the low bit set
+                // (`I31::to_ref_bits`): `i31.get_s` is then an arithmetic shift back.
+                RefI31 ref_i31: u32 => |x| (x << 1) | 1;
 
                 F32Abs f32_abs: u32 => |x| x & !num::F32_SIGN;
                 F32Neg f32_neg: u32 => |x| x ^ num::F32_SIGN;
@@ -173,6 +176,8 @@ macro_rules! for_each_numeric {
                 I64TruncF32U i64_trunc_f32_u: f32 => |x| num::i64_trunc_u(f64::from(x));
                 I64TruncF64S i64_trunc_f64_s: f64 => |x| num::i64_trunc_s(x);
                 I64TruncF64U i64_trunc_f64_u: f64 => |x| num::i64_trunc_u(x);
+                I31GetS i31_get_s: u64 => |x| if x == 0 { Err(TrapCode::NullI31Reference) } else { Ok((x as u32 as i32) >> 1) };
+                I31GetU i31_get_u: u64 => |x| if x == 0 { Err(TrapCode::NullI31Reference) } else { Ok((x as u32) >> 1) };
             }
         }
     };

@@ -142,22 +142,30 @@ fn too_large() -> Error {
     ErrorKind::Limit("function too large to translate".into()).into()
 }
 
-/// The operators that validate but are not translated yet (those of the GC proposal,
-/// whose type system the validator needs for typed function references): a module using
-/// one is refused as unsupported, at [`Module::new`](crate::Module::new) whether or not
-/// its functions are translated then.
+/// The operators that validate but are not translated yet (those of the GC proposal but
+/// for `i31` references, `ref.eq` and `ref.test`/`ref.cast` to abstract types, whose type system the validator needs for typed
+/// function references): a module using one is refused as unsupported, at
+/// [`Module::new`](crate::Module::new) whether or not its functions are translated then.
 macro_rules! define_untranslated {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
-        fn untranslated(op: &Operator<'_>) -> bool {
+        pub(super) fn untranslated(op: &Operator<'_>) -> bool {
             #[allow(unreachable_patterns)]
             match op {
-                $( Operator::$op { .. } => define_untranslated!(@gc $proposal), )*
+                Operator::RefTestNonNull { hty }
+                | Operator::RefTestNullable { hty }
+                | Operator::RefCastNonNull { hty }
+                | Operator::RefCastNullable { hty } => super::ir::ref_test::of(*hty, false).is_none(),
+                $( Operator::$op { .. } => define_untranslated!(@gc $proposal $op), )*
                 _ => false,
             }
         }
     };
-    (@gc gc) => { true };
-    (@gc $other:ident) => { false };
+    (@gc gc RefI31) => { false };
+    (@gc gc I31GetS) => { false };
+    (@gc gc I31GetU) => { false };
+    (@gc gc RefEq) => { false };
+    (@gc gc $op:ident) => { true };
+    (@gc $other:ident $op:ident) => { false };
 }
 wasmparser::for_each_operator!(define_untranslated);
 

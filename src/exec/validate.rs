@@ -39,11 +39,14 @@ impl<V: FrameStack> FrameStack for Checking<'_, V> {
     }
 }
 
-/// What one visit method does besides delegating: the GC proposal's operators are
+/// What one visit method does besides delegating: most of the GC proposal's operators are
 /// validated (the type system of typed function references needs them) but not translated.
 macro_rules! note_pending {
     ($self:ident gc $op:ident { $($arg:ident),* }) => {
-        *$self.pending = Pending::Untranslated(format!("operator {:?}", Operator::$op { $($arg),* }));
+        let op = Operator::$op { $($arg),* };
+        if super::translate::untranslated(&op) {
+            *$self.pending = Pending::Untranslated(format!("operator {op:?}"));
+        }
     };
     ($self:ident mvp MemorySize { $($arg:ident),* }) => {
         *$self.pending = Pending::MemoryIndex;

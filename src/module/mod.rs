@@ -60,6 +60,7 @@ pub(crate) enum ConstOp {
     V128(u128),
     RefNull,
     RefFunc(u32),
+    RefI31,
     GlobalGet(u32),
     I32Add,
     I32Sub,

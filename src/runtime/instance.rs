@@ -266,6 +266,10 @@ pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], exp
             ConstOp::V128(v) => v,
             ConstOp::RefNull => 0,
             ConstOp::RefFunc(f) => u128::from(funcs[f as usize]) + 1,
+            ConstOp::RefI31 => {
+                let x = stack.pop().unwrap_or(0);
+                u128::from(crate::types::I31::wrapping_u32(x as u32).to_ref_bits())
+            }
             ConstOp::GlobalGet(g) => {
                 let g = &inner.globals[globals[g as usize] as usize];
                 u128::from(g.value) | (u128::from(g.value_hi) << 64)

@@ -8,7 +8,7 @@ use super::tag::Tag;
 use crate::error::{Error, ExnRef, Result};
 use crate::exec::state::{ExternRef, StoreInner};
 use crate::linear::SharedMemory;
-use crate::types::{HeapType, Hierarchy, ValType};
+use crate::types::{HeapType, Hierarchy, I31, ValType};
 
 /// A WebAssembly value. Floats are raw bits, so NaN payloads survive a round trip.
 #[derive(Debug, Clone)]
@@ -29,16 +29,64 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An `exnref`: a reference to a wasm exception.
     ExnRef(Option<ExnRef>),
-    /// An `anyref`: a reference of the GC proposal's `any` hierarchy. GC objects are not
-    /// supported yet, so it is always null.
+    /// An `anyref`: a reference of the GC proposal's `any` hierarchy (an `eqref`, an
+    /// `i31ref`, ...). Only `i31` references exist so far: GC objects are not supported yet.
     AnyRef(Option<AnyRef>),
 }
 
-/// A reference to a GC object or an `i31` (the GC proposal). GC objects are not supported
-/// yet, so this type has no values: an `anyref` (an `eqref`, a `structref`, ...) is
-/// always null, [`Val::AnyRef(None)`](Val::AnyRef).
+/// A non-null reference of the GC proposal's `any` hierarchy. GC objects (structs and
+/// arrays) are not supported yet, so today it is always an [`I31`].
+///
+/// ```
+/// use wasmguard::{AnyRef, I31};
+/// let r = AnyRef::from_i31(I31::wrapping_i32(-5));
+/// assert_eq!(r.as_i31().map(I31::get_i32), Some(-5));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AnyRef {}
+pub struct AnyRef(AnyRefKind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AnyRefKind {
+    I31(I31),
+}
+
+impl AnyRef {
+    /// The reference to an `i31` value (`ref.i31`).
+    pub fn from_i31(value: I31) -> AnyRef {
+        AnyRef(AnyRefKind::I31(value))
+    }
+
+    /// The `i31` value, if this is one.
+    pub fn as_i31(&self) -> Option<I31> {
+        match self.0 {
+            AnyRefKind::I31(v) => Some(v),
+        }
+    }
+
+    /// Whether this is an `i31`.
+    pub fn is_i31(&self) -> bool {
+        self.as_i31().is_some()
+    }
+
+    /// The slot encoding of the reference.
+    pub(crate) fn to_bits(self) -> u64 {
+        match self.0 {
+            AnyRefKind::I31(v) => v.to_ref_bits(),
+        }
+    }
+
+    /// The reference a non-null slot of the `any` hierarchy holds, if it is one wasmguard
+    /// knows how to hand to the host.
+    pub(crate) fn from_bits(bits: u64) -> Option<AnyRef> {
+        I31::from_ref_bits(bits).map(AnyRef::from_i31)
+    }
+}
+
+impl From<I31> for AnyRef {
+    fn from(value: I31) -> AnyRef {
+        AnyRef::from_i31(value)
+    }
+}
 
 impl Val {
     /// The type of this value.
@@ -200,7 +248,7 @@ impl Val {
                 // An exception reference is its object's index + 1.
                 u64::from(e.index) + 1
             }
-            Val::AnyRef(Some(a)) => match *a {},
+            Val::AnyRef(Some(a)) => a.to_bits(),
             Val::FuncRef(Some(f)) => {
                 if !store.owns(f.0) {
                     return Err(Error::msg("function reference belongs to another store"));
@@ -250,8 +298,7 @@ impl Val {
                     (Hierarchy::Func, _) => Val::FuncRef(Some(Func(store.stored(bits as usize - 1)))),
                     (Hierarchy::Extern, _) => Val::ExternRef(store.externrefs.get(bits as usize - 1).cloned()),
                     (Hierarchy::Exn, _) => Val::ExnRef(Some(ExnRef { store_id: store.id, index: (bits - 1) as u32 })),
-                    // No object of the `any` hierarchy exists yet.
-                    (Hierarchy::Any, _) => Val::AnyRef(None),
+                    (Hierarchy::Any, _) => Val::AnyRef(AnyRef::from_bits(bits)),
                 }
             }
         }

@@ -26,6 +26,23 @@ family! {
         }
         next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
     }
+
+    /// `ref.test`: slot `a` is whether the reference in slot `b` passes test `c`.
+    ref_test / REF_TEST [B] -> A (S, S, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        let r = arg!(M & 1, sp, acc, facc, op.b, u64);
+        set!(sp, acc, facc, op.a, u32::from(crate::exec::ir::ref_test::passes(r, op.c)));
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
+
+    /// `ref.cast`: traps unless the reference in slot `a` passes test `b`; it stays where it is.
+    ref_cast / REF_CAST [A] -> - (S, I, I, I) 1 {false, false} <M>(ip, sp, mem, len, cx, acc, facc) {
+        let op = op!(ip);
+        if !crate::exec::ir::ref_test::passes(arg!(M & 1, sp, acc, facc, op.a, u64), op.b) {
+            return trap_at(cx, ip, TrapCode::CastFailure);
+        }
+        next!(step!(ip, 1), sp, mem, len, cx, acc, facc)
+    }
 }
 
 handlers! {

@@ -138,6 +138,10 @@ impl Translator<'_> {
             O::ReturnCallRef { type_index } => self.visit_call_ref(type_index, true)?,
             O::BrOnNull { relative_depth } => self.visit_br_on_null(relative_depth),
             O::BrOnNonNull { relative_depth } => self.visit_br_on_non_null(relative_depth),
+            O::RefTestNonNull { hty } => self.visit_ref_test(hty, false)?,
+            O::RefTestNullable { hty } => self.visit_ref_test(hty, true)?,
+            O::RefCastNonNull { hty } => self.visit_ref_cast(hty, false)?,
+            O::RefCastNullable { hty } => self.visit_ref_cast(hty, true)?,
             O::RefAsNonNull => {
                 // The reference stays where it is (a pending `local.get` too).
                 let r = self.slot_of(self.top_index());
@@ -309,6 +313,8 @@ impl Translator<'_> {
             O::F32Const { value } => self.constant(u64::from(value.bits()))?,
             O::F64Const { value } => self.constant(value.bits())?,
             O::RefNull { .. } => self.constant(0)?,
+            // References are equal when their slots are: null, the same `i31`.
+            O::RefEq => bin!(self, I64Eq)?,
             O::RefFunc { function_index } => {
                 let dst = self.push_temp()?;
                 self.emit_producer(Instr::RefFunc { dst, func: function_index });
@@ -372,4 +378,28 @@ impl Translator<'_> {
     fn global_is_v128(&self, global: u32) -> bool {
         self.module.globals.get(global as usize).is_some_and(|g| g.content() == crate::types::ValType::V128)
     }
+}
+
+impl Translator<'_> {
+    fn visit_ref_test(&mut self, hty: wasmparser::HeapType, nullable: bool) -> Result<()> {
+        let test = ref_test_of(hty, nullable)?;
+        let src = self.pop();
+        let dst = self.push_temp()?;
+        self.emit_producer(Instr::RefTest { dst, src, test });
+        Ok(())
+    }
+
+    fn visit_ref_cast(&mut self, hty: wasmparser::HeapType, nullable: bool) -> Result<()> {
+        let test = ref_test_of(hty, nullable)?;
+        // The reference stays where it is (a pending `local.get` too).
+        let r = self.slot_of(self.top_index());
+        self.emit(Instr::RefCast { r, test });
+        Ok(())
+    }
+}
+
+fn ref_test_of(hty: wasmparser::HeapType, nullable: bool) -> Result<u32> {
+    // `untranslated` refuses the others when the module is compiled.
+    super::super::ir::ref_test::of(hty, nullable)
+        .ok_or_else(|| crate::error::Error::msg("internal error: a cast to a concrete type"))
 }
