@@ -60,8 +60,15 @@ fn threads_for(config: &Config, bodies: &[FuncBody<'_>]) -> usize {
         return 1;
     }
     let bytes: usize = bodies.iter().map(|b| b.body.as_bytes().len()).sum();
-    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (1 + bytes / BYTES_PER_THREAD).min(available).min(MAX_THREADS)
+    let wanted = 1 + bytes / BYTES_PER_THREAD;
+    if wanted == 1 {
+        return 1;
+    }
+    // Asking the system costs tens of microseconds (it reads the cgroup limits on Linux),
+    // as much as compiling a small module: once per process is enough.
+    static AVAILABLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let available = *AVAILABLE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    wanted.min(available).min(MAX_THREADS)
 }
 
 /// Runs `work` on every body with a validator of its own, returning the results in order.
