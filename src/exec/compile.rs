@@ -78,19 +78,9 @@ where
     W: Fn(&FuncBody<'_>, &mut FuncValidator<ValidatorResources>) -> Result<R> + Sync,
 {
     let threads = threads_for(config, bodies);
-    if threads <= 1 {
-        let mut allocs = FuncValidatorAllocations::default();
-        let mut out = Vec::with_capacity(bodies.len());
-        for body in bodies {
-            let mut v = validator(body, allocs);
-            out.push(work(body, &mut v)?);
-            allocs = v.into_allocations();
-        }
-        return Ok(out);
-    }
-
     let shared = Shared { next: AtomicUsize::new(0), failed: AtomicUsize::new(usize::MAX), error: Mutex::new(None) };
     let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        // The calling thread is a worker too: with one thread, no other is started.
         let helpers: Vec<_> = (1..threads)
             .filter_map(|_| {
                 // A thread that cannot be started leaves its share to the others.
