@@ -142,10 +142,11 @@ fn too_large() -> Error {
     ErrorKind::Limit("function too large to translate".into()).into()
 }
 
-/// The operators that validate but are not translated yet (those of the GC proposal but
-/// for `i31` references, `ref.eq` and `ref.test`/`ref.cast` to abstract types, whose type system the validator needs for typed
-/// function references): a module using one is refused as unsupported, at
-/// [`Module::new`](crate::Module::new) whether or not its functions are translated then.
+/// The operators that validate but are not translated yet: those of the GC proposal (whose
+/// type system the validator needs for typed function references) but for `i31`
+/// references, `ref.eq` and `ref.test`/`ref.cast` to abstract types. A module using one is
+/// refused as unsupported, at [`Module::new`](crate::Module::new) whether or not its
+/// functions are translated then.
 macro_rules! define_untranslated {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
         pub(super) fn untranslated(op: &Operator<'_>) -> bool {
@@ -174,13 +175,23 @@ wasmparser::for_each_operator!(define_untranslated);
 /// features restrict.
 fn check_op(module: &ModuleInner, op: &Operator<'_>, offset: u64, len: u64) -> Result<()> {
     if untranslated(op) {
-        return Err(ErrorKind::Unsupported(format!("operator {op:?}")).into());
+        return Err(untranslated_error(op));
     }
-    if !module.engine.config().multi_memory
-        && matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. })
-        && len != 2
-    {
-        // Without multi-memory the memory index is a single reserved zero byte.
+    if matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. }) {
+        check_memory_index(module.engine.config().multi_memory, offset, len)?;
+    }
+    Ok(())
+}
+
+/// The error of a module using operator `op`, one wasmguard does not translate.
+pub(super) fn untranslated_error(op: &Operator<'_>) -> Error {
+    ErrorKind::Unsupported(format!("operator {op:?}")).into()
+}
+
+/// Checks the memory index of the `memory.size` or `memory.grow` at `offset`, of `len`
+/// bytes: without multi-memory it is a single reserved zero byte.
+pub(super) fn check_memory_index(multi_memory: bool, offset: u64, len: u64) -> Result<()> {
+    if !multi_memory && len != 2 {
         return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
     }
     Ok(())

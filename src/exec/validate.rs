@@ -12,7 +12,8 @@ use wasmparser::{
     VisitSimdOperator,
 };
 
-use crate::error::{Error, ErrorKind, Result};
+use super::translate::check_memory_index;
+use crate::error::{Error, Result};
 use crate::module::decode_error;
 
 /// What the last operator needs checked once the validator has accepted it.
@@ -20,8 +21,8 @@ use crate::module::decode_error;
 enum Pending {
     #[default]
     Nothing,
-    /// An operator wasmguard validates but does not translate (its `Debug` form).
-    Untranslated(String),
+    /// An operator wasmguard validates but does not translate (the module's error).
+    Untranslated(Error),
     /// `memory.size` or `memory.grow`, whose memory index must be a single zero byte
     /// unless multi-memory is enabled.
     MemoryIndex,
@@ -45,7 +46,7 @@ macro_rules! note_pending {
     ($self:ident gc $op:ident { $($arg:ident),* }) => {
         let op = Operator::$op { $($arg),* };
         if super::translate::untranslated(&op) {
-            *$self.pending = Pending::Untranslated(format!("operator {op:?}"));
+            *$self.pending = Pending::Untranslated(super::translate::untranslated_error(&op));
         }
     };
     ($self:ident mvp MemorySize { $($arg:ident),* }) => {
@@ -102,12 +103,8 @@ pub(crate) fn validate_function(
         }
         match std::mem::take(&mut pending) {
             Pending::Nothing => {}
-            Pending::Untranslated(op) => return Err(ErrorKind::Unsupported(op).into()),
-            Pending::MemoryIndex => {
-                if !multi_memory && reader.original_position() - offset != 2 {
-                    return Err(Error::compile(format!("zero byte expected (at offset {offset:#x})")));
-                }
-            }
+            Pending::Untranslated(e) => return Err(e),
+            Pending::MemoryIndex => check_memory_index(multi_memory, offset, reader.original_position() - offset)?,
         }
     }
     reader.finish_expression(&validator.visitor(reader.original_position())).map_err(decode_error)

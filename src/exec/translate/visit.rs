@@ -4,7 +4,7 @@ use wasmparser::Operator;
 
 use super::{CtrlKind, Translator};
 use crate::error::Result;
-use crate::exec::ir::{Instr, LoadKind};
+use crate::exec::ir::{Instr, LoadKind, ref_test};
 
 macro_rules! un {
     ($t:expr, $v:ident) => {
@@ -400,6 +400,5 @@ impl Translator<'_> {
 
 fn ref_test_of(hty: wasmparser::HeapType, nullable: bool) -> Result<u32> {
     // `untranslated` refuses the others when the module is compiled.
-    super::super::ir::ref_test::of(hty, nullable)
-        .ok_or_else(|| crate::error::Error::msg("internal error: a cast to a concrete type"))
+    ref_test::of(hty, nullable).ok_or_else(|| crate::error::Error::msg("internal error: a cast to a concrete type"))
 }
