@@ -100,8 +100,13 @@ impl LinearStorage {
             if reserve == 0 {
                 return Some(LinearStorage::empty());
             }
-            let ptr = mapped::reserve(reserve)?;
-            let mut storage = LinearStorage { ptr, len: 0, zeroed: 0, cap: 0, mapped: reserve };
+            // A reservation of this size given back by an earlier memory, if the pool has
+            // one: its first `cap` bytes are accessible and zero, the rest inaccessible.
+            let (ptr, cap) = match mapped::pool::take(reserve) {
+                Some(reused) => reused,
+                None => (mapped::reserve(reserve)?, 0),
+            };
+            let mut storage = LinearStorage { ptr, len: 0, zeroed: cap, cap, mapped: reserve };
             // On failure `storage` is dropped, which unmaps the reservation.
             storage.grow(len).then_some(storage)
         }
@@ -240,8 +245,9 @@ impl Drop for LinearStorage {
         #[cfg(all(target_os = "linux", not(miri)))]
         if self.mapped > 0 {
             // SAFETY: by the invariant, `ptr` is a live mapping of `mapped` bytes owned by
-            // this storage, and it is not used after this point.
-            unsafe { mapped::release(self.ptr, self.mapped) };
+            // this storage, its first `cap` bytes accessible, the rest inaccessible; it is
+            // not used after this point.
+            unsafe { mapped::pool::give_back(self.ptr, self.cap, self.mapped) };
             return;
         }
         if self.cap > 0
@@ -309,6 +315,95 @@ mod mapped {
         // SAFETY: see the function's contract. An error would leave address space mapped,
         // nothing worse; there is nothing more to do about it.
         let _ = unsafe { mm::munmap(base.as_ptr().cast(), len) };
+    }
+
+    /// Reservations kept for reuse: creating and unmapping a reservation (and splitting its
+    /// mapping at the first commit) costs more than the rest of a small instantiation, so a
+    /// memory's reservation, once dropped, is zeroed and kept for the next memory of the same
+    /// reservation size. At most [`MAX_POOLED`] reservations are kept, each with at most
+    /// [`MAX_POOLED_COMMIT`] accessible bytes; the others are unmapped. Zeroing uses
+    /// `madvise(MADV_DONTNEED)`, which hands the pages back to the system (a pooled
+    /// reservation holds address space, not memory) and makes them read as zero again,
+    /// swapped-out pages included.
+    pub(super) mod pool {
+        use std::ptr::NonNull;
+        use std::sync::Mutex;
+
+        /// How many reservations are kept.
+        pub(in super::super) const MAX_POOLED: usize = 16;
+
+        /// Reservations with more accessible bytes than this are unmapped, not kept.
+        pub(in super::super) const MAX_POOLED_COMMIT: usize = 64 << 20;
+
+        /// A pooled reservation. INVARIANT: `base` is a live mapping of `mapped` bytes made
+        /// by [`reserve`](super::reserve), owned by the pool; its first `cap` bytes are
+        /// readable, writable and zero, the rest inaccessible; `cap` is a multiple of the
+        /// granule or `mapped`.
+        struct Pooled {
+            base: NonNull<u8>,
+            cap: usize,
+            mapped: usize,
+        }
+
+        // SAFETY: a pooled reservation is owned memory with no thread affinity, like a
+        // `Box<[u8]>`.
+        unsafe impl Send for Pooled {}
+
+        static POOL: Mutex<Vec<Pooled>> = Mutex::new(Vec::new());
+
+        /// A pooled reservation of exactly `mapped` bytes, with how many of its first bytes
+        /// are accessible (and zero); the caller owns it from now on.
+        pub(in super::super) fn take(mapped: usize) -> Option<(NonNull<u8>, usize)> {
+            let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let at = pool.iter().rposition(|p| p.mapped == mapped)?;
+            let Pooled { base, cap, .. } = pool.swap_remove(at);
+            Some((base, cap))
+        }
+
+        /// Gives a reservation back: zeroed and kept, or unmapped.
+        ///
+        /// # Safety
+        ///
+        /// `base` is a live mapping of `mapped` bytes made by [`reserve`](super::reserve),
+        /// its first `cap` bytes (a multiple of the granule, or `mapped`) readable and
+        /// writable and the rest inaccessible; the caller does not use it after this call.
+        pub(in super::super) unsafe fn give_back(base: NonNull<u8>, cap: usize, mapped: usize) {
+            let keep = cap <= MAX_POOLED_COMMIT
+                // SAFETY: `[0, cap)` is an accessible part of the mapping (the contract),
+                // which nothing uses any more; afterwards it reads as zero.
+                && unsafe { super::discard(base, cap) };
+            if keep {
+                let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if pool.len() < MAX_POOLED {
+                    pool.push(Pooled { base, cap, mapped });
+                    return;
+                }
+            }
+            // SAFETY: the contract: a live mapping of `mapped` bytes, used by nothing after.
+            unsafe { super::release(base, mapped) };
+        }
+
+        /// How many reservations the pool holds (for tests).
+        #[cfg(test)]
+        pub(in super::super) fn len() -> usize {
+            POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+        }
+    }
+
+    /// Hands the pages of bytes `[0, len)` of the mapping at `base` back to the system:
+    /// afterwards they read as zero. `false` if the system refused.
+    ///
+    /// # Safety
+    ///
+    /// `base` is a live private anonymous mapping made by [`reserve`] whose first `len`
+    /// bytes are accessible, and nothing holds a reference into them.
+    unsafe fn discard(base: NonNull<u8>, len: usize) -> bool {
+        if len == 0 {
+            return true;
+        }
+        // SAFETY: see the function's contract; dropping the pages of a private anonymous
+        // mapping only changes their contents to zero, which no one observes.
+        unsafe { mm::madvise(base.as_ptr().cast(), len, mm::Advice::LinuxDontNeed).is_ok() }
     }
 }
 
@@ -417,6 +512,31 @@ mod tests {
         assert_eq!(&s.as_slice()[..5], b"hello");
         assert!(s.as_slice()[5..].iter().all(|&b| b == 0));
         assert!(LinearStorage::reserved(0, 0).unwrap().grow(3));
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", not(miri)))]
+    fn a_dropped_reservation_is_reused_zeroed() {
+        const PAGE: usize = 65536;
+        // A reservation size no other test uses, so the pool's entry is this test's.
+        let reserve = 4093 * PAGE;
+        let mut s = LinearStorage::reserved(2 * PAGE, reserve).unwrap();
+        assert!(s.grow(5 * PAGE));
+        s.as_mut_slice().fill(0xAB);
+        let base = s.as_ptr();
+        drop(s);
+        let mut again = LinearStorage::reserved(PAGE, reserve).unwrap();
+        assert_eq!(again.as_ptr(), base, "the reservation is reused");
+        assert_eq!(again.len(), PAGE);
+        assert!(again.grow(6 * PAGE));
+        assert!(again.as_slice().iter().all(|&b| b == 0), "a reused reservation reads as zero");
+        drop(again);
+
+        // Reservations with much committed are unmapped, not kept.
+        let big = LinearStorage::reserved(mapped::pool::MAX_POOLED_COMMIT + PAGE, reserve).unwrap();
+        let before = mapped::pool::len();
+        drop(big);
+        assert!(mapped::pool::len() <= before);
     }
 
     #[test]
