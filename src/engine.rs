@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use wasmparser::WasmFeatures;
 
 use crate::error::Result;
+pub(crate) mod layout;
 pub(crate) mod registry;
 
 use crate::types::{ConcreteType, FuncType, HeapType, Hierarchy, ValType};
@@ -28,6 +29,7 @@ pub struct Config {
     pub(crate) exceptions: bool,
     pub(crate) relaxed_simd: bool,
     pub(crate) wide_arithmetic: bool,
+    pub(crate) gc: bool,
     pub(crate) reserve_memories: bool,
     pub(crate) lazy_translation: bool,
     pub(crate) parallel_compilation: bool,
@@ -51,6 +53,7 @@ impl Default for Config {
             exceptions: true,
             relaxed_simd: true,
             wide_arithmetic: false,
+            gc: true,
             reserve_memories: false,
             lazy_translation: true,
             parallel_compilation: true,
@@ -239,9 +242,22 @@ impl Config {
         self
     }
 
+    /// Whether modules may use garbage collection (on by default, part of WebAssembly 3.0):
+    /// struct and array types and instructions, `i31` references, casts, and the
+    /// recursive type groups and declared subtypes of the GC type system. It needs typed
+    /// function references ([`wasm_function_references`](Self::wasm_function_references)):
+    /// without them it is off whatever this says.
+    ///
+    /// GC objects live in their store's heap, which a tracing collector reclaims (cycles
+    /// included) and [`StoreLimits::gc_heap_bytes`](crate::StoreLimits::gc_heap_bytes) bounds.
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.gc = enable;
+        self
+    }
+
     /// Only the features of WebAssembly 2.0: SIMD and reference types on; multi-memory,
     /// memory64, threads, extended constant expressions, tail calls, typed function
-    /// references, exception handling and relaxed SIMD off.
+    /// references, garbage collection, exception handling and relaxed SIMD off.
     pub fn wasm2(&mut self) -> &mut Self {
         self.wasm_simd(true)
             .wasm_reference_types(true)
@@ -255,6 +271,7 @@ impl Config {
             .wasm_exceptions(false)
             .wasm_relaxed_simd(false)
             .wasm_wide_arithmetic(false)
+            .wasm_gc(false)
     }
 
     /// Whether the threads proposal is on ([`Config::wasm_threads`]).
@@ -272,10 +289,8 @@ impl Config {
         features.set(WasmFeatures::REFERENCE_TYPES, self.reference_types);
         features.set(WasmFeatures::EXTENDED_CONST, self.extended_const);
         features.set(WasmFeatures::TAIL_CALL, self.tail_call);
-        // Recursive type groups and `sub` types belong to the GC proposal in the validator;
-        // the 3.0 type system needs them with typed function references.
         features.set(WasmFeatures::FUNCTION_REFERENCES, self.function_references);
-        features.set(WasmFeatures::GC, self.function_references);
+        features.set(WasmFeatures::GC, self.function_references && self.gc);
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features.set(WasmFeatures::EXCEPTIONS, self.exceptions);
         features.set(WasmFeatures::RELAXED_SIMD, self.relaxed_simd && self.simd);
@@ -356,6 +371,17 @@ impl Engine {
     /// The id of the first type of a recursive type group (its types have consecutive ids).
     pub(crate) fn register_group(&self, group: Box<[SubType]>) -> Result<u32> {
         self.types().register(group)
+    }
+
+    /// The runtime layout of a struct or array type's id.
+    pub(crate) fn gc_type(&self, id: u32) -> Option<std::sync::Arc<layout::GcType>> {
+        self.types().gc_type(id)
+    }
+
+    /// The supertype chain of a type id, from its root down to itself (empty for an
+    /// unknown id).
+    pub(crate) fn supers(&self, id: u32) -> Box<[u32]> {
+        self.types().supers(id).map(Box::from).unwrap_or_default()
     }
 
     /// The function type of an id.

@@ -43,6 +43,15 @@ pub enum TrapCode {
     NullI31Reference,
     /// `ref.cast` of a reference that is not of the target type.
     CastFailure,
+    /// A `struct.get` or `struct.set` of a null reference.
+    NullStructReference,
+    /// An `array.*` instruction on a null reference.
+    NullArrayReference,
+    /// An array element index (or range) past the array's length.
+    ArrayOutOfBounds,
+    /// A GC allocation the store's heap cannot hold, even after a collection
+    /// ([`StoreLimits::gc_heap_bytes`](crate::StoreLimits::gc_heap_bytes)).
+    GcHeapExhausted,
 }
 
 impl TrapCode {
@@ -65,6 +74,10 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::NullI31Reference => "null i31 reference",
             TrapCode::CastFailure => "cast failure",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::GcHeapExhausted => "out of GC heap memory",
         }
     }
 }

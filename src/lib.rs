@@ -146,6 +146,7 @@ pub use error::{Error, ErrorKind, ExnRef, FrameInfo, Result, TrapCode, WasmBackt
 pub use exec::state::{ExternRef, StoreLimits};
 pub use linear::{AtomicRmwOp, DEFAULT_SHARED_RESERVATION_BYTES, SharedMemory, WaitResult};
 pub use runtime::func::{Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
+pub use runtime::gc::{ArrayRef, EqRef, StructRef};
 pub use runtime::global::Global;
 pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;

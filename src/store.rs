@@ -46,6 +46,7 @@ impl<T> Store<T> {
                 limits: StoreLimits::default(),
                 externref_ids: Default::default(),
                 exns: Default::default(),
+                gc: Default::default(),
                 copy_budget: Default::default(),
                 stack: None,
             },
@@ -67,6 +68,25 @@ impl<T> Store<T> {
     /// The host state, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.data
+    }
+
+    /// Collects the garbage of the store's GC heap now: frees every struct and array that
+    /// no global, table, element segment, exception, rooted host reference
+    /// ([`AnyRef`](crate::AnyRef), [`StructRef`](crate::StructRef), ...) or suspended wasm
+    /// call can reach. (Collections also run on their own as wasm allocates.)
+    pub fn gc(&mut self) {
+        self.inner.collect_garbage(&[]);
+    }
+
+    /// How many bytes the GC objects of the store take, by the count that
+    /// [`StoreLimits::gc_heap_bytes`] bounds (a small overhead per object included).
+    pub fn gc_heap_bytes(&self) -> usize {
+        self.inner.gc.bytes()
+    }
+
+    /// How many garbage collections the store has run.
+    pub fn gc_collections(&self) -> u64 {
+        self.inner.gc.collections
     }
 
     /// The runtime objects and the host state, borrowed separately.
@@ -220,6 +240,12 @@ impl<'a, T> Caller<'a, T> {
     /// The host state, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         self.store.data_mut()
+    }
+
+    /// Collects the garbage of the store's GC heap now ([`Store::gc`]); the values of the
+    /// wasm calls this host function is nested in stay alive.
+    pub fn gc(&mut self) {
+        self.store.gc();
     }
 
     /// The engine.

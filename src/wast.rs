@@ -35,8 +35,8 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 
 use crate::exec::state::ExternRef;
 use crate::{
-    Config, Engine, Error, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, RefType,
-    SharedMemory, Store, Table, TableType, TrapCode, Val, ValType,
+    AnyRef, Config, Engine, Error, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability,
+    RefType, SharedMemory, Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 /// Outcome of one script: how many directives passed and failed, and why each failure failed.
@@ -390,6 +390,9 @@ fn code_matches(code: TrapCode, message: &str) -> bool {
         TrapCode::NullReference => &["null reference"],
         TrapCode::NullI31Reference => &["null i31 reference"],
         TrapCode::CastFailure => &["cast failure"],
+        TrapCode::NullStructReference => &["null structure reference"],
+        TrapCode::NullArrayReference => &["null array reference"],
+        TrapCode::ArrayOutOfBounds => &["out of bounds array access"],
         _ => &[],
     };
     prefixes.iter().any(|prefix| message.starts_with(prefix))
@@ -408,7 +411,7 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(heap) => null_of(heap),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(*n))),
-        WastArgCore::RefHost(_) => return Err("ref.host arguments are not supported".to_string()),
+        WastArgCore::RefHost(n) => Val::AnyRef(Some(AnyRef::from_extern(&ExternRef::new(*n)))),
     })
 }
 
@@ -459,9 +462,14 @@ fn val_matches(value: &Val, expected: &WastRetCore<'_>) -> bool {
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => r.data().downcast_ref::<u32>() == Some(n),
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
-        // Every non-null `any` reference is an `eq` one; only `i31`s exist so far.
-        (WastRetCore::RefAny | WastRetCore::RefEq, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(a))) => !a.is_host(),
         (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.is_i31(),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => a.is_struct(),
+        (WastRetCore::RefArray, Val::AnyRef(Some(a))) => a.is_array(),
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => {
+            a.is_host() && a.to_extern().data().downcast_ref::<u32>() == Some(n)
+        }
         (WastRetCore::Either(cases), _) => cases.iter().any(|case| val_matches(value, case)),
         _ => false,
     }
@@ -529,7 +537,9 @@ fn describe_val(value: &Val) -> String {
         Val::AnyRef(None) => "ref.null any".to_string(),
         Val::AnyRef(Some(a)) => match a.as_i31() {
             Some(v) => format!("ref.i31 {}", v.get_u32()),
-            None => "ref.any".to_string(),
+            None if a.is_struct() => "ref.struct".to_string(),
+            None if a.is_array() => "ref.array".to_string(),
+            None => "ref.host".to_string(),
         },
     }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use wasmguard::{Config, Engine, ErrorKind, Instance, Linker, Module, Store, TrapCode, Val};
+use wasmguard::{Config, Engine, Instance, Linker, Module, Store, TrapCode, Val};
 
 type Result<T = ()> = wasmguard::Result<T>;
 
@@ -69,13 +69,13 @@ fn invalid_and_malformed_bodies_fail_in_module_new_with_the_same_error() {
 }
 
 #[test]
-fn an_untranslated_operator_is_refused_in_module_new() {
-    // Validates (the validator knows GC), but the interpreter does not run GC objects yet.
-    let wat = "(module (type $s (struct (field i32))) (func (result i32) (ref.is_null (struct.new $s (i32.const 5)))))";
-    for lazy in [true, false] {
-        let err = Module::new(&engine(lazy, false), wat).expect_err("GC operator");
-        assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "lazy={lazy}: {err:?}");
-    }
+fn gc_operators_run_the_same_lazily_and_eagerly() {
+    let wat = r#"(module (type $s (struct (field i32)))
+        (func (export "f") (result i32) (struct.get $s 0 (struct.new $s (i32.const 5))))
+        (func (export "null") (result i32) (struct.get $s 0 (ref.null $s))))"#;
+    assert_eq!(same_both_ways(wat, "f", &[]).map(|r| r[0].i32()), Ok(Some(5)));
+    let trap = same_both_ways(wat, "null", &[]).expect_err("a null struct");
+    assert!(trap.contains("NullStructReference"), "{trap}");
 }
 
 #[test]

@@ -28,26 +28,6 @@ const MEMORY64_KNOWN_FAILURES: &[&str] = &[];
 /// WebAssembly 3.0 scripts that are known to fail; may only shrink, as [`KNOWN_FAILURES`].
 const V3_KNOWN_FAILURES: &[&str] = &[];
 
-/// GC scripts that are known to fail (structs and arrays are not implemented yet); may only
-/// shrink, as [`KNOWN_FAILURES`].
-const GC_KNOWN_FAILURES: &[&str] = &[
-    "array.wast",
-    "array_copy.wast",
-    "array_fill.wast",
-    "array_init_data.wast",
-    "array_init_elem.wast",
-    "array_new_data.wast",
-    "array_new_elem.wast",
-    "br_on_cast.wast",
-    "br_on_cast_fail.wast",
-    "extern.wast",
-    "ref_cast.wast",
-    "ref_eq.wast",
-    "ref_test.wast",
-    "struct.wast",
-    "type-subtyping.wast",
-];
-
 /// How many failure messages to show per failing file.
 const SHOWN_FAILURES: usize = 5;
 
@@ -131,11 +111,10 @@ fn spec_wide_arithmetic() {
     run_suite(proposal(Proposal::WideArithmetic).collect(), &config, &[]);
 }
 
-/// The GC scripts, with the default configuration: those of `i31` references pass, and
-/// [`GC_KNOWN_FAILURES`] the rest.
+/// The GC scripts, with the default configuration (which has garbage collection on).
 #[test]
 fn spec_gc() {
-    run_suite(proposal(Proposal::GC).collect(), &Config::default(), GC_KNOWN_FAILURES);
+    run_suite(proposal(Proposal::GC).collect(), &Config::default(), &[]);
 }
 
 /// Runs every script in `tests`; fails listing unexpected failures and stale known failures.

@@ -132,7 +132,7 @@ impl Limits {
 struct Features {
     /// Turn a WebAssembly feature on or off: `simd`, `reference-types`, `multi-memory`,
     /// `memory64`, `threads`, `extended-const`, `tail-call`, `function-references`,
-    /// `custom-page-sizes`, `exceptions`, `relaxed-simd`, `wide-arithmetic` (`=y` or `=n`),
+    /// `custom-page-sizes`, `exceptions`, `relaxed-simd`, `wide-arithmetic`, `gc` (`=y` or `=n`),
     /// or `wasm2` for exactly the WebAssembly 2.0 features. All features but
     /// `custom-page-sizes` and `wide-arithmetic` are on unless turned off.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
@@ -160,13 +160,14 @@ impl Features {
                 "exceptions" => config.wasm_exceptions(on),
                 "relaxed-simd" => config.wasm_relaxed_simd(on),
                 "wide-arithmetic" => config.wasm_wide_arithmetic(on),
+                "gc" => config.wasm_gc(on),
                 "memory64" => config.wasm_memory64(on),
                 "threads" => config.wasm_threads(on),
                 "reference-types" => config.wasm_reference_types(on),
                 "wasm2" if on => config.wasm2(),
                 _ => {
                     return Err(format!(
-                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes, exceptions, relaxed-simd, wide-arithmetic or wasm2)"
+                        "-W {switch}: unknown feature {name:?} (expected simd, reference-types, multi-memory, memory64, threads, extended-const, tail-call, function-references, custom-page-sizes, exceptions, relaxed-simd, wide-arithmetic, gc or wasm2)"
                     ));
                 }
             };

@@ -1,10 +1,11 @@
 //! Shared pieces of the wasmguard fuzz targets: the wasm-smith configuration of what the
 //! engine supports, the instantiate-and-call-everything driver, and the checks behind the
-//! `differential`, `memory_ops`, `guest_types`, `shared_memory` and `wasi` targets (in their own
-//! modules, so that a crashing input can be replayed from a test or a debugger without
-//! libFuzzer).
+//! `differential`, `memory_ops`, `guest_types`, `shared_memory`, `wasi` and `gc` targets (in
+//! their own modules, so that a crashing input can be replayed from a test or a debugger
+//! without libFuzzer).
 
 pub mod differential;
+pub mod gc;
 pub mod guest_types;
 pub mod memory_ops;
 pub mod shared_memory;

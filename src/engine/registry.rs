@@ -7,9 +7,11 @@
 //! (the WebAssembly 3.0 rule), and a group's types get consecutive handles.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use wasmparser::AbstractHeapType;
 
+use super::layout::GcType;
 use crate::error::{ErrorKind, Result};
 use crate::types::{ConcreteType, FuncType, HeapType, Hierarchy, RefType, ValType};
 
@@ -62,6 +64,10 @@ pub(crate) struct SubType {
 struct Entry {
     /// The declared supertype's handle.
     supertype: Option<u32>,
+    /// The handles of the supertype chain from its root down to this type.
+    supers: Box<[u32]>,
+    /// The runtime layout, for a struct or array type.
+    gc: Option<Arc<GcType>>,
     /// The signature, for a function type.
     func: Option<FuncType>,
     /// What kind of type it is.
@@ -99,9 +105,21 @@ impl TypeRegistry {
             .ok()
             .filter(|f| f.checked_add(group.len() as u32).is_some())
             .ok_or_else(|| crate::Error::msg("too many distinct types in one engine"))?;
-        let mut entries = Vec::with_capacity(group.len());
-        for sub in &group {
+        let mut entries: Vec<Entry> = Vec::with_capacity(group.len());
+        for (k, sub) in group.iter().enumerate() {
             let supertype = sub.supertype.as_ref().and_then(|h| self.handle(h, first));
+            let id = first + k as u32;
+            // Supertypes come before their subtypes: in an earlier group or earlier in this one.
+            let parent = supertype.and_then(|s| match s.checked_sub(first) {
+                Some(local) => entries.get(local as usize).map(|e| &e.supers),
+                None => self.entries.get(s as usize).map(|e| &e.supers),
+            });
+            let supers: Box<[u32]> = parent.into_iter().flatten().copied().chain([id]).collect();
+            let val = |s: &Storage| match s {
+                Storage::I8 | Storage::I16 => ValType::I32,
+                s => self.val_type(s, first).unwrap_or(ValType::ANYREF),
+            };
+            let gc = GcType::new(supers.clone(), &sub.composite, &val).map(Arc::new);
             let (func, kind) = match &sub.composite {
                 Composite::Func { params, results } => {
                     let convert = |s: &Storage| self.val_type(s, first);
@@ -112,7 +130,7 @@ impl TypeRegistry {
                 Composite::Struct(_) => (None, Kind::Struct),
                 Composite::Array(..) => (None, Kind::Array),
             };
-            entries.push(Entry { supertype, func, kind });
+            entries.push(Entry { supertype, supers, gc, func, kind });
         }
         self.entries.extend(entries);
         self.groups.insert(group, first);
@@ -132,9 +150,25 @@ impl TypeRegistry {
             return id;
         }
         let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        self.entries.push(Entry { supertype: None, func: Some(ty.clone()), kind: Kind::Func });
+        self.entries.push(Entry {
+            supertype: None,
+            supers: Box::new([id]),
+            gc: None,
+            func: Some(ty.clone()),
+            kind: Kind::Func,
+        });
         self.groups.insert(group, id);
         id
+    }
+
+    /// The runtime layout of a struct or array type's handle.
+    pub(crate) fn gc_type(&self, id: u32) -> Option<Arc<GcType>> {
+        self.entries.get(id as usize)?.gc.clone()
+    }
+
+    /// The supertype chain of a handle, from its root down to itself.
+    pub(crate) fn supers(&self, id: u32) -> Option<&[u32]> {
+        self.entries.get(id as usize).map(|e| &*e.supers)
     }
 
     /// The signature of a function type's handle.

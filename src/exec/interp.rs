@@ -184,12 +184,21 @@ unsafe fn call_host<S: Host>(cx: &mut Cx<'_>, callee: usize, start: usize) -> Re
         Some((i, h)) if *i == host => h,
         _ => &hcx.last.insert((host, store.host_func(host))).1,
     };
+    // The host function may call wasm, which may collect garbage: the values of this
+    // activation (which that collection cannot see: it runs on a stack of its own) are
+    // pinned until the call returns. With no GC object in the store, none can be among them.
+    let pinned = store.inner().gc.pinned.len();
+    if !store.inner().gc.is_empty() {
+        let live = &cx.slots[..end];
+        store.inner().gc.pinned.extend_from_slice(live);
+    }
     let result = store.call_host(h, Some(cx.regs.instance), &mut cx.slots[start..end]);
     // SAFETY: as above; the host function's borrow of the store has ended. (Through a raw
     // pointer: the state lives as long as the store, which outlives the execution.)
     let inner: *mut StoreInner = unsafe { (*hcx.store).inner() };
     // SAFETY: as above.
     cx.inner = unsafe { &mut *inner };
+    cx.inner.gc.pinned.truncate(pinned);
     result
 }
 

@@ -511,6 +511,14 @@ numeric_instrs!(instr_enum, {
         r: Slot,
         test: u32,
     },
+    /// A struct or array instruction, or a cast to a concrete type: `op` says which (see
+    /// [`gc_op`]), its operands are in the slots from `base`, where its result goes, and
+    /// `imm` is its type, field slot or segment.
+    Gc {
+        op: u32,
+        base: Slot,
+        imm: u32,
+    },
 
     // ---- i32 ----
     I32AddImm {
@@ -817,29 +825,104 @@ mod tests {
 /// that exist are null (0), `i31`s ([`I31`](crate::I31)'s slot encoding) and, outside the
 /// `any` hierarchy, functions, host references and exceptions; GC objects do not exist yet,
 /// so no reference is a struct or an array.
-pub(crate) mod ref_test {
-    use crate::types::I31;
+/// The instructions of [`Instr::Gc`]: bits 0–7 of its `op`. Bits 8–11 are the
+/// [`FieldKind`](crate::engine::layout::FieldKind) of a field or element read or written,
+/// bit 12 whether a packed read sign-extends; for `array.new_fixed`, `array.new_data` and
+/// `array.new_elem` bits 8–31 are the length or segment; for the casts bit 8 says whether
+/// null passes, bit 9 whether the type is a function type, and bits 16–31 the depth of the
+/// type in its supertype chain.
+pub(crate) mod gc_op {
+    use crate::engine::layout::FieldKind;
 
+    pub(crate) const STRUCT_NEW: u32 = 1;
+    pub(crate) const STRUCT_NEW_DEFAULT: u32 = 2;
+    pub(crate) const STRUCT_GET: u32 = 3;
+    pub(crate) const STRUCT_SET: u32 = 4;
+    pub(crate) const ARRAY_NEW: u32 = 5;
+    pub(crate) const ARRAY_NEW_DEFAULT: u32 = 6;
+    pub(crate) const ARRAY_NEW_FIXED: u32 = 7;
+    pub(crate) const ARRAY_NEW_DATA: u32 = 8;
+    pub(crate) const ARRAY_NEW_ELEM: u32 = 9;
+    pub(crate) const ARRAY_GET: u32 = 10;
+    pub(crate) const ARRAY_SET: u32 = 11;
+    pub(crate) const ARRAY_LEN: u32 = 12;
+    pub(crate) const ARRAY_FILL: u32 = 13;
+    pub(crate) const ARRAY_COPY: u32 = 14;
+    pub(crate) const ARRAY_INIT_DATA: u32 = 15;
+    pub(crate) const ARRAY_INIT_ELEM: u32 = 16;
+    pub(crate) const REF_TEST: u32 = 17;
+    pub(crate) const REF_CAST: u32 = 18;
+
+    const KINDS: [FieldKind; 6] =
+        [FieldKind::I8, FieldKind::I16, FieldKind::B32, FieldKind::B64, FieldKind::V128, FieldKind::Ref];
+
+    /// `op` reading or writing a value of kind `kind` (`signed`: sign-extending it).
+    pub(crate) fn with_kind(op: u32, kind: FieldKind, signed: bool) -> u32 {
+        let k = KINDS.iter().position(|&k| k == kind).unwrap_or(0) as u32;
+        op | (k << 8) | (u32::from(signed) << 12)
+    }
+
+    /// The kind of value `code` reads or writes.
+    pub(crate) fn kind(code: u32) -> Option<FieldKind> {
+        KINDS.get(((code >> 8) & 0xf) as usize).copied()
+    }
+
+    /// Whether `code` sign-extends a packed value.
+    pub(crate) fn signed(code: u32) -> bool {
+        code & (1 << 12) != 0
+    }
+
+    /// A cast to a type at `depth` of its supertype chain.
+    pub(crate) fn cast(op: u32, nullable: bool, func: bool, depth: usize) -> u32 {
+        op | (u32::from(nullable) << 8) | (u32::from(func) << 9) | ((depth.min(0xffff) as u32) << 16)
+    }
+
+    /// Whether null passes the cast `code`.
+    pub(crate) fn nullable(code: u32) -> bool {
+        code & (1 << 8) != 0
+    }
+
+    /// Whether the cast `code` is to a function type.
+    pub(crate) fn is_func(code: u32) -> bool {
+        code & (1 << 9) != 0
+    }
+
+    /// The depth of the cast's type in its supertype chain.
+    pub(crate) fn depth(code: u32) -> usize {
+        (code >> 16) as usize
+    }
+}
+
+pub(crate) mod ref_test {
     /// Null passes (the target type is nullable).
     pub(crate) const NULL: u32 = 1;
-    /// Every non-null reference but an `i31` passes (the target is the top of its
-    /// hierarchy, or `eq`).
-    pub(crate) const OTHER: u32 = 2;
-    /// An `i31` passes.
+    /// A host reference passes (in the `any` hierarchy: low bits `10`).
+    pub(crate) const HOST: u32 = 2;
+    /// An `i31` passes (low bit 1).
     pub(crate) const I31: u32 = 4;
+    /// A struct passes (low bits `000`, not null).
+    pub(crate) const STRUCT: u32 = 8;
+    /// An array passes (low bits `100`).
+    pub(crate) const ARRAY: u32 = 16;
+    /// Every non-null reference passes: the top of a hierarchy. (Outside the `any`
+    /// hierarchy the low bits of a slot mean nothing, so only null and this are told apart.)
+    pub(crate) const ANY: u32 = HOST | I31 | STRUCT | ARRAY;
 
-    /// The test of a cast to `(ref null? hty)`, or `None` if it is one wasmguard does not
-    /// translate yet (a concrete type, which needs the subtyping of function types).
+    /// The test of a cast to `(ref null? hty)`, or `None` for a concrete type, which needs
+    /// the type of the object ([`GcOp::RefTest`](super::gc_op)).
     pub(crate) fn of(hty: wasmparser::HeapType, nullable: bool) -> Option<u32> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
         let H::Abstract { shared: false, ty } = hty else {
             return None;
         };
         let passing = match ty {
-            A::Any | A::Eq | A::Func | A::Extern | A::Exn => OTHER | I31,
+            A::Any | A::Func | A::Extern | A::Exn | A::Cont => ANY,
+            A::Eq => I31 | STRUCT | ARRAY,
             A::I31 => I31,
-            // Bottom types; structs and arrays, of which there are none yet.
-            _ => 0,
+            A::Struct => STRUCT,
+            A::Array => ARRAY,
+            // The bottom types.
+            A::None | A::NoFunc | A::NoExtern | A::NoExn | A::NoCont => 0,
         };
         Some(passing | if nullable { NULL } else { 0 })
     }
@@ -849,12 +932,14 @@ pub(crate) mod ref_test {
     pub(crate) fn passes(bits: u64, test: u32) -> bool {
         let kind = if bits == 0 {
             NULL
-        } else if I31::from_ref_bits(bits).is_some() {
-            // Outside the `any` hierarchy an odd slot is a function, host reference or
-            // exception: the test of every abstract type there has `OTHER` and `I31` alike.
+        } else if bits & 1 != 0 {
             I31
+        } else if bits & 2 != 0 {
+            HOST
+        } else if bits & 4 != 0 {
+            ARRAY
         } else {
-            OTHER
+            STRUCT
         };
         test & kind != 0
     }

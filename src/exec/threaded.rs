@@ -636,11 +636,13 @@ impl Fam {
 
 mod control;
 mod fused;
+mod gc;
 mod memory;
 mod numeric;
 
 pub(crate) use control::*;
 pub(crate) use fused::*;
+pub(crate) use gc::*;
 pub(crate) use memory::*;
 pub(crate) use numeric::*;
 

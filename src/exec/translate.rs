@@ -142,33 +142,22 @@ fn too_large() -> Error {
     ErrorKind::Limit("function too large to translate".into()).into()
 }
 
-/// The operators that validate but are not translated yet: those of the GC proposal (whose
-/// type system the validator needs for typed function references) but for `i31`
-/// references, `ref.eq` and `ref.test`/`ref.cast` to abstract types. A module using one is
-/// refused as unsupported, at [`Module::new`](crate::Module::new) whether or not its
-/// functions are translated then.
-macro_rules! define_untranslated {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
-        pub(super) fn untranslated(op: &Operator<'_>) -> bool {
-            #[allow(unreachable_patterns)]
-            match op {
-                Operator::RefTestNonNull { hty }
-                | Operator::RefTestNullable { hty }
-                | Operator::RefCastNonNull { hty }
-                | Operator::RefCastNullable { hty } => super::ir::ref_test::of(*hty, false).is_none(),
-                $( Operator::$op { .. } => define_untranslated!(@gc $proposal $op), )*
-                _ => false,
-            }
-        }
+/// The operators that validate but are not translated: casts to the heap types of
+/// proposals wasmguard does not enable (shared types, exact types), which the validator only
+/// lets through if those are enabled. A module using one is refused as unsupported, at
+/// [`Module::new`](crate::Module::new) whether or not its functions are translated then.
+pub(super) fn untranslated(op: &Operator<'_>) -> bool {
+    use wasmparser::{HeapType as H, UnpackedIndex};
+    let hty = match op {
+        Operator::RefTestNonNull { hty }
+        | Operator::RefTestNullable { hty }
+        | Operator::RefCastNonNull { hty }
+        | Operator::RefCastNullable { hty } => *hty,
+        Operator::BrOnCast { to_ref_type, .. } | Operator::BrOnCastFail { to_ref_type, .. } => to_ref_type.heap_type(),
+        _ => return false,
     };
-    (@gc gc RefI31) => { false };
-    (@gc gc I31GetS) => { false };
-    (@gc gc I31GetU) => { false };
-    (@gc gc RefEq) => { false };
-    (@gc gc $op:ident) => { true };
-    (@gc $other:ident $op:ident) => { false };
+    !matches!(hty, H::Abstract { shared: false, .. } | H::Concrete(UnpackedIndex::Module(_)))
 }
-wasmparser::for_each_operator!(define_untranslated);
 
 /// Checks what the validator leaves to the engine about operator `op` at `offset`, of
 /// `len` bytes: that it is one wasmguard translates, and the encodings the enabled
@@ -987,5 +976,6 @@ impl Translator<'_> {
 }
 
 mod atomic;
+mod gc;
 mod simd;
 mod visit;

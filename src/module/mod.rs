@@ -68,6 +68,15 @@ pub(crate) enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    AnyConvertExtern,
+    ExternConvertAny,
+    /// Allocations of the GC proposal: the module's type, and for `array.new_fixed` the
+    /// number of elements.
+    StructNew(u32),
+    StructNewDefault(u32),
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    ArrayNewFixed(u32, u32),
 }
 
 /// A constant expression (global initialisers, segment offsets and items).
@@ -109,6 +118,8 @@ pub(crate) struct ModuleInner {
     pub(crate) types: Vec<FuncType>,
     /// Engine-wide id of each type in `types`.
     pub(crate) type_ids: Vec<u32>,
+    /// The layout of each struct and array type in `types` (`None` for function types).
+    pub(crate) gc_types: Vec<Option<std::sync::Arc<crate::engine::layout::GcType>>>,
     pub(crate) imports: Vec<Import>,
     /// Type index of every function, imported ones first.
     pub(crate) funcs: Vec<u32>,

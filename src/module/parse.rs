@@ -177,6 +177,15 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
+            Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            Operator::ExternConvertAny => ConstOp::ExternConvertAny,
+            Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            Operator::StructNewDefault { struct_type_index } => ConstOp::StructNewDefault(struct_type_index),
+            Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            Operator::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
+            Operator::ArrayNewFixed { array_type_index, array_size } => {
+                ConstOp::ArrayNewFixed(array_type_index, array_size)
+            }
             Operator::End => continue,
             other => {
                 return Err(Error::compile(format!("unsupported constant expression operator {other:?}")));
@@ -218,6 +227,7 @@ pub(crate) fn parse<'a>(engine: &Engine, bytes: &'a [u8], bodies: &mut Vec<FuncB
         name: None,
         types: Vec::new(),
         type_ids: Vec::new(),
+        gc_types: Vec::new(),
         imports: Vec::new(),
         funcs: Vec::new(),
         num_imported_funcs: 0,
@@ -251,13 +261,13 @@ pub(crate) fn parse<'a>(engine: &Engine, bytes: &'a [u8], bodies: &mut Vec<FuncB
                     for (i, sub) in rec.types().enumerate() {
                         let id = first + i as u32;
                         m.type_ids.push(id);
-                        // Struct and array types (declared for the GC proposal, which no
-                        // instruction here uses yet) get an empty signature: the validator
-                        // lets no call or function declaration name them.
+                        // Struct and array types get an empty signature (the validator lets
+                        // no call or function declaration name them) and a layout.
                         m.types.push(match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(_) => engine.resolve_type(id),
                             _ => FuncType::new([], []),
                         });
+                        m.gc_types.push(engine.gc_type(id));
                     }
                 }
             }

@@ -11,7 +11,7 @@ impl ExnRef {
     /// it as the function's error (`Err(exn.into())`), and the wasm code that called the
     /// function can catch it.
     ///
-    /// The store keeps the exception as long as it lives (it has no collector yet), within
+    /// The store keeps the exception as long as it lives (exceptions are not collected), within
     /// [`StoreLimits::exceptions`](crate::StoreLimits::exceptions).
     ///
     /// # Errors

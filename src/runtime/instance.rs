@@ -9,8 +9,10 @@ use super::module::Module;
 use super::table::Table;
 use super::tag::Tag;
 use super::value::{Export, Extern};
+use crate::engine::layout::{FieldKind, GcLayout};
 use crate::error::{Error, Result, TrapCode};
 use crate::exec::call_func;
+use crate::exec::state::gc::GcHeap;
 use crate::exec::state::{FuncEntity, InstanceEntity, MemoryEntity, StoreInner, Stored};
 use crate::module::{ConstExpr, ConstOp, ElemItems, EntityKind, ImportKind, ModuleInner, SegmentMode};
 use crate::store::{AsContextMut, Store};
@@ -254,48 +256,141 @@ fn check_import(
     }
 }
 
-/// Evaluates a constant expression in the context of a partly built instance.
+/// Evaluates a constant expression without GC allocations (a segment offset) in the
+/// context of a partly built instance.
 pub(crate) fn eval_const(inner: &StoreInner, funcs: &[u32], globals: &[u32], expr: &ConstExpr) -> u128 {
     let mut stack: Vec<u128> = Vec::with_capacity(2);
     for op in expr.ops.iter() {
-        let v = match *op {
-            ConstOp::I32(v) => u128::from(v as u32),
-            ConstOp::I64(v) => u128::from(v as u64),
-            ConstOp::F32(v) => u128::from(v),
-            ConstOp::F64(v) => u128::from(v),
-            ConstOp::V128(v) => v,
-            ConstOp::RefNull => 0,
-            ConstOp::RefFunc(f) => u128::from(funcs[f as usize]) + 1,
-            ConstOp::RefI31 => {
-                let x = stack.pop().unwrap_or(0);
-                u128::from(crate::types::I31::wrapping_u32(x as u32).to_ref_bits())
-            }
-            ConstOp::GlobalGet(g) => {
-                let g = &inner.globals[globals[g as usize] as usize];
-                u128::from(g.value) | (u128::from(g.value_hi) << 64)
-            }
-            ConstOp::I32Add
-            | ConstOp::I32Sub
-            | ConstOp::I32Mul
-            | ConstOp::I64Add
-            | ConstOp::I64Sub
-            | ConstOp::I64Mul => {
-                let b = stack.pop().unwrap_or(0);
-                let a = stack.pop().unwrap_or(0);
-                let (a, b) = (a as u64, b as u64);
-                u128::from(match *op {
-                    ConstOp::I32Add => u64::from((a as u32).wrapping_add(b as u32)),
-                    ConstOp::I32Sub => u64::from((a as u32).wrapping_sub(b as u32)),
-                    ConstOp::I32Mul => u64::from((a as u32).wrapping_mul(b as u32)),
-                    ConstOp::I64Add => a.wrapping_add(b),
-                    ConstOp::I64Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                })
-            }
-        };
+        let v = simple_const_op(inner, funcs, globals, op, &mut stack).unwrap_or(0);
         stack.push(v);
     }
     stack.pop().unwrap_or(0)
+}
+
+/// Evaluates a constant expression that may allocate GC objects (a global's initialiser,
+/// a table's, an element). No collection runs while an instance is built: the objects
+/// made so far are referenced from nowhere yet. `m` is the instance's module.
+pub(crate) fn eval_const_gc(
+    inner: &mut StoreInner,
+    m: &ModuleInner,
+    funcs: &[u32],
+    globals: &[u32],
+    expr: &ConstExpr,
+) -> Result<u128> {
+    let mut stack: Vec<u128> = Vec::with_capacity(2);
+    for op in expr.ops.iter() {
+        if let Some(v) = simple_const_op(inner, funcs, globals, op, &mut stack) {
+            stack.push(v);
+            continue;
+        }
+        let ty = match *op {
+            ConstOp::StructNew(t)
+            | ConstOp::StructNewDefault(t)
+            | ConstOp::ArrayNew(t)
+            | ConstOp::ArrayNewDefault(t)
+            | ConstOp::ArrayNewFixed(t, _) => m.gc_types.get(t as usize).cloned().flatten(),
+            _ => None,
+        };
+        let ty = ty.ok_or_else(|| Error::msg("internal error: a constant allocation of a non-GC type"))?;
+        let heap_full = || Error::trap(TrapCode::GcHeapExhausted);
+        let check = |inner: &StoreInner, cost: Option<usize>| {
+            let cost = cost.ok_or_else(heap_full)?;
+            if inner.gc.bytes().saturating_add(cost) as u64 > inner.limits.gc_heap_bytes {
+                return Err(heap_full());
+            }
+            Ok(())
+        };
+        let r = match *op {
+            ConstOp::StructNew(_) | ConstOp::StructNewDefault(_) => {
+                check(inner, Some(GcHeap::struct_cost(&ty)))?;
+                let fields = match (&ty.layout, *op) {
+                    (GcLayout::Struct { fields, .. }, ConstOp::StructNew(_)) => {
+                        let mut slots = Vec::new();
+                        let values = stack.split_off(stack.len().saturating_sub(fields.len()));
+                        for (f, v) in fields.iter().zip(values) {
+                            slots.push(v as u64);
+                            if f.kind == FieldKind::V128 {
+                                slots.push((v >> 64) as u64);
+                            }
+                        }
+                        Some(slots)
+                    }
+                    _ => None,
+                };
+                inner.gc.alloc_struct(&ty, fields.as_deref())
+            }
+            ConstOp::ArrayNew(_) | ConstOp::ArrayNewDefault(_) => {
+                let n = stack.pop().unwrap_or(0) as u32;
+                let init = if matches!(op, ConstOp::ArrayNew(_)) { stack.pop().unwrap_or(0) } else { 0 };
+                check(inner, GcHeap::array_cost(&ty, n))?;
+                inner.gc.alloc_array(&ty, n, [init as u64, (init >> 64) as u64])
+            }
+            ConstOp::ArrayNewFixed(_, n) => {
+                check(inner, GcHeap::array_cost(&ty, n))?;
+                let wide = matches!(ty.layout, GcLayout::Array { elem: FieldKind::V128, .. });
+                let values = stack.split_off(stack.len().saturating_sub(n as usize));
+                let mut slots = Vec::with_capacity(values.len() * 2);
+                for v in values {
+                    slots.push(v as u64);
+                    if wide {
+                        slots.push((v >> 64) as u64);
+                    }
+                }
+                inner.gc.alloc_array_from(&ty, &slots)
+            }
+            _ => return Err(Error::msg("internal error: unknown constant operator")),
+        };
+        stack.push(u128::from(r.map_err(Error::trap)?));
+    }
+    Ok(stack.pop().unwrap_or(0))
+}
+
+/// The value of a constant operator that allocates nothing (`None` for one that does),
+/// its operands popped from `stack`.
+fn simple_const_op(
+    inner: &StoreInner,
+    funcs: &[u32],
+    globals: &[u32],
+    op: &ConstOp,
+    stack: &mut Vec<u128>,
+) -> Option<u128> {
+    Some(match *op {
+        ConstOp::I32(v) => u128::from(v as u32),
+        ConstOp::I64(v) => u128::from(v as u64),
+        ConstOp::F32(v) => u128::from(v),
+        ConstOp::F64(v) => u128::from(v),
+        ConstOp::V128(v) => v,
+        ConstOp::RefNull => 0,
+        ConstOp::RefFunc(f) => u128::from(funcs[f as usize]) + 1,
+        ConstOp::RefI31 => {
+            let x = stack.pop().unwrap_or(0);
+            u128::from(crate::types::I31::wrapping_u32(x as u32).to_ref_bits())
+        }
+        // The slot encodings of `any` and `extern` references agree.
+        ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => stack.pop().unwrap_or(0),
+        ConstOp::GlobalGet(g) => {
+            let g = &inner.globals[globals[g as usize] as usize];
+            u128::from(g.value) | (u128::from(g.value_hi) << 64)
+        }
+        ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul | ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+            let b = stack.pop().unwrap_or(0);
+            let a = stack.pop().unwrap_or(0);
+            let (a, b) = (a as u64, b as u64);
+            u128::from(match *op {
+                ConstOp::I32Add => u64::from((a as u32).wrapping_add(b as u32)),
+                ConstOp::I32Sub => u64::from((a as u32).wrapping_sub(b as u32)),
+                ConstOp::I32Mul => u64::from((a as u32).wrapping_mul(b as u32)),
+                ConstOp::I64Add => a.wrapping_add(b),
+                ConstOp::I64Sub => a.wrapping_sub(b),
+                _ => a.wrapping_mul(b),
+            })
+        }
+        ConstOp::StructNew(_)
+        | ConstOp::StructNewDefault(_)
+        | ConstOp::ArrayNew(_)
+        | ConstOp::ArrayNewDefault(_)
+        | ConstOp::ArrayNewFixed(..) => return None,
+    })
 }
 
 pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
@@ -337,11 +432,14 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         funcs.push((inner.funcs.len() - 1) as u32);
     }
     for (i, ty) in m.globals[m.num_imported_globals as usize..].iter().enumerate() {
-        let value = eval_const(inner, &funcs, &globals, &m.global_inits[i]);
+        let value = eval_const_gc(inner, m, &funcs, &globals, &m.global_inits[i])?;
         globals.push(Global::new_in(inner, *ty, value).0.index);
     }
     for (i, ty) in m.tables[m.num_imported_tables as usize..].iter().enumerate() {
-        let init = m.table_inits[i].as_ref().map_or(0, |e| eval_const(inner, &funcs, &globals, e) as u64);
+        let init = match &m.table_inits[i] {
+            Some(e) => eval_const_gc(inner, m, &funcs, &globals, e)? as u64,
+            None => 0,
+        };
         tables.push(Table::new_in(inner, *ty, init)?.0.index);
     }
     for &ty in &m.tags[m.num_imported_tags as usize..] {
@@ -355,7 +453,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     for seg in &m.elems {
         let items: Vec<u64> = match &seg.items {
             ElemItems::Funcs(fs) => fs.iter().map(|&f| u64::from(funcs[f as usize]) + 1).collect(),
-            ElemItems::Exprs(es) => es.iter().map(|e| eval_const(inner, &funcs, &globals, e) as u64).collect(),
+            ElemItems::Exprs(es) => es
+                .iter()
+                .map(|e| eval_const_gc(inner, m, &funcs, &globals, e).map(|v| v as u64))
+                .collect::<Result<_>>()?,
         };
         elems.push(items.into());
     }

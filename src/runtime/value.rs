@@ -6,6 +6,9 @@ use super::memory::Memory;
 use super::table::Table;
 use super::tag::Tag;
 use crate::error::{Error, ExnRef, Result};
+use std::sync::Arc;
+
+use crate::exec::state::gc::{self, GcRoot};
 use crate::exec::state::{ExternRef, StoreInner};
 use crate::linear::SharedMemory;
 use crate::types::{HeapType, Hierarchy, I31, ValType};
@@ -34,21 +37,56 @@ pub enum Val {
     AnyRef(Option<AnyRef>),
 }
 
-/// A non-null reference of the GC proposal's `any` hierarchy. GC objects (structs and
-/// arrays) are not supported yet, so today it is always an [`I31`].
+/// A non-null reference of the GC proposal's `any` hierarchy: an [`I31`], a struct or
+/// array object of a store's GC heap, or a host reference converted with
+/// `any.convert_extern`.
+///
+/// A reference to an object keeps it alive (it is a root of the store's collector) for as
+/// long as the `AnyRef` or a clone of it lives, so it cannot dangle.
 ///
 /// ```
 /// use wasmguard::{AnyRef, I31};
 /// let r = AnyRef::from_i31(I31::wrapping_i32(-5));
 /// assert_eq!(r.as_i31().map(I31::get_i32), Some(-5));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AnyRef(AnyRefKind);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 enum AnyRefKind {
     I31(I31),
+    /// A struct or array of a store's heap, rooted.
+    Object(Arc<GcRoot>),
+    /// A host reference (`any.convert_extern` of an `externref`).
+    Host(ExternRef),
 }
+
+impl PartialEq for AnyRefKind {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (AnyRefKind::I31(a), AnyRefKind::I31(b)) => a == b,
+            (AnyRefKind::Object(a), AnyRefKind::Object(b)) => a.store_id == b.store_id && a.bits == b.bits,
+            (AnyRefKind::Host(a), AnyRefKind::Host(b)) => ExternRef::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for AnyRefKind {}
+
+impl std::hash::Hash for AnyRefKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            AnyRefKind::I31(v) => v.hash(state),
+            AnyRefKind::Object(r) => (r.store_id, r.bits).hash(state),
+            AnyRefKind::Host(e) => e.addr().hash(state),
+        }
+    }
+}
+
+/// The private wrapper an `externref` made by `extern.convert_any` carries to the host: the
+/// `any` reference it converts, which goes back to wasm as itself.
+struct Externalized(AnyRef);
 
 impl AnyRef {
     /// The reference to an `i31` value (`ref.i31`).
@@ -60,6 +98,7 @@ impl AnyRef {
     pub fn as_i31(&self) -> Option<I31> {
         match self.0 {
             AnyRefKind::I31(v) => Some(v),
+            _ => None,
         }
     }
 
@@ -68,17 +107,88 @@ impl AnyRef {
         self.as_i31().is_some()
     }
 
-    /// The slot encoding of the reference.
-    pub(crate) fn to_bits(self) -> u64 {
-        match self.0 {
-            AnyRefKind::I31(v) => v.to_ref_bits(),
+    /// Whether this is a struct object.
+    pub fn is_struct(&self) -> bool {
+        matches!(&self.0, AnyRefKind::Object(r) if r.bits & gc::ARRAY_BIT == 0)
+    }
+
+    /// Whether this is an array object.
+    pub fn is_array(&self) -> bool {
+        matches!(&self.0, AnyRefKind::Object(r) if r.bits & gc::ARRAY_BIT != 0)
+    }
+
+    /// Whether this is a host reference (made by `any.convert_extern`).
+    pub fn is_host(&self) -> bool {
+        matches!(self.0, AnyRefKind::Host(_))
+    }
+
+    /// `extern.convert_any`: this reference as an `externref`, which converts back to
+    /// the same reference (`any.convert_extern`) when it returns to wasm.
+    pub fn to_extern(&self) -> ExternRef {
+        match &self.0 {
+            AnyRefKind::Host(e) => e.clone(),
+            _ => ExternRef::new(Externalized(self.clone())),
         }
     }
 
-    /// The reference a non-null slot of the `any` hierarchy holds, if it is one wasmguard
-    /// knows how to hand to the host.
-    pub(crate) fn from_bits(bits: u64) -> Option<AnyRef> {
-        I31::from_ref_bits(bits).map(AnyRef::from_i31)
+    /// `any.convert_extern`: the `any` reference of an `externref` (the one it was made
+    /// from, if [`to_extern`](Self::to_extern) made it).
+    pub fn from_extern(e: &ExternRef) -> AnyRef {
+        match e.data().downcast_ref::<Externalized>() {
+            Some(Externalized(a)) => a.clone(),
+            None => AnyRef(AnyRefKind::Host(e.clone())),
+        }
+    }
+
+    /// The slot encoding of the reference, in `store`.
+    pub(crate) fn to_bits(&self, store: &mut StoreInner) -> Result<u64> {
+        Ok(match &self.0 {
+            AnyRefKind::I31(v) => v.to_ref_bits(),
+            AnyRefKind::Object(r) if r.store_id == store.id => r.bits,
+            AnyRefKind::Object(_) => return Err(Error::msg("GC reference belongs to another store")),
+            AnyRefKind::Host(e) => store.intern_externref(e),
+        })
+    }
+
+    /// The reference a non-null slot of the `any` hierarchy holds (`None` for a slot that
+    /// holds none, which valid code never makes).
+    pub(crate) fn from_bits(bits: u64, store: &StoreInner) -> Option<AnyRef> {
+        if let Some(v) = I31::from_ref_bits(bits) {
+            return Some(AnyRef::from_i31(v));
+        }
+        if let Some(i) = crate::exec::state::externref_index(bits) {
+            return store.externrefs.get(i).map(|e| AnyRef(AnyRefKind::Host(e.clone())));
+        }
+        store.gc.type_of(bits)?;
+        Some(AnyRef(AnyRefKind::Object(store.gc.root(store.id, bits))))
+    }
+
+    /// Whether this reference is one to the heap type `h` (in `store`).
+    pub(crate) fn matches(&self, store: &StoreInner, h: HeapType) -> bool {
+        match &self.0 {
+            AnyRefKind::I31(_) => matches!(h, HeapType::Any | HeapType::Eq | HeapType::I31),
+            AnyRefKind::Host(_) => h == HeapType::Any,
+            AnyRefKind::Object(r) => {
+                let Some(ty) = store.gc.type_of(r.bits).filter(|_| r.store_id == store.id) else {
+                    return false;
+                };
+                match h {
+                    HeapType::Any | HeapType::Eq => true,
+                    HeapType::Struct => !ty.is_array(),
+                    HeapType::Array => ty.is_array(),
+                    HeapType::Concrete(c) => ty.supers.contains(&c.0),
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// The rooted slot encoding of an object reference, for the host API.
+    pub(crate) fn object_bits(&self, store: &StoreInner) -> Option<u64> {
+        match &self.0 {
+            AnyRefKind::Object(r) if r.store_id == store.id => Some(r.bits),
+            _ => None,
+        }
     }
 }
 
@@ -204,6 +314,7 @@ impl Val {
             }
             Val::ExternRef(Some(_)) => r.heap_type() == HeapType::Extern,
             Val::ExnRef(Some(e)) => e.store_id == store.id && r.heap_type() == HeapType::Exn,
+            Val::AnyRef(Some(a)) => a.matches(store, r.heap_type()),
             v => match v.hierarchy() {
                 // A null: of the type's hierarchy, if the type is nullable.
                 Some(h) => r.is_nullable() && store.engine.hierarchy(r.heap_type()) == h,
@@ -248,14 +359,17 @@ impl Val {
                 // An exception reference is its object's index + 1.
                 u64::from(e.index) + 1
             }
-            Val::AnyRef(Some(a)) => a.to_bits(),
+            Val::AnyRef(Some(a)) => a.to_bits(store)?,
             Val::FuncRef(Some(f)) => {
                 if !store.owns(f.0) {
                     return Err(Error::msg("function reference belongs to another store"));
                 }
                 u64::from(f.0.index) + 1
             }
-            Val::ExternRef(Some(r)) => store.intern_externref(r),
+            Val::ExternRef(Some(r)) => match r.data().downcast_ref::<Externalized>() {
+                Some(Externalized(a)) => a.to_bits(store)?,
+                None => store.intern_externref(r),
+            },
         })
     }
 
@@ -296,9 +410,13 @@ impl Val {
                 match (h, bits) {
                     (_, 0) => Val::null_of(h),
                     (Hierarchy::Func, _) => Val::FuncRef(Some(Func(store.stored(bits as usize - 1)))),
-                    (Hierarchy::Extern, _) => Val::ExternRef(store.externrefs.get(bits as usize - 1).cloned()),
+                    (Hierarchy::Extern, _) => match crate::exec::state::externref_index(bits) {
+                        Some(i) => Val::ExternRef(store.externrefs.get(i).cloned()),
+                        // An `any` reference made external by `extern.convert_any`.
+                        None => Val::ExternRef(AnyRef::from_bits(bits, store).map(|a| a.to_extern())),
+                    },
                     (Hierarchy::Exn, _) => Val::ExnRef(Some(ExnRef { store_id: store.id, index: (bits - 1) as u32 })),
-                    (Hierarchy::Any, _) => Val::AnyRef(AnyRef::from_bits(bits)),
+                    (Hierarchy::Any, _) => Val::AnyRef(AnyRef::from_bits(bits, store)),
                 }
             }
         }

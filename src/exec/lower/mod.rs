@@ -263,6 +263,7 @@ pub(crate) fn lower_with_acc(
             RefAsNonNull { r } => op(REF_AS_NON_NULL, r, 0, 0),
             RefTest { dst, src, test } => op(REF_TEST, dst, src, test),
             RefCast { r, test } => op(REF_CAST, r, test, 0),
+            Gc { op: code, base, imm } => op(GC, code, base, imm),
             I32AddImm { dst, a, imm } => op(I32_ADD_IMM1, dst, a, imm),
             // Two results: every slot the handler touches is a field of its own (verified).
             I64Add128 { base } | I64Sub128 { base } => {

@@ -11,7 +11,7 @@ pub(crate) struct ExnObject {
     /// The payload, encoded as the tag's parameter types say (two slots per `v128`).
     pub(crate) payload: Vec<u64>,
     /// Whether a reference to it may exist (an `exnref` was made of it, or it escaped to
-    /// the host): then it lives as long as the store, as the store has no collector yet.
+    /// the host): then it lives as long as the store, as exceptions are not collected.
     pub(crate) referenced: bool,
     live: bool,
 }
@@ -56,6 +56,11 @@ impl Exns {
     /// Exception `id`, if it is alive.
     pub(crate) fn get(&self, id: u32) -> Option<&ExnObject> {
         self.objects.get(id as usize).filter(|o| o.live)
+    }
+
+    /// The payloads of the live exceptions (roots of the GC heap).
+    pub(crate) fn payloads(&self) -> impl Iterator<Item = &[u64]> {
+        self.objects.iter().filter(|o| o.live).map(|o| &o.payload[..])
     }
 
     /// Notes that a reference to exception `id` may now exist.

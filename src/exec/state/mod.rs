@@ -6,6 +6,7 @@ mod budget;
 mod exn;
 mod externref;
 mod func;
+pub(crate) mod gc;
 mod global;
 mod instance;
 mod memory;
@@ -21,6 +22,12 @@ pub(crate) use memory::MemoryEntity;
 pub(crate) use table::{TableEntity, table_copy};
 
 use super::Stack;
+
+/// The index in the store's extern references that the slot `bits` names, if it names one.
+#[inline]
+pub(crate) fn externref_index(bits: u64) -> Option<usize> {
+    (bits & 3 == 2).then_some((bits >> 2) as usize)
+}
 use crate::engine::Engine;
 
 /// Limits on what the wasm code of one store may allocate, so a hostile module cannot
@@ -72,15 +79,20 @@ pub struct StoreLimits {
     /// Largest number of exception objects alive at once. An exception that wasm catches
     /// with `catch` or `catch_all` is freed when caught; one that an `exnref` was made of
     /// (`catch_ref`, `catch_all_ref`) or that escaped to the host stays as long as the
-    /// store (which has no garbage collector yet). A `throw` beyond the limit ends the
-    /// call with a [`Limit`](crate::ErrorKind::Limit) error.
+    /// store (the collector reclaims GC objects, not exceptions). A `throw` beyond the
+    /// limit ends the call with a [`Limit`](crate::ErrorKind::Limit) error.
     pub exceptions: usize,
+    /// Largest number of bytes the store's GC objects (structs and arrays) may take
+    /// together, counting a small per-object overhead. An allocation that would go over it
+    /// collects garbage first, and traps with
+    /// [`GcHeapExhausted`](crate::TrapCode::GcHeapExhausted) if that does not make room.
+    pub gc_heap_bytes: u64,
 }
 
 impl Default for StoreLimits {
     /// Generous defaults: 4 GiB per memory (the whole 32-bit space), 10 million table
     /// elements, 10,000 instances, memories and tables, a copy budget of 256 MiB per
-    /// host call, and a million live exceptions.
+    /// host call, a million live exceptions and a GC heap of 1 GiB.
     fn default() -> Self {
         StoreLimits {
             memory_size_bytes: 1 << 32,
@@ -90,6 +102,7 @@ impl Default for StoreLimits {
             tables: 10_000,
             host_copy_bytes: 256 << 20,
             exceptions: 1_000_000,
+            gc_heap_bytes: 1 << 30,
         }
     }
 }
@@ -109,6 +122,8 @@ pub(crate) struct StoreInner {
     pub(crate) externrefs: Vec<ExternRef>,
     /// Exception objects.
     pub(crate) exns: Exns,
+    /// Struct and array objects.
+    pub(crate) gc: gc::GcHeap,
     pub(crate) fuel: u64,
     pub(crate) limits: StoreLimits,
     /// Index + 1 of each interned extern reference, by the address of its value.
@@ -145,15 +160,47 @@ impl StoreInner {
         Stored { store_id: self.id, index: index as u32 }
     }
 
-    /// Registers an extern reference and returns its slot encoding (index + 1).
+    /// Collects the garbage of the GC heap. The roots are `live` (the values of the running
+    /// activation), the pinned values of suspended ones, the host's roots, and every
+    /// global, table element, element segment and exception payload of the store.
+    pub(crate) fn collect_garbage(&mut self, live: &[u64]) {
+        let StoreInner { gc, globals, tables, instances, exns, .. } = self;
+        let globals = globals.iter().map(|g| std::slice::from_ref(&g.value));
+        let tables = tables.iter().map(|t| &t.elems[..]);
+        let elems = instances.iter().flat_map(|i| i.elems.iter().map(|e| &e[..]));
+        gc.collect(std::iter::once(live).chain(globals).chain(tables).chain(elems).chain(exns.payloads()));
+    }
+
+    /// Makes room for an allocation of `cost` bytes in the GC heap, collecting garbage if
+    /// it is time to (`live`: the values of the running activation).
+    ///
+    /// # Errors
+    ///
+    /// [`TrapCode::GcHeapExhausted`](crate::TrapCode::GcHeapExhausted) if the heap cannot
+    /// hold it within the store's limit.
+    #[inline]
+    pub(crate) fn gc_reserve(&mut self, cost: usize, live: &[u64]) -> Result<(), crate::TrapCode> {
+        let limit = self.limits.gc_heap_bytes;
+        if self.gc.wants_collection(cost, limit) {
+            self.collect_garbage(live);
+            if (self.gc.bytes().saturating_add(cost)) as u64 > limit {
+                return Err(crate::TrapCode::GcHeapExhausted);
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers an extern reference and returns its slot encoding, `(index << 2) | 2`: in
+    /// the `any` hierarchy (after `any.convert_extern`, which changes no bits) it is apart
+    /// from `i31`s (low bit 1) and GC objects (low bits 0).
     pub(crate) fn intern_externref(&mut self, r: &ExternRef) -> u64 {
         // The store keeps every interned value alive, so its address identifies it.
         let key = r.addr();
         if let Some(&id) = self.externref_ids.get(&key) {
             return id;
         }
+        let id = ((self.externrefs.len() as u64) << 2) | 2;
         self.externrefs.push(r.clone());
-        let id = self.externrefs.len() as u64;
         self.externref_ids.insert(key, id);
         id
     }

@@ -4,7 +4,7 @@ use wasmparser::Operator;
 
 use super::{CtrlKind, Translator};
 use crate::error::Result;
-use crate::exec::ir::{Instr, LoadKind, ref_test};
+use crate::exec::ir::{Instr, LoadKind};
 
 macro_rules! un {
     ($t:expr, $v:ident) => {
@@ -138,10 +138,10 @@ impl Translator<'_> {
             O::ReturnCallRef { type_index } => self.visit_call_ref(type_index, true)?,
             O::BrOnNull { relative_depth } => self.visit_br_on_null(relative_depth),
             O::BrOnNonNull { relative_depth } => self.visit_br_on_non_null(relative_depth),
-            O::RefTestNonNull { hty } => self.visit_ref_test(hty, false)?,
-            O::RefTestNullable { hty } => self.visit_ref_test(hty, true)?,
-            O::RefCastNonNull { hty } => self.visit_ref_cast(hty, false)?,
-            O::RefCastNullable { hty } => self.visit_ref_cast(hty, true)?,
+            O::RefTestNonNull { hty } => self.ref_test(hty, false)?,
+            O::RefTestNullable { hty } => self.ref_test(hty, true)?,
+            O::RefCastNonNull { hty } => self.ref_cast(hty, false)?,
+            O::RefCastNullable { hty } => self.ref_cast(hty, true)?,
             O::RefAsNonNull => {
                 // The reference stays where it is (a pending `local.get` too).
                 let r = self.slot_of(self.top_index());
@@ -342,7 +342,7 @@ impl Translator<'_> {
             // Same bits, same slot representation: nothing to do.
             O::I32ReinterpretF32 | O::I64ReinterpretF64 | O::F32ReinterpretI32 | O::F64ReinterpretI64 => {}
             other => {
-                if !self.visit_numeric(&other)? {
+                if !self.visit_numeric(&other)? && !self.visit_gc(&other)? {
                     self.visit_simd(other)?;
                 }
             }
@@ -378,27 +378,4 @@ impl Translator<'_> {
     fn global_is_v128(&self, global: u32) -> bool {
         self.module.globals.get(global as usize).is_some_and(|g| g.content() == crate::types::ValType::V128)
     }
-}
-
-impl Translator<'_> {
-    fn visit_ref_test(&mut self, hty: wasmparser::HeapType, nullable: bool) -> Result<()> {
-        let test = ref_test_of(hty, nullable)?;
-        let src = self.pop();
-        let dst = self.push_temp()?;
-        self.emit_producer(Instr::RefTest { dst, src, test });
-        Ok(())
-    }
-
-    fn visit_ref_cast(&mut self, hty: wasmparser::HeapType, nullable: bool) -> Result<()> {
-        let test = ref_test_of(hty, nullable)?;
-        // The reference stays where it is (a pending `local.get` too).
-        let r = self.slot_of(self.top_index());
-        self.emit(Instr::RefCast { r, test });
-        Ok(())
-    }
-}
-
-fn ref_test_of(hty: wasmparser::HeapType, nullable: bool) -> Result<u32> {
-    // `untranslated` refuses the others when the module is compiled.
-    ref_test::of(hty, nullable).ok_or_else(|| crate::error::Error::msg("internal error: a cast to a concrete type"))
 }
