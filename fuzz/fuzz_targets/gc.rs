@@ -1,7 +1,6 @@
 //! A valid wasm-smith module with the GC proposal on, run with dummy imports, every export
-//! called under fuel, in a store with small limits: errors, traps and refusals (most GC
-//! modules are unsupported for now) are fine; panics, and a run whose host allocations grow
-//! past what the limits allow, are not.
+//! called under fuel, in a store with small limits: errors and traps are fine; panics, and a
+//! run whose host allocations grow past what the limits allow, are not.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

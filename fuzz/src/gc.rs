@@ -6,8 +6,7 @@
 //! must be stopped by fuel or by a limit ([`TrapCode::GcHeapExhausted`](wasmguard::TrapCode)
 //! for the GC heap), not by the host running out of memory.
 //!
-//! Today most GC modules are refused at `Module::new` as unsupported; that, like every
-//! other error and trap, is a clean result. Only panics are failures.
+//! Errors and traps are clean results; panics and unbounded growth are failures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
