@@ -1,18 +1,16 @@
 //! The `gc` target: wasm-smith modules with the GC proposal on (structs, arrays, `i31`,
 //! casts, the `any` / `eq` hierarchy), run as [`crate::run`] runs modules, in a store with
 //! small limits, with a check that a run cannot grow without bound: what the host allocates
-//! during it (counted by [`CountingAlloc`], which the target installs as its global
+//! during it (counted by [`CountingAllocator`], which the target installs as its global
 //! allocator) must stay within what those limits allow. A module that allocates in a loop
 //! must be stopped by fuel or by a limit ([`TrapCode::GcHeapExhausted`](wasmguard::TrapCode)
 //! for the GC heap), not by the host running out of memory.
 //!
 //! Errors and traps are clean results; panics and unbounded growth are failures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use arbitrary::{Result, Unstructured};
-use wasmguard::{Config, Engine, Extern, Func, Instance, Module, Store, StoreLimits, Val};
+use wasmguard::fuzzing::CountingAllocator;
+use wasmguard::{Engine, Extern, Func, Instance, Module, Store, StoreLimits, Val};
 
 use crate::{FUEL, dummy_imports, smith_module_with};
 
@@ -65,18 +63,7 @@ pub fn smith_gc_module(u: &mut Unstructured<'_>) -> Result<wasm_smith::Module> {
 /// An engine as [`engine_and_store`](crate::engine_and_store) makes, with a store limited
 /// to [`limits`].
 pub fn engine_and_store() -> (Engine, Store<()>) {
-    let config = Config::new()
-        .consume_fuel(true)
-        .max_call_depth(1_000)
-        .wasm_function_references(true)
-        .wasm_custom_page_sizes(true)
-        .wasm_wide_arithmetic(true)
-        .wasm_exceptions(true)
-        .clone();
-    let engine = Engine::new(&config).expect("engine");
-    let mut store = Store::new(&engine, ());
-    store.set_limits(limits());
-    (engine, store)
+    crate::engine_and_store_with(limits())
 }
 
 /// What one run came to, for statistics.
@@ -143,16 +130,17 @@ fn check_sizes(store: &Store<()>, exports: &[Extern]) {
 }
 
 /// [`run`], asserting that the host's live allocations rose by at most
-/// [`growth_bound_bytes`] at any point of it (when [`CountingAlloc`] is the global
+/// [`growth_bound_bytes`] at any point of it (when [`CountingAllocator`] is the global
 /// allocator; otherwise nothing is counted and the check passes).
 ///
 /// # Panics
 ///
 /// As [`run`], and when the run allocated more than the bound.
 pub fn run_bounded(wasm: &[u8]) -> Outcome {
-    let base_bytes = CountingAlloc::reset_peak();
+    CountingAllocator::reset_peak();
+    let base_bytes = CountingAllocator::current();
     let outcome = run(wasm);
-    let growth_bytes = CountingAlloc::peak_bytes().saturating_sub(base_bytes);
+    let growth_bytes = CountingAllocator::peak().saturating_sub(base_bytes);
     let bound_bytes = growth_bound_bytes(wasm);
     assert!(
         growth_bytes <= bound_bytes,
@@ -160,78 +148,4 @@ pub fn run_bounded(wasm: &[u8]) -> Outcome {
          over the bound of {bound_bytes} bytes ({outcome:?})"
     );
     outcome
-}
-
-/// Bytes allocated and not yet freed, through [`CountingAlloc`].
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-/// The highest [`LIVE_BYTES`] since the last [`CountingAlloc::reset_peak`].
-static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting the bytes live and their peak. Only the `gc` target
-/// installs it (`#[global_allocator]`), so the other targets count nothing.
-#[derive(Debug)]
-pub struct CountingAlloc;
-
-impl CountingAlloc {
-    /// Restarts the peak from the bytes live now, and returns them.
-    pub fn reset_peak() -> usize {
-        let live = LIVE_BYTES.load(Ordering::Relaxed);
-        PEAK_BYTES.store(live, Ordering::Relaxed);
-        live
-    }
-
-    /// The highest number of bytes live since [`reset_peak`](Self::reset_peak).
-    pub fn peak_bytes() -> usize {
-        PEAK_BYTES.load(Ordering::Relaxed)
-    }
-
-    fn grew(by: usize) {
-        let live = LIVE_BYTES.fetch_add(by, Ordering::Relaxed) + by;
-        PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
-    }
-
-    fn shrank(by: usize) {
-        LIVE_BYTES.fetch_sub(by, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so it
-// upholds `GlobalAlloc`'s contract as `System` does; the counting touches only atomics and
-// neither allocates nor unwinds.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's `layout` has a non-zero size, as `alloc` requires.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            Self::grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as in `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            Self::grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller passes a block this allocator (that is, `System`) returned,
-        // with the layout it was allocated with.
-        unsafe { System.dealloc(ptr, layout) };
-        Self::shrank(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller passes a block `System` returned, its layout, and a non-zero
-        // `new_size` that does not overflow when rounded to the alignment.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            Self::shrank(layout.size());
-            Self::grew(new_size);
-        }
-        p
-    }
 }

@@ -77,6 +77,15 @@ pub fn smith_module_with(
 /// exception handling on (the default, stated here as the `execute` target relies on it),
 /// and a store whose memories and tables stay small.
 pub fn engine_and_store() -> (Engine, Store<()>) {
+    engine_and_store_with(StoreLimits {
+        memory_size_bytes: 16 * 65_536,
+        table_elements: 10_000,
+        ..StoreLimits::default()
+    })
+}
+
+/// The engine of [`engine_and_store`], and a store with `limits`.
+pub fn engine_and_store_with(limits: StoreLimits) -> (Engine, Store<()>) {
     let config = Config::new()
         .consume_fuel(true)
         .max_call_depth(1_000)
@@ -86,7 +95,7 @@ pub fn engine_and_store() -> (Engine, Store<()>) {
         .clone();
     let engine = Engine::new(&config).expect("engine");
     let mut store = Store::new(&engine, ());
-    store.set_limits(StoreLimits { memory_size_bytes: 16 * 65_536, table_elements: 10_000, ..StoreLimits::default() });
+    store.set_limits(limits);
     (engine, store)
 }
 
