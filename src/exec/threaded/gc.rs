@@ -117,9 +117,12 @@ fn run(cx: &mut Cx<'_>, code: u32, at: usize, imm: u32) -> Result<(), Fail> {
             let default = code & 0xff == gc_op::STRUCT_NEW_DEFAULT;
             let n = if default { 0 } else { n as usize };
             reserve(cx, GcHeap::struct_cost(&ty), at + n)?;
-            let fields = if default { None } else { Some(slots(cx, at, n)?) };
-            let fields = fields.map(<[u64]>::to_vec);
-            let r = cx.inner.gc.alloc_struct(&ty, fields.as_deref())?;
+            // The operands are read in place: the stack and the heap are apart.
+            let fields = match default {
+                true => None,
+                false => Some(cx.slots.get(at..at + n).ok_or(Fail::Internal("GC operands out of the stack"))?),
+            };
+            let r = cx.inner.gc.alloc_struct(&ty, fields)?;
             put(cx, at, r)
         }
         gc_op::STRUCT_GET => {
@@ -164,8 +167,8 @@ fn run(cx: &mut Cx<'_>, code: u32, at: usize, imm: u32) -> Result<(), Fail> {
             let n = code >> 8;
             let width = n as usize * elem.slots();
             reserve(cx, GcHeap::array_cost(&ty, n).ok_or(TrapCode::GcHeapExhausted)?, at + width)?;
-            let values = slots(cx, at, width)?.to_vec();
-            let r = cx.inner.gc.alloc_array_from(&ty, &values)?;
+            let values = cx.slots.get(at..at + width).ok_or(Fail::Internal("GC operands out of the stack"))?;
+            let r = cx.inner.gc.alloc_array_from(&ty, values)?;
             put(cx, at, r)
         }
         gc_op::ARRAY_NEW_DATA => {
