@@ -381,23 +381,38 @@ impl GcHeap {
         Ok(())
     }
 
-    /// `array.init_data`: elements `[at, at + n)` from the bytes `data` (already the bytes
-    /// of `n` elements, checked by the caller against the segment).
-    pub(crate) fn array_init_bytes(&mut self, bits: u64, at: u32, n: u32, data: &[u8]) -> Result<(), TrapCode> {
+    /// `array.init_data`: elements `[at, at + n)` from the bytes of data segment `data` at
+    /// `from`. The array's range is checked first, then the segment's, as the
+    /// specification orders them; nothing is written unless both hold.
+    pub(crate) fn array_init_bytes(
+        &mut self,
+        bits: u64,
+        at: u32,
+        n: u32,
+        data: &[u8],
+        from: u32,
+    ) -> Result<(), TrapCode> {
         let (kind, b) = self.array_mut(bits)?;
         let r = Self::range(kind, b.len(), at, n)?;
-        match data.get(..r.len()) {
-            Some(src) => b[r].copy_from_slice(src),
-            None => return Err(TrapCode::MemoryOutOfBounds),
-        }
+        let src = (from as usize).checked_add(r.len()).and_then(|end| data.get(from as usize..end));
+        b[r].copy_from_slice(src.ok_or(TrapCode::MemoryOutOfBounds)?);
         Ok(())
     }
 
-    /// `array.init_elem`: elements `[at, at + values.len())` from reference slots.
-    pub(crate) fn array_init_values(&mut self, bits: u64, at: u32, values: &[u64]) -> Result<(), TrapCode> {
+    /// `array.init_elem`: elements `[at, at + n)` from the references of element segment
+    /// `values` at `from`, checked in the order of [`array_init_bytes`](Self::array_init_bytes).
+    pub(crate) fn array_init_values(
+        &mut self,
+        bits: u64,
+        at: u32,
+        n: u32,
+        values: &[u64],
+        from: u32,
+    ) -> Result<(), TrapCode> {
         let (kind, b) = self.array_mut(bits)?;
-        let r = Self::range(kind, b.len(), at, values.len() as u32)?;
-        for (chunk, &v) in b[r].chunks_exact_mut(kind.bytes()).zip(values) {
+        let r = Self::range(kind, b.len(), at, n)?;
+        let src = (from as usize).checked_add(n as usize).and_then(|end| values.get(from as usize..end));
+        for (chunk, &v) in b[r].chunks_exact_mut(kind.bytes()).zip(src.ok_or(TrapCode::TableOutOfBounds)?) {
             put(kind, chunk, [v, 0]);
         }
         Ok(())

@@ -234,29 +234,14 @@ fn run(cx: &mut Cx<'_>, code: u32, at: usize, imm: u32) -> Result<(), Fail> {
             let (r, offset, from, n) = (s[0], s[1] as u32, s[2] as u32, s[3] as u32);
             let inst = &cx.inner.instances[cx.regs.instance as usize];
             let data = inst.datas.get(imm as usize).ok_or(Fail::Internal("unknown data segment"))?.clone();
-            let (kind, _) = cx.inner.gc.array_bytes(r)?;
-            let bytes = u64::from(n) * kind.bytes() as u64;
-            // The array's range first, then the segment's (as the specification orders them).
-            let len = cx.inner.gc.array_len(r)?;
-            if u64::from(offset) + u64::from(n) > u64::from(len) {
-                return Err(Fail::Trap(TrapCode::ArrayOutOfBounds));
-            }
-            if u64::from(from) + bytes > data.len() as u64 {
-                return Err(Fail::Trap(TrapCode::MemoryOutOfBounds));
-            }
-            Ok(cx.inner.gc.array_init_bytes(r, offset, n, &data[from as usize..])?)
+            Ok(cx.inner.gc.array_init_bytes(r, offset, n, &data, from)?)
         }
         gc_op::ARRAY_INIT_ELEM => {
             let s = slots(cx, at, 4)?;
             let (r, offset, from, n) = (s[0], s[1] as u32, s[2] as u32, s[3] as u32);
             let inst = &cx.inner.instances[cx.regs.instance as usize];
             let elems = inst.elems.get(imm as usize).ok_or(Fail::Internal("unknown element segment"))?.clone();
-            let len = cx.inner.gc.array_len(r)?;
-            if u64::from(offset) + u64::from(n) > u64::from(len) {
-                return Err(Fail::Trap(TrapCode::ArrayOutOfBounds));
-            }
-            let values = elems.get(from as usize..from as usize + n as usize).ok_or(TrapCode::TableOutOfBounds)?;
-            Ok(cx.inner.gc.array_init_values(r, offset, values)?)
+            Ok(cx.inner.gc.array_init_values(r, offset, n, &elems, from)?)
         }
         gc_op::REF_TEST | gc_op::REF_CAST => {
             let r = slot(cx, at)?;
